@@ -1,0 +1,36 @@
+#!/bin/busybox sh
+# leaklab guest init (PID 1 inside every QEMU guest).
+# Mounts the kernel's filesystems, makes Debian's tools callable by their usual
+# names, then serves QEMU's guest agent protocol on the second serial port
+# (ttyS1) so the host can run commands and read their exit status and output.
+# It never exits: PID 1 exiting would panic the guest.
+BB=/bin/busybox
+$BB mkdir -p /proc /sys /dev /run /tmp /var/run /bb
+$BB mount -t proc proc /proc
+$BB mount -t sysfs sysfs /sys
+$BB mount -t devtmpfs devtmpfs /dev 2>/dev/null
+$BB mount -t tmpfs tmpfs /run
+$BB mount -t tmpfs tmpfs /tmp
+$BB mkdir -p /run/netns
+# Busybox applets go last on PATH: iproute2's ip, iputils' ping and
+# nftables' nft must win over busybox's cut-down versions.
+$BB --install -s /bb
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/bb
+# Debian's alternatives are set by maintainer scripts, which an extracted
+# image never runs: point the iptables names at the nft-based binaries.
+for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+  [ -e /usr/sbin/$t ] || $BB ln -s xtables-nft-multi /usr/sbin/$t
+done
+[ -e /bin/sh ] || $BB ln -s /bin/busybox /bin/sh
+$BB hostname leaklab-guest
+# Load the modules leaklab packed for this kernel (none for built-in kernels).
+if [ -f /leaklab/modules.load ]; then
+  while read -r m; do /usr/sbin/modprobe "$m" || echo "leaklab-init: modprobe $m failed"; done < /leaklab/modules.load
+fi
+$BB ip link set lo up 2>/dev/null || /usr/bin/ip link set lo up
+echo "leaklab-init: starting guest agent on ttyS1 ($($BB uname -r))"
+while true; do
+  /usr/sbin/qemu-ga -m isa-serial -p /dev/ttyS1 -t /run -f /run/qemu-ga.pid
+  echo "leaklab-init: guest agent exited ($?), restarting"
+  $BB sleep 1
+done

@@ -1,0 +1,63 @@
+// Owns the scenario file format: one TypeBox schema that is both the
+// TypeScript type the harness uses and the JSON Schema that validates files
+// (and that editors can use). Defaults live here too, next to each field.
+import { Type, type Static } from '@sinclair/typebox';
+
+const Cidr6 = Type.String({ pattern: '^[0-9a-fA-F:.]+/\\d{1,3}$', description: 'IPv6 address with prefix length, e.g. 2001:db8:1::1/64' });
+const Cidr4 = Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$', description: 'IPv4 address with prefix length, e.g. 192.0.2.1/24' });
+
+const Expectation = Type.Union([
+  Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
+  Type.Object({
+    verdict: Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
+    minPerPacket: Type.Optional(Type.Number({ description: 'lowest acceptable objects kept per packet' })),
+    maxPerPacket: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per packet' })),
+  }, { additionalProperties: false }),
+], { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket}' });
+
+export const ScenarioSchema = Type.Object({
+  name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', description: 'short identifier used in reports' }),
+  description: Type.Optional(Type.String()),
+  kernels: Type.Array(Type.String(), { minItems: 1, description: 'catalog names (lab/kernels.yaml) run by default' }),
+  guest: Type.Optional(Type.Object({
+    memory: Type.Optional(Type.String({ pattern: '^\\d+[MG]$', default: '512M', description: 'guest RAM, e.g. 512M' })),
+    cmdline: Type.Optional(Type.Array(Type.String(), { description: 'extra kernel command line words, e.g. slab_nomerge' })),
+    image: Type.Optional(Type.String({ default: 'debian-bookworm', description: 'recipe name in images/' })),
+  }, { additionalProperties: false })),
+  topology: Type.Optional(Type.Object({
+    guest: Type.Optional(Cidr6),
+    peer: Type.Optional(Cidr6),
+    remote: Type.Optional(Type.Union([Cidr6, Type.Null()], { description: 'address on the peer\'s lo, reached through the guest\'s default route; null for none' })),
+    guest4: Type.Optional(Cidr4),
+    peer4: Type.Optional(Cidr4),
+    remote4: Type.Optional(Type.Union([Cidr4, Type.Null()])),
+    defaultRoute: Type.Optional(Type.Boolean({ default: true, description: 'guest default routes via the peer' })),
+  }, { additionalProperties: false })),
+  rules: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -6 rule add`, one rule per item' })),
+  rules4: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -4 rule add`' })),
+  routes: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -6 route add`' })),
+  firewall: Type.Optional(Type.Object({
+    nft: Type.Optional(Type.String({ description: 'an nft ruleset, loaded with nft -f in the guest' })),
+    ip6tables: Type.Optional(Type.Array(Type.String(), { description: 'arguments of ip6tables, one command per item' })),
+  }, { additionalProperties: false })),
+  setup: Type.Optional(Type.Array(Type.String(), { description: 'shell commands run in the guest after the topology, before traffic' })),
+  traffic: Type.Object({
+    protocol: Type.Optional(Type.Literal('icmp', { default: 'icmp', description: 'echo requests; the replies are the incoming packets' })),
+    family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: 'ipv6' })),
+    from: Type.Optional(Type.Union([Type.Literal('guest'), Type.Literal('peer')], { default: 'guest', description: 'namespace that sends the echo requests' })),
+    to: Type.Optional(Type.String({ default: 'remote', description: 'remote | peer | guest | loopback | an address' })),
+    packets: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests sent in all' }),
+    bursts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'samples are taken after every burst' })),
+  }, { additionalProperties: false }),
+  watch: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, description: 'slab caches to measure' }),
+  settleSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 600, default: 3, description: 'wait after the route flush before the last sample' })),
+  thresholds: Type.Optional(Type.Object({
+    leak: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'objects kept per packet at or above which it is a LEAK' })),
+    noLeak: Type.Optional(Type.Number({ minimum: 0, default: 0.1, description: 'objects kept per packet at or below which it is no leak' })),
+    minPackets: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'fewer packets received than this is inconclusive' })),
+  }, { additionalProperties: false })),
+  expect: Type.Optional(Type.Record(Type.String(), Expectation, { description: 'per kernel name, "*" for every other kernel' })),
+}, { additionalProperties: false, $id: 'https://leaklab.invalid/scenario.schema.json' });
+
+export type ScenarioInput = Static<typeof ScenarioSchema>;
+export type ExpectationInput = Static<typeof Expectation>;

@@ -1,0 +1,55 @@
+// Owns the on-disk cache: where it lives, and the one way entries are made
+// (built in a temp dir beside the entry, renamed into place when complete),
+// so an interrupted or failed build never leaves a half-written entry.
+import { mkdir, rename, rm, stat, mkdtemp } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { onCleanup } from './cleanup.ts';
+
+export function cacheRoot(): string {
+  if (process.env.LEAKLAB_CACHE) return process.env.LEAKLAB_CACHE;
+  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(xdg, 'leaklab');
+}
+
+export function cachePath(...parts: string[]): string {
+  return join(cacheRoot(), ...parts);
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns the cache directory `area/key`, creating it with `fill` if absent.
+ * `fill` writes into a fresh temp dir; only a fill that resolves is renamed
+ * into place, so the entry either exists complete or not at all.
+ */
+export async function cachedDir(area: string, key: string, fill: (dir: string) => Promise<void>): Promise<string> {
+  const final = cachePath(area, key);
+  if (await exists(final)) return final;
+  await mkdir(cachePath(area), { recursive: true });
+  const tmp = await mkdtemp(join(cachePath(area), `.${key}.tmp-`));
+  const unregister = onCleanup(`temp dir ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
+  try {
+    await fill(tmp);
+    try {
+      await rename(tmp, final);
+    } catch (err) {
+      // Another run finished the same entry first: theirs is as good as ours.
+      if (!(await exists(final))) throw err;
+      await rm(tmp, { recursive: true, force: true });
+    }
+    return final;
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  } finally {
+    unregister();
+  }
+}

@@ -1,0 +1,49 @@
+// Owns process-wide cleanup: every resource that must not outlive a run
+// (QEMU process groups, temp dirs) registers here, and Ctrl-C / SIGTERM /
+// normal exit all release them the same way.
+
+type Release = () => Promise<void> | void;
+
+const pending = new Map<number, { what: string; release: Release }>();
+let nextId = 1;
+let installed = false;
+
+/** Registers a release function; returns a handle that unregisters it. */
+export function onCleanup(what: string, release: Release): () => void {
+  installSignalHandlers();
+  const id = nextId++;
+  pending.set(id, { what, release });
+  return () => { pending.delete(id); };
+}
+
+/** Releases everything still registered, newest first; never throws. */
+export async function cleanupAll(): Promise<void> {
+  const entries = [...pending.entries()].reverse();
+  pending.clear();
+  for (const [, { what, release }] of entries) {
+    try {
+      await release();
+    } catch (err) {
+      process.stderr.write(`leaklab: cleanup of ${what} failed: ${(err as Error).message}\n`);
+    }
+  }
+}
+
+let interruptHandler: ((signal: NodeJS.Signals) => void) | undefined;
+
+/** Lets the CLI decide what an interrupt means (abort the run, print, exit). */
+export function setInterruptHandler(handler: (signal: NodeJS.Signals) => void): void {
+  interruptHandler = handler;
+  installSignalHandlers();
+}
+
+function installSignalHandlers(): void {
+  if (installed) return;
+  installed = true;
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.on(signal, () => {
+      if (interruptHandler) interruptHandler(signal);
+      else void cleanupAll().finally(() => process.exit(130));
+    });
+  }
+}

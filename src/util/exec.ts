@@ -1,0 +1,96 @@
+// Owns running host commands to completion: every command has a timeout, is
+// killed (with its children) on timeout or Ctrl-C, and a failure carries the
+// tail of its output so the user sees why.
+import { $, ProcessOutput } from 'zx';
+import { createWriteStream } from 'node:fs';
+import { LeaklabError, type ErrorKind } from './errors.ts';
+import { onCleanup } from './cleanup.ts';
+
+export interface RunOptions {
+  cwd?: string;
+  env?: Record<string, string>;
+  /** Kill the command after this long. Required: nothing runs unbounded. */
+  timeoutMs: number;
+  /** Append stdout and stderr to this file (kept for the user). */
+  logFile?: string;
+  /** What a failure is called, for the error message. */
+  what: string;
+  kind?: ErrorKind;
+  hint?: string;
+  input?: string;
+}
+
+export interface RunResult {
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+}
+
+/** Runs `cmd args...`; throws LeaklabError on non-zero exit or timeout. */
+export async function run(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  const result = await runAllowFail(cmd, args, opts);
+  if (result.exitCode !== 0) {
+    throw new LeaklabError(opts.kind ?? 'tool', `${opts.what} failed (exit ${result.exitCode}): ${cmd} ${args.join(' ')}`, {
+      hint: opts.hint,
+      details: tail(result.stdout + '\n' + result.stderr, 25),
+    });
+  }
+  return result;
+}
+
+/** Runs a command and returns its exit code instead of throwing on failure. */
+export async function runAllowFail(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
+  const p = $({
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    quiet: true,
+    nothrow: true,
+    timeout: opts.timeoutMs,
+    timeoutSignal: 'SIGKILL',
+    input: opts.input,
+  })`${cmd} ${args}`;
+  const unregister = onCleanup(`${opts.what}`, () => { void p.kill('SIGKILL').catch(() => {}); });
+  if (log) {
+    p.stdout.pipe(log, { end: false });
+    p.stderr.pipe(log, { end: false });
+  }
+  let out: ProcessOutput;
+  try {
+    out = await p;
+  } catch (err) {
+    throw new LeaklabError(opts.kind ?? 'tool', `${opts.what}: could not run ${cmd}: ${(err as Error).message}`, {
+      hint: opts.hint ?? `install ${cmd} (see README, "Requirements")`,
+      cause: err,
+    });
+  } finally {
+    unregister();
+    log?.end();
+  }
+  if (out.signal === 'SIGKILL' && out.exitCode === null) {
+    throw new LeaklabError(opts.kind ?? 'tool', `${opts.what} timed out after ${Math.round(opts.timeoutMs / 1000)} s: ${cmd} ${args.join(' ')}`, {
+      hint: opts.hint,
+      details: tail(out.stdout + '\n' + out.stderr, 25),
+    });
+  }
+  if (out.exitCode === 127 || /ENOENT/.test(out.stderr) && out.exitCode === null) {
+    throw new LeaklabError('tool', `${opts.what}: ${cmd} is not installed`, {
+      hint: opts.hint ?? `install it (on Debian: see scripts/setup.sh), then run again`,
+    });
+  }
+  return { stdout: out.stdout, stderr: out.stderr, exitCode: out.exitCode ?? -1 };
+}
+
+export function tail(text: string, lines: number): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** Throws a clear error if a host tool is missing. */
+export async function requireTool(cmd: string, pkg: string): Promise<void> {
+  const r = await $({ quiet: true, nothrow: true, timeout: 10_000 })`command -v ${cmd}`;
+  if (r.exitCode !== 0) {
+    throw new LeaklabError('tool', `${cmd} is not installed`, {
+      hint: `install the Debian package ${pkg} (apt-get install ${pkg}, or run scripts/setup.sh)`,
+    });
+  }
+}
