@@ -18,6 +18,8 @@ export interface RunOptions {
   kind?: ErrorKind;
   hint?: string;
   input?: string;
+  /** Called with each chunk of stdout, e.g. to report progress. */
+  onOutput?: (chunk: string) => void;
 }
 
 export interface RunResult {
@@ -55,6 +57,7 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     p.stdout.pipe(log, { end: false });
     p.stderr.pipe(log, { end: false });
   }
+  if (opts.onOutput) p.stdout.on('data', (d: Buffer) => opts.onOutput!(d.toString()));
   let out: ProcessOutput;
   try {
     out = await p;

@@ -1,0 +1,57 @@
+// Owns the `leaklab` command line: subcommands, options, help, and turning
+// results and errors into output and an exit code. Ctrl-C stops every guest
+// and removes temp dirs before exiting with 130.
+import { Command } from 'commander';
+import { runCommand } from './run.ts';
+import { kernelsCommand } from './kernels.ts';
+import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
+import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
+
+setInterruptHandler((signal) => {
+  process.stderr.write(`\nleaklab: ${signal}: stopping guests and removing temp files...\n`);
+  void cleanupAll().finally(() => process.exit(ExitCode.interrupted));
+});
+
+const program = new Command('leaklab')
+  .description('Reproduce Linux kernel slab leaks in real guests and measure them: real kernels, real traffic, verdicts with numbers.')
+  .showHelpAfterError('(run leaklab --help for usage)')
+  .exitOverride();
+
+program.command('run')
+  .description('run scenario files (or directories of them) on their kernels and print one verdict per scenario x kernel')
+  .argument('<paths...>', 'scenario .yaml files or directories, e.g. scenarios/ or scenarios/fib6-suppress-leak.yaml')
+  .option('-k, --kernel <names>', 'comma-separated catalog kernels to run on instead of each scenario\'s own list (repeatable)', collect, [])
+  .option('--json <file>', 'write every sample, verdict and error as JSON to this file')
+  .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON)', process.env.LEAKLAB_RUNS ?? 'runs')
+  .option('-q, --quiet', 'no progress lines on stderr')
+  .addHelpText('after', `
+Exit codes: 0 every verdict as expected; 1 a verdict contradicts the scenario's expectation;
+2 no verdict (bad input, missing tool, failed build, guest failure, inconclusive); 130 interrupted.
+Environment: LEAKLAB_CACHE (cache dir), LEAKLAB_CATALOG (kernel catalog), LEAKLAB_ACCEL=kvm|tcg,
+LEAKLAB_BOOT_TIMEOUT (seconds, default 180).`)
+  .action(async (paths: string[], opts) => { process.exitCode = await runCommand(paths, opts); });
+
+program.command('kernels')
+  .description('list the kernel catalog (lab/kernels.yaml) and which kernels are already built or fetched')
+  .option('--json', 'print as JSON')
+  .action(async (opts) => { process.exitCode = await kernelsCommand(opts); });
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+}
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  const code = (err as { code?: string }).code;
+  if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') {
+    process.exitCode = ExitCode.ok;
+  } else if (code?.startsWith('commander.')) {
+    process.exitCode = ExitCode.noVerdict;
+  } else {
+    process.stderr.write(formatError(err) + '\n');
+    process.exitCode = err instanceof LeaklabError ? err.exitCode : ExitCode.noVerdict;
+  }
+} finally {
+  await cleanupAll();
+}

@@ -1,0 +1,49 @@
+// Owns `leaklab run`: load scenarios, run the suite, print a line per
+// result as it comes, write the JSON report, return the exit code.
+import { resolve, join } from 'node:path';
+import { loadScenarios } from '../scenario/load.ts';
+import { runSuite } from '../run/suite.ts';
+import { exitCodeFor, type RunResult } from '../run/result.ts';
+import { resultLine, summaryLine } from '../report/text.ts';
+import { writeJsonReport } from '../report/json.ts';
+import { setQuiet } from '../util/progress.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+
+export interface RunOptions {
+  kernel: string[];
+  json?: string;
+  runsDir: string;
+  quiet?: boolean;
+}
+
+export async function runCommand(paths: string[], opts: RunOptions): Promise<number> {
+  setQuiet(!!opts.quiet);
+  const startedAt = new Date();
+  const scenarios: Scenario[] = [];
+  for (const p of paths) scenarios.push(...await loadScenarios(p));
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
+  const runDir = resolve(opts.runsDir, stamp);
+  process.stderr.write(`leaklab: run directory ${runDir}\n`);
+  const width = Math.max(20, ...scenarios.flatMap((s) => (opts.kernel.length ? opts.kernel : s.kernels).map((k) => k.length + 2)));
+  let lastScenario = '';
+  const results: RunResult[] = await runSuite(scenarios, {
+    kernels: opts.kernel.length ? opts.kernel : undefined,
+    runDir,
+    onResult: (r) => {
+      if (r.scenario !== lastScenario) {
+        process.stdout.write(`${r.scenario}:\n`);
+        lastScenario = r.scenario;
+      }
+      process.stdout.write(`  ${resultLine(r, width)}\n`);
+    },
+  });
+  const exitCode = exitCodeFor(results);
+  process.stdout.write(`${summaryLine(results)}\n`);
+  const report = {
+    leaklab: '0.1.0', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
+    command: process.argv.slice(2), runDir, exitCode, results,
+  };
+  await writeJsonReport(join(runDir, 'report.json'), report);
+  if (opts.json) await writeJsonReport(resolve(opts.json), report);
+  return exitCode;
+}

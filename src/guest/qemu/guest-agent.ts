@@ -1,0 +1,67 @@
+// Owns the host side of QEMU's guest agent protocol (qemu-ga in the guest,
+// on a serial port): syncing the stream, and running a command to
+// completion with guest-exec / guest-exec-status.
+import { JsonSocket } from './json-socket.ts';
+import type { ExecResult } from '../guest.ts';
+
+export const GUEST_PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin:/bb';
+
+export class GuestAgent {
+  private constructor(private readonly sock: JsonSocket) {}
+
+  /** Connects and syncs; throws if the agent does not answer in time. */
+  static async connect(path: string, timeoutMs: number): Promise<GuestAgent> {
+    const sock = await JsonSocket.open(path, timeoutMs);
+    const agent = new GuestAgent(sock);
+    try {
+      await agent.sync(timeoutMs);
+    } catch (err) {
+      sock.close();
+      throw err;
+    }
+    return agent;
+  }
+
+  /** guest-sync-delimited with a fresh id: everything before its reply is stale. */
+  async sync(timeoutMs: number): Promise<void> {
+    const id = Math.floor(Math.random() * 2 ** 31);
+    this.sock.send({ execute: 'guest-sync-delimited', arguments: { id } });
+    await this.sock.next((m) => m.return === id, timeoutMs);
+    this.sock.discard();
+  }
+
+  async request(command: string, args: Record<string, unknown>, timeoutMs: number): Promise<unknown> {
+    this.sock.send({ execute: command, arguments: args });
+    const reply = await this.sock.next((m) => 'return' in m || 'error' in m, timeoutMs);
+    if ('error' in reply) throw new Error(`${command}: ${JSON.stringify(reply.error)}`);
+    return reply.return;
+  }
+
+  /** Runs /bin/sh -c script; resolves when it exits or rejects at the deadline. */
+  async exec(script: string, timeoutMs: number): Promise<ExecResult> {
+    const deadline = Date.now() + timeoutMs;
+    const started = (await this.request('guest-exec', {
+      path: '/bin/sh', arg: ['-c', script], env: [GUEST_PATH], 'capture-output': true,
+    }, Math.min(timeoutMs, 30_000))) as { pid: number };
+    let pause = 5;
+    for (;;) {
+      const status = (await this.request('guest-exec-status', { pid: started.pid }, Math.max(1000, deadline - Date.now()))) as {
+        exited: boolean; exitcode?: number; signal?: number; 'out-data'?: string; 'err-data'?: string;
+      };
+      if (status.exited) {
+        return {
+          exitCode: status.exitcode ?? 128 + (status.signal ?? 0),
+          stdout: Buffer.from(status['out-data'] ?? '', 'base64').toString('utf8'),
+          stderr: Buffer.from(status['err-data'] ?? '', 'base64').toString('utf8'),
+        };
+      }
+      if (Date.now() > deadline) throw new Error(`command did not finish within ${Math.round(timeoutMs / 1000)} s`);
+      await new Promise((r) => setTimeout(r, pause));
+      pause = Math.min(pause * 2, 100);
+    }
+  }
+
+  close(): void {
+    this.sock.close();
+  }
+}

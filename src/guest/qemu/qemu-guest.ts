@@ -1,0 +1,155 @@
+// Owns one QEMU guest's life: start (kernel + initrd, serial console to the
+// run directory, guest agent on ttyS1, QMP), wait until the agent answers
+// while watching for panics and early exits, run commands, and stop with
+// one cleanup path: QMP quit, then SIGKILL of the process group, then
+// removal of the socket dir. Ctrl-C takes the same path.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, readFile, open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Guest, ExecResult } from '../guest.ts';
+import type { Accel } from './accel.ts';
+import { GuestAgent } from './guest-agent.ts';
+import { Qmp } from './qmp.ts';
+import { findTroubles, isPanic } from './console.ts';
+import { onCleanup } from '../../util/cleanup.ts';
+import { LeaklabError } from '../../util/errors.ts';
+import { requireTool, tail } from '../../util/exec.ts';
+
+export interface QemuGuestOptions {
+  name: string;
+  bzImage: string;
+  initrd: string;
+  cmdline: string[];
+  memory: string;
+  accel: Accel;
+  /** Where console.log and qemu.log are kept for the user. */
+  runDir: string;
+  bootTimeoutMs: number;
+}
+
+const QEMU = 'qemu-system-x86_64';
+
+export class QemuGuest implements Guest {
+  readonly description: string;
+  private stopped = false;
+  private exited = false;
+  private exitInfo = '';
+  private agent?: GuestAgent;
+  private unregister: () => void = () => {};
+
+  private constructor(private readonly opts: QemuGuestOptions, private readonly child: ChildProcess, private readonly sockDir: string) {
+    this.description = `qemu (${opts.accel}) ${opts.name}`;
+    child.on('exit', (code, signal) => { this.exited = true; this.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`; });
+  }
+
+  get consolePath(): string {
+    return join(this.opts.runDir, 'console.log');
+  }
+
+  static async start(opts: QemuGuestOptions): Promise<QemuGuest> {
+    await requireTool(QEMU, 'qemu-system-x86');
+    // Unix socket paths are limited to 108 bytes: keep them in a short temp dir.
+    const sockDir = await mkdtemp(join(tmpdir(), 'leaklab-'));
+    const log = await open(join(opts.runDir, 'qemu.log'), 'w');
+    const args = [
+      '-machine', opts.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg', '-cpu', opts.accel === 'kvm' ? 'host' : 'max',
+      '-smp', '1', '-m', opts.memory, '-nodefaults', '-nographic', '-no-reboot',
+      '-kernel', opts.bzImage, '-initrd', opts.initrd,
+      // panic=-1 plus -no-reboot: a panicking guest ends QEMU instead of hanging.
+      '-append', ['console=ttyS0', 'panic=-1', 'oops=panic', 'loglevel=5', ...opts.cmdline].join(' '),
+      '-serial', `file:${join(opts.runDir, 'console.log')}`,
+      '-chardev', `socket,id=qga,path=${join(sockDir, 'qga.sock')},server=on,wait=off`,
+      '-device', 'isa-serial,chardev=qga',
+      '-qmp', `unix:${join(sockDir, 'qmp.sock')},server=on,wait=off`,
+    ];
+    const child = spawn(QEMU, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
+    await log.close();
+    const guest = new QemuGuest(opts, child, sockDir);
+    guest.unregister = onCleanup(`QEMU guest ${opts.name} (pid ${child.pid})`, () => guest.stop());
+    try {
+      await guest.waitForAgent();
+    } catch (err) {
+      await guest.stop();
+      throw err;
+    }
+    return guest;
+  }
+
+  private async waitForAgent(): Promise<void> {
+    const deadline = Date.now() + this.opts.bootTimeoutMs;
+    while (Date.now() < deadline) {
+      if (this.exited) throw await this.bootFailure(`QEMU exited during boot (${this.exitInfo})`);
+      try {
+        this.agent = await GuestAgent.connect(join(this.sockDir, 'qga.sock'), 1500);
+        return;
+      } catch {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+    throw await this.bootFailure(`the guest did not answer within ${Math.round(this.opts.bootTimeoutMs / 1000)} s`);
+  }
+
+  private async bootFailure(what: string): Promise<LeaklabError> {
+    const console = await this.consoleText();
+    const qemuLog = await readFile(join(this.opts.runDir, 'qemu.log'), 'utf8').catch(() => '');
+    const panic = isPanic(console);
+    return new LeaklabError('guest', `${this.opts.name}: ${panic ? 'the kernel panicked during boot' : what}`, {
+      hint: panic
+        ? `read the console log ${this.consolePath}; a panic at boot usually means a missing driver or a broken kernel`
+        : `read the console log ${this.consolePath}${qemuLog.trim() ? ' and qemu.log beside it' : ''}; raise the boot timeout with LEAKLAB_BOOT_TIMEOUT=SECONDS if the machine is just slow`,
+      details: tail([qemuLog.trim(), tail(console, 15)].filter(Boolean).join('\n'), 20),
+    });
+  }
+
+  async consoleText(): Promise<string> {
+    return readFile(this.consolePath, 'utf8').catch(() => '');
+  }
+
+  async exec(script: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
+    if (!this.agent || this.stopped) throw new LeaklabError('guest', `${this.opts.name}: the guest is not running`);
+    const timeoutMs = opts.timeoutMs ?? 120_000;
+    try {
+      return await this.agent.exec(script, timeoutMs);
+    } catch (err) {
+      const console = await this.consoleText();
+      const panic = isPanic(console);
+      throw new LeaklabError('guest', `${this.opts.name}: ${panic ? 'the kernel panicked' : this.exited ? `QEMU exited (${this.exitInfo})` : `lost the guest while running a command: ${(err as Error).message}`}`, {
+        hint: `read the console log ${this.consolePath}`,
+        details: `command: ${script.split('\n')[0].slice(0, 200)}\n${tail(console, 12)}`,
+        cause: err,
+      });
+    }
+  }
+
+  async troubles(): Promise<string[]> {
+    return findTroubles(await this.consoleText());
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.unregister();
+    this.agent?.close();
+    if (!this.exited) {
+      try {
+        const qmp = await Qmp.connect(join(this.sockDir, 'qmp.sock'), 2000);
+        await qmp.command('quit', 2000).catch(() => {});
+        qmp.close();
+      } catch {
+        // QMP unreachable: the SIGKILL below still ends the guest.
+      }
+      await this.waitExit(3000);
+    }
+    if (!this.exited && this.child.pid) {
+      try { process.kill(-this.child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      await this.waitExit(5000);
+    }
+    await rm(this.sockDir, { recursive: true, force: true });
+  }
+
+  private async waitExit(ms: number): Promise<void> {
+    const deadline = Date.now() + ms;
+    while (!this.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,56 @@
+// Owns guest image recipes (images/NAME.yaml): loading them, and making the
+// Debian root filesystem they describe with mmdebstrap, cached by the
+// recipe's content. Both guest backends start from this rootfs.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { Type } from '@sinclair/typebox';
+import { parseYamlOrThrow } from '../util/yaml-schema.ts';
+import { cachedDir } from '../util/cache.ts';
+import { run, requireTool } from '../util/exec.ts';
+import { sha256, short } from '../util/hash.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress } from '../util/progress.ts';
+
+const RecipeSchema = Type.Object({
+  suite: Type.String({ description: 'Debian suite, e.g. bookworm' }),
+  packages: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9+.-]*$' }), { minItems: 1 }),
+  prune: Type.Optional(Type.Array(Type.String({ pattern: '^[^/.][^\\s]*$' }), { description: 'paths (relative to /) left out of the guest' })),
+}, { additionalProperties: false });
+
+export interface Recipe {
+  name: string;
+  file: string;
+  text: string;
+  suite: string;
+  packages: string[];
+  prune: string[];
+  key: string;
+}
+
+export function imagesDir(): string {
+  return process.env.LEAKLAB_IMAGES ?? resolve('images');
+}
+
+export async function loadRecipe(name: string): Promise<Recipe> {
+  const file = join(imagesDir(), `${name}.yaml`);
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new LeaklabError('image', `image recipe not found: ${file}`, { hint: 'guest.image names a file images/NAME.yaml; the default is debian-bookworm' });
+  });
+  const r = parseYamlOrThrow(text, file, RecipeSchema, 'image', 'fix the lines named below (see images/debian-bookworm.yaml for an example)');
+  return { name, file, text, suite: r.suite, packages: r.packages, prune: r.prune ?? [], key: short(sha256('recipe-v1', text)) };
+}
+
+/** The recipe's rootfs as a tar file (made once per recipe content). */
+export async function rootfsTar(recipe: Recipe): Promise<string> {
+  const dir = await cachedDir('images', `${recipe.name}-${recipe.key}`, async (tmp) => {
+    await requireTool('mmdebstrap', 'mmdebstrap');
+    progress('image', `making ${recipe.name} with mmdebstrap (${recipe.packages.length} packages)`);
+    await run('mmdebstrap', ['--variant=extract', '--quiet', `--include=${recipe.packages.join(',')}`, recipe.suite, join(tmp, 'rootfs.tar')], {
+      timeoutMs: 20 * 60_000, what: `mmdebstrap for ${recipe.name}`, kind: 'image',
+      hint: `check the package names in ${recipe.file} and that Debian's mirror is reachable (apt-get update)`,
+      logFile: join(tmp, 'mmdebstrap.log'),
+    });
+    await writeFile(join(tmp, 'recipe.yaml'), recipe.text);
+  });
+  return join(dir, 'rootfs.tar');
+}

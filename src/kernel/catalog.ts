@@ -1,0 +1,81 @@
+// Owns the kernel catalog (lab/kernels.yaml): its format, loading it with
+// positioned errors, and looking kernels up by name.
+import { readFile } from 'node:fs/promises';
+import { dirname, resolve, join } from 'node:path';
+import { Type, type Static } from '@sinclair/typebox';
+import { parseYamlOrThrow } from '../util/yaml-schema.ts';
+import { LeaklabError } from '../util/errors.ts';
+
+const SourceEntry = Type.Object({
+  description: Type.Optional(Type.String()),
+  source: Type.Union([
+    Type.Object({ debian: Type.String({ pattern: '^linux-source-[0-9.]+$', description: 'a Debian linux-source-X package' }) }, { additionalProperties: false }),
+    Type.Object({ tree: Type.String({ description: 'path to a kernel git tree (relative to this file)' }) }, { additionalProperties: false }),
+  ]),
+  config: Type.Object({
+    base: Type.Optional(Type.Union([Type.Literal('tinyconfig'), Type.Literal('defconfig')], { default: 'tinyconfig' })),
+    fragments: Type.Optional(Type.Array(Type.String(), { description: 'names of lab/kconfig/NAME.config files' })),
+  }, { additionalProperties: false }),
+  patches: Type.Optional(Type.Array(Type.String(), { description: 'files in lab/patches/, applied in order with patch -p1' })),
+}, { additionalProperties: false });
+
+const PackageEntry = Type.Object({
+  description: Type.Optional(Type.String()),
+  package: Type.String({ pattern: '^linux-image-', description: 'a Debian linux-image-* package' }),
+}, { additionalProperties: false });
+
+const ImageEntry = Type.Object({
+  description: Type.Optional(Type.String()),
+  bzImage: Type.String(),
+  modules: Type.Optional(Type.String({ description: 'a lib/modules/<release> directory' })),
+  config: Type.Optional(Type.String({ description: 'the kernel\'s .config' })),
+}, { additionalProperties: false });
+
+const CatalogSchema = Type.Object({
+  kernels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Union([SourceEntry, PackageEntry, ImageEntry], {
+    description: 'one of {source, config, patches}, {package} or {bzImage, modules, config}',
+  })),
+}, { additionalProperties: false });
+
+export type SourceKernel = Static<typeof SourceEntry> & { kind: 'source' };
+export type PackageKernel = Static<typeof PackageEntry> & { kind: 'package' };
+export type ImageKernel = Static<typeof ImageEntry> & { kind: 'image' };
+export type CatalogKernel = (SourceKernel | PackageKernel | ImageKernel) & { name: string; labDir: string };
+
+export interface Catalog {
+  file: string;
+  kernels: Map<string, CatalogKernel>;
+}
+
+export function defaultCatalogPath(): string {
+  return process.env.LEAKLAB_CATALOG ?? resolve('lab/kernels.yaml');
+}
+
+export async function loadCatalog(file = defaultCatalogPath()): Promise<Catalog> {
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new LeaklabError('catalog', `kernel catalog not found: ${file}`, { hint: 'run leaklab from the project directory, or set LEAKLAB_CATALOG to your lab/kernels.yaml' });
+  });
+  const data = parseYamlOrThrow(text, file, CatalogSchema, 'catalog', 'fix the lines named below; the catalog format is described at the top of lab/kernels.yaml and in README.md');
+  const labDir = dirname(resolve(file));
+  const kernels = new Map<string, CatalogKernel>();
+  for (const [name, entry] of Object.entries(data.kernels)) {
+    const kind = 'source' in entry ? 'source' : 'package' in entry ? 'package' : 'image';
+    kernels.set(name, { ...entry, kind, name, labDir } as CatalogKernel);
+  }
+  return { file, kernels };
+}
+
+export function findKernel(catalog: Catalog, name: string): CatalogKernel {
+  const k = catalog.kernels.get(name);
+  if (!k) {
+    throw new LeaklabError('catalog', `unknown kernel "${name}"`, {
+      hint: `use one of: ${[...catalog.kernels.keys()].join(', ')} (from ${catalog.file}), or add an entry there`,
+    });
+  }
+  return k;
+}
+
+/** Resolves a path written in the catalog (relative to lab/). */
+export function labPath(k: CatalogKernel, ...parts: string[]): string {
+  return resolve(k.labDir, join(...parts));
+}

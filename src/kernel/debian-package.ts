@@ -1,0 +1,76 @@
+// Owns kernels that come as Debian packages (linux-image-*): resolving a
+// metapackage to the real image package, fetching it with apt, unpacking
+// vmlinuz, config and modules into the cache, and running depmod there.
+import { readdir, rename, mkdir, writeFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { PackageKernel, CatalogKernel } from './catalog.ts';
+import type { KernelArtifact } from './artifact.ts';
+import { cachedDir } from '../util/cache.ts';
+import { run, runAllowFail, requireTool } from '../util/exec.ts';
+import { sha256File } from '../util/hash.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress } from '../util/progress.ts';
+
+interface PackageInfo { name: string; version: string; depends: string[] }
+
+async function showPackage(name: string): Promise<PackageInfo> {
+  const r = await runAllowFail('apt-cache', ['show', '--no-all-versions', name], { timeoutMs: 60_000, what: `apt-cache show ${name}` });
+  if (r.exitCode !== 0 || !/^Version:/m.test(r.stdout)) {
+    throw new LeaklabError('catalog', `Debian package ${name} is not known to apt`, {
+      hint: 'check the name in lab/kernels.yaml (apt-cache search linux-image), and run apt-get update if the package lists are empty',
+    });
+  }
+  const field = (f: string) => new RegExp(`^${f}: (.*)$`, 'm').exec(r.stdout)?.[1] ?? '';
+  return { name, version: field('Version'), depends: field('Depends').split(',').map((d) => d.trim().split(/[\s|]/)[0]) };
+}
+
+/** Follows a metapackage (linux-image-cloud-amd64) to the image package it pulls in. */
+async function resolveImagePackage(name: string): Promise<PackageInfo> {
+  let info = await showPackage(name);
+  for (let hops = 0; hops < 3; hops++) {
+    const next = info.depends.find((d) => /^linux-image-\d/.test(d));
+    if (!next) return info;
+    info = await showPackage(next);
+  }
+  return info;
+}
+
+export async function prepareDebianPackage(k: PackageKernel & CatalogKernel): Promise<KernelArtifact> {
+  await requireTool('apt-get', 'apt');
+  await requireTool('dpkg-deb', 'dpkg');
+  await requireTool('depmod', 'kmod');
+  const pkg = await resolveImagePackage(k.package);
+  const key = `deb-${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+  const dir = await cachedDir('kernels', key, async (tmp) => {
+    progress(k.name, `fetching ${pkg.name} ${pkg.version} with apt`);
+    const dl = join(tmp, 'download');
+    await mkdir(dl);
+    await run('apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: dl, timeoutMs: 10 * 60_000, what: `apt-get download ${pkg.name}`, kind: 'catalog', hint: 'check network access to the Debian mirror and run apt-get update' });
+    const deb = join(dl, (await readdir(dl)).find((f) => f.endsWith('.deb'))!);
+    const debSha = await sha256File(deb);
+    const root = join(tmp, 'root');
+    await run('dpkg-deb', ['-x', deb, root], { timeoutMs: 5 * 60_000, what: `unpacking ${pkg.name}` });
+    const boot = await readdir(join(root, 'boot'));
+    const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
+    const config = boot.find((f) => f.startsWith('config-'));
+    if (!vmlinuz) throw new LeaklabError('catalog', `${pkg.name} contains no /boot/vmlinuz-*`, { hint: 'name a linux-image-* package that ships a kernel' });
+    const release = vmlinuz.slice('vmlinuz-'.length);
+    await rename(join(root, 'boot', vmlinuz), join(tmp, 'bzImage'));
+    if (config) await rename(join(root, 'boot', config), join(tmp, 'config'));
+    await mkdir(join(tmp, 'lib', 'modules'), { recursive: true });
+    await rename(join(root, 'lib', 'modules', release), join(tmp, 'lib', 'modules', release));
+    progress(k.name, `running depmod for ${release}`);
+    await run('depmod', ['-b', tmp, release], { timeoutMs: 5 * 60_000, what: `depmod ${release}` });
+    await run('rm', ['-rf', root, dl], { timeoutMs: 60_000, what: 'removing unpacked package' });
+    await writeFile(join(tmp, 'meta.json'), JSON.stringify({ package: pkg.name, version: pkg.version, debSha256: debSha, release }, null, 2));
+  });
+  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8'));
+  return {
+    name: k.name,
+    bzImage: join(dir, 'bzImage'),
+    configPath: join(dir, 'config'),
+    modulesDir: join(dir, 'lib', 'modules', meta.release),
+    release: meta.release,
+    provenance: { origin: 'debian-package', package: meta.package, version: meta.version, debSha256: meta.debSha256 },
+  };
+}

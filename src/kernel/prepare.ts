@@ -1,0 +1,53 @@
+// Owns turning a catalog entry into a bootable KernelArtifact (build, fetch
+// or take as given) and checking its config against the scenario's needs.
+import { join, dirname } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import type { CatalogKernel } from './catalog.ts';
+import { labPath } from './catalog.ts';
+import type { KernelArtifact } from './artifact.ts';
+import { buildFromSource } from './source-build.ts';
+import { prepareDebianPackage } from './debian-package.ts';
+import { readKernelConfig, assertConfigMeets, type Requirement } from './requirements.ts';
+import { exists } from '../util/cache.ts';
+import { sha256File } from '../util/hash.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress } from '../util/progress.ts';
+
+export async function prepareKernel(k: CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
+  const artifact = k.kind === 'source' ? await buildFromSource(k, reqs)
+    : k.kind === 'package' ? await prepareDebianPackage(k)
+    : await userImage(k);
+  if (artifact.configPath) {
+    assertConfigMeets(k.name, artifact.configPath, await readKernelConfig(artifact.configPath), reqs, artifact.modulesDir !== undefined);
+  } else {
+    progress(k.name, 'no .config given: cannot check the kernel has what the scenario needs');
+  }
+  if (k.kind !== 'image') await recordName(artifact);
+  return artifact;
+}
+
+async function userImage(k: CatalogKernel & { kind: 'image' }): Promise<KernelArtifact> {
+  const bzImage = labPath(k, k.bzImage);
+  if (!(await exists(bzImage))) throw new LeaklabError('catalog', `kernel ${k.name}: bzImage not found: ${bzImage}`, { hint: 'fix the bzImage path in lab/kernels.yaml (relative paths are from lab/)' });
+  const modulesDir = k.modules ? labPath(k, k.modules) : undefined;
+  if (modulesDir && !(await exists(join(modulesDir, 'modules.dep')))) {
+    throw new LeaklabError('catalog', `kernel ${k.name}: ${modulesDir} has no modules.dep`, { hint: `give the lib/modules/<release> directory of this kernel, after running depmod` });
+  }
+  const configPath = k.config ? labPath(k, k.config) : undefined;
+  if (configPath && !(await exists(configPath))) throw new LeaklabError('catalog', `kernel ${k.name}: config not found: ${configPath}`);
+  return {
+    name: k.name,
+    bzImage,
+    configPath,
+    modulesDir,
+    release: modulesDir?.split('/').filter(Boolean).pop(),
+    provenance: { origin: 'bzImage', bzImageSha256: await sha256File(bzImage) },
+  };
+}
+
+/** Notes which catalog names a cached kernel serves (for `leaklab kernels`). */
+async function recordName(artifact: KernelArtifact): Promise<void> {
+  const dir = join(dirname(artifact.bzImage), 'names');
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, artifact.name), '');
+}

@@ -1,0 +1,251 @@
+// Owns building kernels from source: unpacking Debian's linux-source-X (or
+// using a user's tree), making the config from a base plus fragments and
+// checking it kept every fragment option, applying patches, and building
+// bzImage out of tree. Finished kernels are cached by content (source +
+// config + patches); the object directory is shared by every variant of the
+// same source and config, so a one-file patch rebuilds in seconds.
+import { readFile, writeFile, copyFile, rm, mkdir, open } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join, basename, resolve } from 'node:path';
+import type { CatalogKernel, SourceKernel } from './catalog.ts';
+import { labPath } from './catalog.ts';
+import type { KernelArtifact } from './artifact.ts';
+import { parseKernelConfig, assertConfigMeets, type Requirement } from './requirements.ts';
+import { cachedDir, cachePath, exists } from '../util/cache.ts';
+import { run, runAllowFail, requireTool, tail } from '../util/exec.ts';
+import { sha256, sha256File, short } from '../util/hash.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress } from '../util/progress.ts';
+
+const BUILD_TIMEOUT_MS = 90 * 60_000;
+
+interface SourceTree { dir: string; key: string; identity: string; pristine: boolean }
+
+export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
+  for (const [tool, pkg] of [['make', 'make'], ['gcc', 'gcc'], ['flex', 'flex'], ['bison', 'bison'], ['bc', 'bc'], ['patch', 'patch']]) await requireTool(tool, pkg);
+  const tree = await sourceTree(k);
+  const patches = await readPatches(k);
+  const fragments = await readFragments(k);
+  const base = k.config.base ?? 'tinyconfig';
+  const configKey = sha256(tree.key, base, ...fragments.map((f) => f.name + '\n' + f.text));
+  const objdir = cachePath('objdirs', `${short(tree.key)}-${short(configKey)}`);
+  const lock = await lockDir(objdir, k.name);
+  try {
+    await restoreTree(tree, objdir);
+    await makeConfig(k, tree, objdir, base, fragments, configKey);
+    const configPath = join(objdir, '.config');
+    const configText = await readFile(configPath, 'utf8');
+    // Fail before a long build when the scenario cannot run on this config.
+    assertConfigMeets(k.name, configPath, parseKernelConfig(configText), reqs, false);
+    const artifactKey = 'src-' + short(sha256(tree.key, configText, ...patches.map((p) => p.text)));
+    const dir = await cachedDir('kernels', artifactKey, async (tmp) => {
+      await applyPatches(k, tree, objdir, patches);
+      try {
+        await make(k, tree.dir, objdir);
+        await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
+        await copyFile(configPath, join(tmp, 'config'));
+        const release = (await readFile(join(objdir, 'include/config/kernel.release'), 'utf8')).trim();
+        await writeFile(join(tmp, 'meta.json'), JSON.stringify({
+          source: tree.identity,
+          sourceKey: tree.key,
+          configBase: base,
+          fragments: fragments.map((f) => f.name),
+          patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
+          release,
+          compiler: (await runAllowFail('gcc', ['--version'], { timeoutMs: 10_000, what: 'gcc --version' })).stdout.split('\n')[0],
+          bzImageSha256: await sha256File(join(tmp, 'bzImage')),
+          configSha256: sha256(configText),
+        }, null, 2));
+      } finally {
+        await revertPatches(tree, objdir, patches);
+      }
+    });
+    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8'));
+    return {
+      name: k.name,
+      bzImage: join(dir, 'bzImage'),
+      configPath: join(dir, 'config'),
+      release: meta.release,
+      provenance: { origin: 'source', source: meta.source, bzImageSha256: meta.bzImageSha256, configSha256: meta.configSha256, compiler: meta.compiler, patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' ') },
+    };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** Unpacks Debian's linux-source tarball once per tarball content. */
+async function sourceTree(k: SourceKernel & CatalogKernel): Promise<SourceTree> {
+  if ('tree' in k.source) {
+    const dir = resolve(k.labDir, k.source.tree);
+    const head = await runAllowFail('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeoutMs: 30_000, what: 'git rev-parse' });
+    if (head.exitCode !== 0) throw new LeaklabError('catalog', `${dir} is not a git tree`, { hint: `point source.tree of ${k.name} at a kernel git checkout` });
+    const diff = await run('git', ['-C', dir, 'diff', 'HEAD'], { timeoutMs: 5 * 60_000, what: 'git diff' });
+    const identity = `tree ${dir} at ${head.stdout.trim()}${diff.stdout ? ' (with uncommitted changes)' : ''}`;
+    return { dir, key: sha256('tree', head.stdout.trim(), diff.stdout), identity, pristine: false };
+  }
+  const pkg = k.source.debian;
+  const version = (await runAllowFail('dpkg-query', ['-W', '-f=${Version}', pkg], { timeoutMs: 30_000, what: 'dpkg-query' })).stdout.trim();
+  const tarball = `/usr/src/${pkg}.tar.xz`;
+  if (!version || !(await exists(tarball))) {
+    throw new LeaklabError('tool', `the Debian package ${pkg} is not installed (kernel ${k.name} is built from it)`, { hint: `apt-get install ${pkg} (or run scripts/setup.sh)` });
+  }
+  const key = sha256('debian', pkg, version);
+  const dir = await cachedDir('sources', `${pkg}_${version}`, async (tmp) => {
+    progress(k.name, `unpacking ${tarball}`);
+    await run('tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeoutMs: 20 * 60_000, what: `unpacking ${tarball}` });
+  });
+  return { dir, key, identity: `Debian ${pkg} ${version}`, pristine: true };
+}
+
+interface NamedText { name: string; path: string; text: string }
+
+async function readPatches(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {
+  const patches = k.patches ?? [];
+  if (patches.length > 0 && 'tree' in k.source) {
+    throw new LeaklabError('catalog', `kernel ${k.name}: patches on a user's tree are not supported yet`, { hint: 'commit the change in your tree (or a branch of it) and point source.tree there' });
+  }
+  return Promise.all(patches.map(async (p) => {
+    const path = labPath(k, 'patches', p);
+    const text = await readFile(path, 'utf8').catch(() => {
+      throw new LeaklabError('catalog', `kernel ${k.name}: patch not found: ${path}`, { hint: 'patches are files in lab/patches/' });
+    });
+    if (!/^(---|\+\+\+|@@)/m.test(text)) throw new LeaklabError('catalog', `kernel ${k.name}: ${path} is not a patch (no diff hunks)`, { hint: 'give a unified diff, e.g. from git format-patch' });
+    return { name: basename(p), path, text };
+  }));
+}
+
+async function readFragments(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {
+  return Promise.all((k.config.fragments ?? []).map(async (f) => {
+    const path = labPath(k, 'kconfig', f.endsWith('.config') ? f : `${f}.config`);
+    const text = await readFile(path, 'utf8').catch(() => {
+      throw new LeaklabError('catalog', `kernel ${k.name}: config fragment not found: ${path}`, { hint: 'fragments are files in lab/kconfig/, named without .config' });
+    });
+    return { name: f, path, text };
+  }));
+}
+
+/** Makes objdir/.config unless it was already made from the same inputs. */
+async function makeConfig(k: CatalogKernel, tree: SourceTree, objdir: string, base: string, fragments: NamedText[], configKey: string): Promise<void> {
+  const stamp = join(objdir, '.leaklab-config-key');
+  if ((await readFile(stamp, 'utf8').catch(() => '')) === configKey) return;
+  progress(k.name, `making config: ${base} + ${fragments.map((f) => f.name).join(' + ') || 'no fragments'}`);
+  await mkdir(objdir, { recursive: true });
+  const log = join(objdir, 'config.log');
+  await run('make', ['-C', tree.dir, `O=${objdir}`, base], { timeoutMs: 10 * 60_000, what: `make ${base}`, kind: 'kernel-build', logFile: log });
+  if (fragments.length > 0) {
+    await run(join(tree.dir, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', objdir, join(objdir, '.config'), ...fragments.map((f) => f.path)], { cwd: tree.dir, timeoutMs: 10 * 60_000, what: 'merge_config.sh', kind: 'kernel-build', logFile: log });
+  }
+  await run('make', ['-C', tree.dir, `O=${objdir}`, 'olddefconfig'], { timeoutMs: 10 * 60_000, what: 'make olddefconfig', kind: 'kernel-build', logFile: log });
+  const config = parseKernelConfig(await readFile(join(objdir, '.config'), 'utf8'));
+  const dropped: string[] = [];
+  for (const f of fragments) {
+    for (const m of f.text.matchAll(/^CONFIG_([A-Za-z0-9_]+)=(.*)$/gm)) {
+      if (config.get(m[1]) !== m[2]) dropped.push(`CONFIG_${m[1]}=${m[2]} (${f.name}) ended up ${config.has(m[1]) ? '=' + config.get(m[1]) : 'not set'}`);
+    }
+  }
+  if (dropped.length > 0) {
+    throw new LeaklabError('kernel-config', `kernel ${k.name}: ${dropped.length} fragment option${dropped.length === 1 ? ' was' : 's were'} dropped by make olddefconfig`, {
+      hint: 'an option is dropped when its dependencies are off: add them to the fragment (see `make menuconfig` help for each option)',
+      details: dropped.join('\n'),
+    });
+  }
+  await writeFile(stamp, configKey);
+}
+
+// A marker in the object directory lists the patches applied to the shared
+// source tree, so a build interrupted with patches applied is undone first.
+const MARKER = '.leaklab-applied-patches';
+
+async function applyPatches(k: CatalogKernel, tree: SourceTree, objdir: string, patches: NamedText[]): Promise<void> {
+  if (patches.length === 0) return;
+  await writeFile(join(objdir, MARKER), JSON.stringify(patches.map((p) => p.path)));
+  const applied: NamedText[] = [];
+  for (const p of patches) {
+    progress(k.name, `applying ${p.name}`);
+    const r = await runAllowFail('patch', ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', '-r', '-', '-d', tree.dir, '-i', p.path], { timeoutMs: 60_000, what: `patch ${p.name}` });
+    if (r.exitCode !== 0) {
+      await revertPatches(tree, objdir, applied);
+      throw new LeaklabError('kernel-build', `patch ${p.name} does not apply to ${tree.identity}`, {
+        hint: `rebase the patch onto this source, or drop it from kernel ${k.name} in lab/kernels.yaml`,
+        details: tail(r.stdout + r.stderr, 20),
+      });
+    }
+    applied.push(p);
+  }
+}
+
+async function revertPatches(tree: SourceTree, objdir: string, patches: NamedText[]): Promise<void> {
+  for (const p of [...patches].reverse()) {
+    await run('patch', ['-p1', '-R', '--batch', '--no-backup-if-mismatch', '-r', '-', '-d', tree.dir, '-i', p.path], { timeoutMs: 60_000, what: `reverting ${p.name}`, kind: 'kernel-build' });
+  }
+  await rm(join(objdir, MARKER), { force: true });
+}
+
+/** Undoes patches left applied by an interrupted build; re-unpacks if that fails. */
+async function restoreTree(tree: SourceTree, objdir: string): Promise<void> {
+  const marker = await readFile(join(objdir, MARKER), 'utf8').catch(() => '');
+  if (!marker) return;
+  const paths = JSON.parse(marker) as string[];
+  for (const path of [...paths].reverse()) {
+    await runAllowFail('patch', ['-p1', '-R', '--batch', '--no-backup-if-mismatch', '-r', '-', '-d', tree.dir, '-i', path], { timeoutMs: 60_000, what: 'undoing an interrupted patch' });
+  }
+  await rm(join(objdir, MARKER), { force: true });
+}
+
+async function make(k: CatalogKernel, srcdir: string, objdir: string): Promise<void> {
+  const jobs = String(cpus().length);
+  const log = join(objdir, 'build.log');
+  await writeFile(log, '');
+  progress(k.name, `building bzImage (make -j${jobs}; log: ${log})`);
+  let compiled = 0;
+  let lastReport = Date.now();
+  const started = Date.now();
+  const r = await runAllowFail('make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
+    timeoutMs: BUILD_TIMEOUT_MS, what: `building ${k.name}`, kind: 'kernel-build', logFile: log,
+    onOutput: (chunk) => {
+      compiled += (chunk.match(/^\s+CC\s/gm) ?? []).length;
+      if (Date.now() - lastReport > 15_000) {
+        lastReport = Date.now();
+        progress(k.name, `building: ${compiled} files compiled, ${Math.round((Date.now() - started) / 1000)} s`);
+      }
+    },
+  });
+  if (r.exitCode !== 0) {
+    throw new LeaklabError('kernel-build', `kernel ${k.name} failed to build`, {
+      hint: `read the full log in ${log}; fix the source, patch or config fragment`,
+      details: tail(r.stdout + '\n' + r.stderr, 20),
+    });
+  }
+  progress(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/** A lock file per object directory, so two runs never build in it at once. */
+async function lockDir(objdir: string, who: string): Promise<{ release: () => Promise<void> }> {
+  await mkdir(objdir, { recursive: true });
+  const path = join(objdir, '.leaklab-lock');
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const fh = await open(path, 'wx');
+      await fh.write(String(process.pid));
+      await fh.close();
+      return { release: () => rm(path, { force: true }) };
+    } catch {
+      const pid = Number(await readFile(path, 'utf8').catch(() => '0'));
+      if (!pid || !isAlive(pid)) {
+        await rm(path, { force: true });
+        continue;
+      }
+      if (attempt === 0) progress(who, `waiting for another leaklab run (pid ${pid}) building in ${objdir}`);
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

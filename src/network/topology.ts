@@ -1,0 +1,44 @@
+// Owns the guest's network as shell commands: a `peer` namespace joined to
+// the guest by a veth pair, the remote address on the peer's lo reached
+// through the guest's default route, then the scenario's rules, routes,
+// firewall and setup commands. Every address lives inside the guest.
+import type { Scenario } from '../scenario/scenario.ts';
+
+export const PEER_NS = 'peer';
+
+const hostOf = (cidr: string) => cidr.split('/')[0];
+
+/** Single-quotes a string for sh. */
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The commands that build the topology, one step per entry (run with set -e). */
+export function topologySteps(s: Scenario): { name: string; script: string }[] {
+  const t = s.topology;
+  const v4 = s.traffic.family === 'ipv4' || s.rules4.length > 0;
+  const lines = [
+    `ip netns add ${PEER_NS}`,
+    `ip link add veth0 type veth peer name veth1 netns ${PEER_NS}`,
+    `ip -n ${PEER_NS} link set lo up`,
+    // nodad: addresses are usable at once instead of after duplicate detection.
+    `ip -6 addr add ${t.guest} dev veth0 nodad`,
+    `ip -n ${PEER_NS} -6 addr add ${t.peer} dev veth1 nodad`,
+    v4 ? `ip -4 addr add ${t.guest4} dev veth0` : '',
+    v4 ? `ip -n ${PEER_NS} -4 addr add ${t.peer4} dev veth1` : '',
+    `ip link set veth0 up`,
+    `ip -n ${PEER_NS} link set veth1 up`,
+    t.remote ? `ip -n ${PEER_NS} -6 addr add ${t.remote} dev lo` : '',
+    v4 && t.remote4 ? `ip -n ${PEER_NS} -4 addr add ${t.remote4} dev lo` : '',
+    t.defaultRoute ? `ip -6 route add default via ${hostOf(t.peer)} dev veth0` : '',
+    t.defaultRoute && v4 ? `ip -4 route add default via ${hostOf(t.peer4)} dev veth0` : '',
+  ].filter(Boolean);
+  const steps = [{ name: 'topology', script: lines.join('\n') }];
+  for (const r of s.rules) steps.push({ name: `ip -6 rule add ${r}`, script: `ip -6 rule add ${r}` });
+  for (const r of s.rules4) steps.push({ name: `ip -4 rule add ${r}`, script: `ip -4 rule add ${r}` });
+  for (const r of s.routes) steps.push({ name: `ip -6 route add ${r}`, script: `ip -6 route add ${r}` });
+  if (s.firewall.nft) steps.push({ name: 'nft ruleset', script: `printf '%s\\n' ${shQuote(s.firewall.nft)} > /tmp/leaklab.nft && nft -f /tmp/leaklab.nft` });
+  for (const l of s.firewall.ip6tables) steps.push({ name: `ip6tables ${l}`, script: `ip6tables ${l}` });
+  s.setup.forEach((c, i) => steps.push({ name: `setup[${i}]: ${c}`, script: c }));
+  return steps;
+}

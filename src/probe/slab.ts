@@ -1,0 +1,124 @@
+// Owns measuring inside the guest: one shell command that dumps the kernel's
+// counters (/proc/slabinfo, /sys/kernel/slab for merged caches, the packet
+// counters of /proc/net/snmp6 and /proc/net/snmp), and the parsers that turn
+// that dump into a Sample. Packets are counted by the kernel, not assumed.
+import type { Family } from '../scenario/scenario.ts';
+
+export interface SlabinfoRow {
+  name: string;
+  activeObjs: number;
+  numObjs: number;
+  objSize: number;
+}
+
+export interface CacheCount {
+  name: string;
+  /** Objects in use in the slab the cache lives in. */
+  objects: number;
+  /** Set when SLUB merged the cache into a shared slab (e.g. ":A-0000256"). */
+  mergedInto?: string;
+  /** Other cache names counted in the same slab. */
+  sharedWith?: string[];
+}
+
+export interface Sample {
+  packetsIn: number;
+  caches: Record<string, CacheCount>;
+}
+
+const SECTION = '#leaklab#';
+
+/**
+ * The command that dumps one sample. `listAliases` also names the other
+ * caches folded into a merged slab (a loop over /sys/kernel/slab, slow
+ * under TCG, so done once per run).
+ */
+export function sampleScript(watch: string[], listAliases = false): string {
+  const aliasLoop = listAliases
+    ? `    for l in /sys/kernel/slab/*; do [ -L "$l" ] || continue; r=$(readlink "$l"); [ "\${r##*/}" = "$t" ] && [ "\${l##*/}" != "$c" ] && echo "alias \${l##*/}"; done`
+    : '';
+  return [
+    `echo '${SECTION} snmp6'; cat /proc/net/snmp6 2>/dev/null`,
+    `echo '${SECTION} snmp'; cat /proc/net/snmp`,
+    `echo '${SECTION} slabinfo'; cat /proc/slabinfo`,
+    `for c in ${watch.join(' ')}; do`,
+    `  echo "${SECTION} sysfs $c"`,
+    `  d=/sys/kernel/slab/$c`,
+    `  if [ -L "$d" ]; then`,
+    `    t=$(readlink "$d"); t=\${t##*/}; echo "link $t"; echo "objects $(cat "$d/objects")"`,
+    aliasLoop,
+    `  elif [ -d "$d" ]; then echo "objects $(cat "$d/objects")"; else echo missing; fi`,
+    `done`,
+  ].filter(Boolean).join('\n');
+}
+
+export function parseSlabinfo(text: string): Map<string, SlabinfoRow> {
+  const rows = new Map<string, SlabinfoRow>();
+  for (const line of text.split('\n')) {
+    if (line.startsWith('slabinfo') || line.startsWith('#') || !line.trim()) continue;
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4) continue;
+    rows.set(f[0], { name: f[0], activeObjs: Number(f[1]), numObjs: Number(f[2]), objSize: Number(f[3]) });
+  }
+  return rows;
+}
+
+/** Ip6InReceives from /proc/net/snmp6 text. */
+export function parseSnmp6InReceives(text: string): number {
+  const m = /^Ip6InReceives\s+(\d+)/m.exec(text);
+  if (!m) throw new Error('no Ip6InReceives in /proc/net/snmp6 (is IPv6 enabled?)');
+  return Number(m[1]);
+}
+
+/** Ip InReceives from /proc/net/snmp text (a header line, then a value line). */
+export function parseSnmpInReceives(text: string): number {
+  const lines = text.split('\n').filter((l) => l.startsWith('Ip:'));
+  if (lines.length < 2) throw new Error('no Ip: lines in /proc/net/snmp');
+  const names = lines[0].split(/\s+/);
+  const values = lines[1].split(/\s+/);
+  const i = names.indexOf('InReceives');
+  if (i < 0) throw new Error('no InReceives in /proc/net/snmp');
+  return Number(values[i]);
+}
+
+function sections(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  let current = '';
+  for (const line of text.split('\n')) {
+    if (line.startsWith(SECTION)) {
+      current = line.slice(SECTION.length).trim();
+      out.set(current, '');
+    } else if (current) {
+      out.set(current, out.get(current) + line + '\n');
+    }
+  }
+  return out;
+}
+
+export class MissingCacheError extends Error {}
+
+/** Parses the output of sampleScript. */
+export function parseSample(text: string, watch: string[], family: Family): Sample {
+  const s = sections(text);
+  const slabinfo = parseSlabinfo(s.get('slabinfo') ?? '');
+  const caches: Record<string, CacheCount> = {};
+  for (const name of watch) {
+    const sysfs = s.get(`sysfs ${name}`) ?? '';
+    const objects = /^objects (\d+)/m.exec(sysfs);
+    const link = /^link (\S+)/m.exec(sysfs);
+    const row = slabinfo.get(name);
+    if (link && objects) {
+      // Merged: /proc/slabinfo lists the shared slab under another name.
+      const sharedWith = [...sysfs.matchAll(/^alias (\S+)/gm)].map((m) => m[1]).filter((n) => n !== name).sort();
+      caches[name] = { name, objects: Number(objects[1]), mergedInto: link[1], sharedWith };
+    } else if (row) {
+      caches[name] = { name, objects: row.activeObjs };
+    } else if (objects) {
+      caches[name] = { name, objects: Number(objects[1]) };
+    } else {
+      throw new MissingCacheError(`slab cache ${name} does not exist in this kernel (not in /proc/slabinfo nor /sys/kernel/slab)`);
+    }
+  }
+  const packetsIn = family === 'ipv6' ? parseSnmp6InReceives(s.get('snmp6') ?? '') : parseSnmpInReceives(s.get('snmp') ?? '');
+  return { packetsIn, caches };
+}

@@ -1,0 +1,26 @@
+// Owns the human-readable result lines: one per scenario x kernel, with the
+// verdict, the deciding cache and its numbers, and whether it was expected.
+import type { RunResult } from '../run/result.ts';
+
+const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE' } as const;
+
+export function resultLine(r: RunResult, kernelWidth = 20): string {
+  const k = r.kernel.padEnd(kernelWidth);
+  if (r.error) return `${k} ERROR     ${r.error.message}${r.error.hint ? `\n${' '.repeat(kernelWidth + 11)}next step: ${r.error.hint}` : ''}`;
+  const v = r.verdict!;
+  const c = v.deciding;
+  const rate = `${c.keptPerPacket >= 0 ? '+' : ''}${c.keptPerPacket.toFixed(2)} obj/packet`;
+  const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
+  const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${c.slopePerPacket.toFixed(2)}${merged})`;
+  const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
+  const troubles = r.troubles.length ? `\n${' '.repeat(kernelWidth + 11)}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
+  return `${k} ${LABEL[v.verdict].padEnd(9)} ${c.cache}  ${rate}  ${numbers}${expect}${troubles}`;
+}
+
+export function summaryLine(results: RunResult[]): string {
+  const errors = results.filter((r) => r.error).length;
+  const unexpected = results.filter((r) => r.asExpected === false).length;
+  const inconclusive = results.filter((r) => r.verdict?.verdict === 'inconclusive').length;
+  const ok = results.length - errors - unexpected;
+  return `${ok} as expected, ${unexpected} unexpected, ${inconclusive} inconclusive, ${errors} without a verdict (of ${results.length})`;
+}

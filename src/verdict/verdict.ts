@@ -1,0 +1,107 @@
+// Owns turning samples into a verdict with its numbers: objects per packet
+// as a least-squares slope over the bursts, objects kept after the route
+// flush per packet, and LEAK / no leak / inconclusive by the scenario's
+// thresholds. Growth that the flush takes back is not a leak.
+import type { Scenario, Expectation } from '../scenario/scenario.ts';
+import type { Sample } from '../probe/slab.ts';
+
+export type VerdictKind = 'leak' | 'no-leak' | 'inconclusive';
+
+export interface CacheVerdict {
+  cache: string;
+  verdict: VerdictKind;
+  /** Fitted slope of objects against packets received, over the bursts. */
+  slopePerPacket: number;
+  /** (settled - before) / packets: what the flush did not give back. */
+  keptPerPacket: number;
+  objectsBefore: number;
+  objectsAfterTraffic: number;
+  objectsSettled: number;
+  objectsKept: number;
+  mergedInto?: string;
+  sharedWith?: string[];
+  reason: string;
+}
+
+export interface Verdict {
+  verdict: VerdictKind;
+  /** The cache whose numbers decided the verdict. */
+  deciding: CacheVerdict;
+  caches: CacheVerdict[];
+  packetsIn: number;
+  reason: string;
+}
+
+export interface SampleSeries {
+  /** Before any traffic. */
+  before: Sample;
+  /** After each burst, in order. */
+  bursts: Sample[];
+  /** After the route flush and settling. */
+  settled: Sample;
+}
+
+/** Least-squares slope of y over x; 0 when x does not vary. */
+export function slope(xs: number[], ys: number[]): number {
+  const n = xs.length;
+  const mx = xs.reduce((a, b) => a + b, 0) / n;
+  const my = ys.reduce((a, b) => a + b, 0) / n;
+  let sxy = 0;
+  let sxx = 0;
+  for (let i = 0; i < n; i++) {
+    sxy += (xs[i] - mx) * (ys[i] - my);
+    sxx += (xs[i] - mx) ** 2;
+  }
+  return sxx === 0 ? 0 : sxy / sxx;
+}
+
+export function judge(s: Scenario, series: SampleSeries): Verdict {
+  const points = [series.before, ...series.bursts];
+  const packetsIn = series.settled.packetsIn - series.before.packetsIn;
+  const caches = s.watch.map((name) => judgeCache(s, name, points, series, packetsIn));
+  const leak = caches.find((c) => c.verdict === 'leak');
+  const unsure = caches.find((c) => c.verdict === 'inconclusive');
+  const deciding = leak ?? unsure ?? caches[0];
+  return { verdict: deciding.verdict, deciding, caches, packetsIn, reason: deciding.reason };
+}
+
+function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleSeries, packetsIn: number): CacheVerdict {
+  const xs = points.map((p) => p.packetsIn - series.before.packetsIn);
+  const ys = points.map((p) => p.caches[name].objects);
+  const before = series.before.caches[name].objects;
+  const afterTraffic = ys[ys.length - 1];
+  const settled = series.settled.caches[name].objects;
+  const kept = settled - before;
+  const slopePerPacket = slope(xs, ys);
+  const keptPerPacket = packetsIn > 0 ? kept / packetsIn : 0;
+  const { leak, noLeak, minPackets } = s.thresholds;
+  const merged = series.before.caches[name];
+  const base = {
+    cache: name, slopePerPacket, keptPerPacket, objectsBefore: before, objectsAfterTraffic: afterTraffic,
+    objectsSettled: settled, objectsKept: kept, mergedInto: merged.mergedInto, sharedWith: merged.sharedWith,
+  };
+  if (packetsIn < minPackets) {
+    return { ...base, verdict: 'inconclusive', reason: `only ${packetsIn} packets received (thresholds.minPackets is ${minPackets}): check that the traffic reaches its destination` };
+  }
+  if (keptPerPacket >= leak && slopePerPacket >= leak) {
+    return { ...base, verdict: 'leak', reason: `${kept} objects kept after the flush for ${packetsIn} packets` };
+  }
+  if (keptPerPacket <= noLeak) {
+    const transient = slopePerPacket >= leak ? ' (grew during traffic but the flush gave it back)' : '';
+    return { ...base, verdict: 'no-leak', reason: `${kept} objects kept for ${packetsIn} packets${transient}` };
+  }
+  return {
+    ...base, verdict: 'inconclusive',
+    reason: `${keptPerPacket.toFixed(3)} objects kept per packet lies between thresholds.noLeak (${noLeak}) and thresholds.leak (${leak}), slope ${slopePerPacket.toFixed(3)}`,
+  };
+}
+
+/** Whether a verdict meets an expectation; the reason says why not. */
+export function meetsExpectation(v: Verdict, e: Expectation): { ok: boolean; why: string } {
+  if (v.verdict === 'inconclusive') return { ok: false, why: `expected ${e.verdict}, got inconclusive` };
+  if (v.verdict !== e.verdict) return { ok: false, why: `expected ${e.verdict}, got ${v.verdict}` };
+  const rate = v.deciding.keptPerPacket;
+  if (e.minPerPacket !== undefined && rate < e.minPerPacket) return { ok: false, why: `expected at least ${e.minPerPacket} obj/packet, got ${rate.toFixed(3)}` };
+  if (e.maxPerPacket !== undefined && rate > e.maxPerPacket) return { ok: false, why: `expected at most ${e.maxPerPacket} obj/packet, got ${rate.toFixed(3)}` };
+  return { ok: true, why: `as expected (${e.verdict})` };
+}
