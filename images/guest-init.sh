@@ -21,7 +21,9 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin:/bb
 for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
   [ -e /usr/sbin/$t ] || $BB ln -s xtables-nft-multi /usr/sbin/$t
 done
-[ -e /bin/sh ] || $BB ln -s /bin/busybox /bin/sh
+# /bin/sh must be dash: busybox's sh prefers its own applets over PATH, so
+# `ip` or `ping` in a scenario would silently be busybox's cut-down ones.
+$BB ln -sf dash /bin/sh
 $BB hostname leaklab-guest
 # Load the modules leaklab packed for this kernel (none for built-in kernels).
 if [ -f /leaklab/modules.load ]; then

@@ -53,7 +53,7 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
     result.release = uname.stdout.trim();
     progress(scope, `guest up in ${result.seconds.boot.toFixed(1)} s (kernel ${result.release})`);
     const tMeasure = Date.now();
-    result.samples = await measure(s, guest, scope);
+    result.samples = await measure(s, guest, scope, runDir);
     result.seconds.measure = (Date.now() - tMeasure) / 1000;
     result.verdict = judge(s, result.samples);
     const expectation = expectationFor(s, kernel.name);
@@ -87,8 +87,10 @@ async function step(guest: Guest, name: string, script: string, timeoutMs = 60_0
   return r.stdout;
 }
 
-async function sample(s: Scenario, guest: Guest, listAliases = false): Promise<Sample> {
+/** Takes one sample; the raw dump is kept in the run dir as evidence. */
+async function sample(s: Scenario, guest: Guest, rawFile: string, listAliases = false): Promise<Sample> {
   const r = await guest.exec(sampleScript(s.watch, listAliases), { timeoutMs: 60_000 });
+  await writeFile(rawFile, r.stdout);
   try {
     return parseSample(r.stdout, s.watch, s.traffic.family);
   } catch (err) {
@@ -99,7 +101,9 @@ async function sample(s: Scenario, guest: Guest, listAliases = false): Promise<S
   }
 }
 
-async function measure(s: Scenario, guest: Guest, scope: string): Promise<SampleSeries> {
+async function measure(s: Scenario, guest: Guest, scope: string, runDir: string): Promise<SampleSeries> {
+  const raw = join(runDir, 'samples');
+  await mkdir(raw, { recursive: true });
   for (const st of topologySteps(s)) await step(guest, st.name, `set -e\n${st.script}`);
   const reach = await guest.exec(reachabilityScript(s), { timeoutMs: 30_000 });
   if (reach.exitCode !== 0) {
@@ -108,13 +112,13 @@ async function measure(s: Scenario, guest: Guest, scope: string): Promise<Sample
       details: tail(reach.stdout + reach.stderr, 6),
     });
   }
-  const before = await sample(s, guest, true);
+  const before = await sample(s, guest, join(raw, '0-before.txt'), true);
   const bursts: Sample[] = [];
   const sizes = burstSizes(s);
   for (const [i, count] of sizes.entries()) {
     const r = await guest.exec(burstScript(s, count), { timeoutMs: 10 * 60_000 });
     if (r.exitCode > 1) throw new LeaklabError('guest', `traffic burst ${i + 1} failed (ping exit ${r.exitCode})`, { details: tail(r.stdout + r.stderr, 6) });
-    const smp = await sample(s, guest);
+    const smp = await sample(s, guest, join(raw, `${i + 1}-burst.txt`));
     bursts.push(smp);
     const first = s.watch[0];
     progress(scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - before.packetsIn} packets in, ${first} ${smp.caches[first].objects} objects`);
@@ -122,6 +126,6 @@ async function measure(s: Scenario, guest: Guest, scope: string): Promise<Sample
   // Flush both families: cached routes are what a leak must survive.
   const flush = '[ -e /proc/sys/net/ipv6/route/flush ] && echo 1 > /proc/sys/net/ipv6/route/flush; ip -4 route flush cache';
   await step(guest, 'route flush', `${flush}; sleep ${s.settleSeconds}`, (s.settleSeconds + 60) * 1000);
-  const settled = await sample(s, guest);
+  const settled = await sample(s, guest, join(raw, `${sizes.length + 1}-settled.txt`));
   return { before, bursts, settled };
 }

@@ -1,16 +1,17 @@
 // Owns the wire under QMP and the guest agent: newline-delimited JSON over a
 // unix socket, with every wait bounded by a timeout.
 import { connect, type Socket } from 'node:net';
+import { StringDecoder } from 'node:string_decoder';
 
 export class JsonSocket {
   private buffer = '';
+  private readonly decoder = new StringDecoder('utf8');
   private messages: Record<string, unknown>[] = [];
   private waiters: (() => void)[] = [];
   private closed = false;
 
   private constructor(private readonly socket: Socket) {
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => this.onData(chunk));
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('close', () => { this.closed = true; this.wake(); });
     socket.on('error', () => { this.closed = true; this.wake(); });
   }
@@ -54,10 +55,10 @@ export class JsonSocket {
     this.socket.destroy();
   }
 
-  private onData(chunk: string): void {
-    // The guest agent prefixes a sync reply with 0xFF so stale bytes can be
-    // told apart; it is not JSON, so drop it.
-    this.buffer += chunk.replace(/\xff/g, '');
+  private onData(chunk: Buffer): void {
+    // The guest agent prefixes a sync reply with the byte 0xFF so stale bytes
+    // can be told apart. It is neither JSON nor UTF-8: drop it before decoding.
+    this.buffer += this.decoder.write(chunk.filter((b) => b !== 0xff));
     let nl: number;
     while ((nl = this.buffer.indexOf('\n')) >= 0) {
       const line = this.buffer.slice(0, nl).trim();

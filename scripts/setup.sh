@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Installs what leaklab needs on Debian 12 / Ubuntu: the Debian packages for
+# building kernels, making guest images and running QEMU, then the npm
+# dependencies. Safe to run again: apt and npm skip what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PACKAGES=(
+  qemu-system-x86            # the QEMU guests
+  mmdebstrap cpio            # guest images (Debian userspace as an initramfs)
+  kmod                       # depmod for distribution kernels' modules
+  build-essential flex bison bc libelf-dev libssl-dev  # kernel builds
+  linux-source-6.1           # the catalog's v6.1 kernels are built from it
+  xz-utils patch git ca-certificates
+)
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "setup: installing npm dependencies" >&2
+  npm ci --no-audit --no-fund
+fi
+echo "setup: done" >&2

@@ -1,0 +1,151 @@
+// End to end: every failure a user can cause ends in one message naming the
+// cause and a next step, exit code 2, no QEMU process and no half-made cache
+// entry left behind. Uses the real CLI, real kernels and real guests.
+import test from 'ava';
+import { readdirSync, writeFileSync, mkdirSync, symlinkSync, readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
+
+const cacheDir = process.env.LEAKLAB_CACHE ?? join(process.env.HOME ?? '/root', '.cache/leaklab');
+const cacheEntries = (area: string) => (existsSync(join(cacheDir, area)) ? readdirSync(join(cacheDir, area)).sort() : []);
+
+function scenario(dir: string, name: string, extra: string, kernels = '[v6.1]'): string {
+  const file = join(dir, `${name}.yaml`);
+  writeFileSync(file, `name: ${name}\nkernels: ${kernels}\n${extra}\ntraffic: { to: remote, packets: 200, bursts: 2 }\nwatch: [ip6_dst_cache]\n`);
+  return file;
+}
+
+/** A lab dir with the real config fragments and the given patches and catalog. */
+function lab(dir: string, catalog: string, patches: Record<string, string> = {}): string {
+  const labDir = join(dir, 'lab');
+  mkdirSync(join(labDir, 'patches'), { recursive: true });
+  symlinkSync(join(ROOT, 'lab/kconfig'), join(labDir, 'kconfig'));
+  for (const [name, text] of Object.entries(patches)) writeFileSync(join(labDir, 'patches', name), text);
+  writeFileSync(join(labDir, 'kernels.yaml'), catalog);
+  return join(labDir, 'kernels.yaml');
+}
+
+function expectNoVerdict(t: any, r: { code: number | null; stderr: string; stdout: string }, message: RegExp): void {
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr + r.stdout, message);
+  t.regex(r.stderr + r.stdout, /next step: /);
+}
+
+test('malformed YAML and schema errors: every problem with its line, exit 2', async (t) => {
+  const dir = tempDir();
+  const file = join(dir, 'bad.yaml');
+  writeFileSync(file, 'name: x\nkernels: [v6.1]\ntraffic:\n  packets: many\n  colour: red\nwatch: [ip6_dst_cache]\n');
+  const r = await leaklab(['run', file]);
+  expectNoVerdict(t, r, /bad\.yaml:4:\d+: traffic\.packets: expected integer/);
+  t.regex(r.stderr, /bad\.yaml:5:3: traffic\.colour: unknown key/);
+  writeFileSync(file, 'name: x\nkernels: [v6.1\n');
+  expectNoVerdict(t, await leaklab(['run', file]), /bad\.yaml:\d+:\d+: YAML: /);
+});
+
+test('an unknown kernel is refused before anything is built', async (t) => {
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '--kernel', 'v9.9-nope']);
+  expectNoVerdict(t, r, /unknown kernel "v9\.9-nope"/);
+  t.regex(r.stderr, /use one of: v6\.1, v6\.1-fix-reverted, debian-6\.1-cloud/);
+});
+
+test('a kernel that panics at boot: exit 2 naming the panic, no QEMU left', async (t) => {
+  const dir = tempDir();
+  // No init in the initramfs at that path and no root fs: the kernel panics.
+  const file = scenario(dir, 'panics', 'guest: { cmdline: [rdinit=/no/such/init] }');
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 5 * 60_000 });
+  expectNoVerdict(t, r, /the kernel panicked during boot/);
+  t.regex(r.stdout + r.stderr, /Kernel panic - not syncing/);
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
+test('a guest that never answers: exit 2 after the boot timeout, no QEMU left', async (t) => {
+  const dir = tempDir();
+  const file = scenario(dir, 'silent', '');
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_BOOT_TIMEOUT: '1' }, timeoutMs: 5 * 60_000 });
+  expectNoVerdict(t, r, /did not answer within 1 s/);
+  t.regex(r.stdout + r.stderr, /LEAKLAB_BOOT_TIMEOUT/);
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
+test('a scenario command the guest rejects names the step and what the guest said', async (t) => {
+  const dir = tempDir();
+  const file = scenario(dir, 'badrule', 'rules: ["from all lookup main suppress_prefixlength banana"]');
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 5 * 60_000 });
+  expectNoVerdict(t, r, /failed at "ip -6 rule add from all lookup main suppress_prefixlength banana"/);
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
+test('a patch that does not apply: exit 2 naming the hunk, cache and source tree unchanged', async (t) => {
+  const dir = tempDir();
+  const badPatch = readFileSync(join(ROOT, 'lab/patches/fib6-suppress-revert-fix.patch'), 'utf8').replace('suppress_route:', 'suppress_route_renamed:');
+  const catalog = lab(dir, 'kernels:\n  broken:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n    patches: [bad.patch]\n', { 'bad.patch': badPatch });
+  const before = cacheEntries('kernels');
+  const r = await leaklab(['run', scenario(dir, 's', '', '[broken]'), '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
+  expectNoVerdict(t, r, /patch bad\.patch does not apply/);
+  t.regex(r.stdout + r.stderr, /Hunk #1 FAILED/);
+  t.deepEqual(cacheEntries('kernels'), before, 'no kernel cached');
+  // The shared source tree is pristine: the real revert patch still applies.
+  const again = await leaklab(['kernels'], {});
+  t.is(again.code, 0);
+});
+
+test('a kernel missing a config option the scenario needs: named before building', async (t) => {
+  const dir = tempDir();
+  const catalog = lab(dir, 'kernels:\n  no-netfilter:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base] }\n');
+  const before = cacheEntries('kernels');
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'no-netfilter', '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
+  expectNoVerdict(t, r, /kernel no-netfilter lacks \d+ config options? the scenario needs: .*CONFIG_IPV6\b.*CONFIG_NFT_FIB_IPV6/);
+  t.deepEqual(cacheEntries('kernels'), before, 'nothing built');
+});
+
+test('a kernel that fails to build: exit 2 with the compiler error, nothing cached', async (t) => {
+  const dir = tempDir();
+  const breaking = [
+    '--- a/net/ipv6/fib6_rules.c',
+    '+++ b/net/ipv6/fib6_rules.c',
+    '@@ -300,6 +300,7 @@',
+    ' 	return false;',
+    ' ',
+    ' suppress_route:',
+    '+	this_is_not_c;',
+    ' 	ip6_rt_put_flags(rt, flags);',
+    ' 	res->rt6 = NULL;',
+    ' 	return true;',
+    '',
+  ].join('\n');
+  const catalog = lab(dir, 'kernels:\n  breaks:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n    patches: [breaks.patch]\n', { 'breaks.patch': breaking });
+  const before = cacheEntries('kernels');
+  const r = await leaklab(['run', scenario(dir, 's', '', '[breaks]'), '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
+  expectNoVerdict(t, r, /kernel breaks failed to build/);
+  t.regex(r.stdout + r.stderr, /this_is_not_c/);
+  t.deepEqual(cacheEntries('kernels'), before, 'nothing cached');
+  const src = cacheEntries('sources').find((e) => e.startsWith('linux-source-6.1'));
+  t.truthy(src);
+  t.notRegex(readFileSync(join(cacheDir, 'sources', src!, 'net/ipv6/fib6_rules.c'), 'utf8'), /this_is_not_c/, 'patch reverted');
+});
+
+test('qemu not installed: exit 2 naming the package to install', async (t) => {
+  const dir = tempDir();
+  // A PATH with everything in /usr/bin except QEMU.
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  for (const d of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    for (const f of existsSync(d) ? readdirSync(d) : []) {
+      if (f.startsWith('qemu-system') || existsSync(join(bin, f))) continue;
+      symlinkSync(join(d, f), join(bin, f));
+    }
+  }
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { PATH: bin } });
+  expectNoVerdict(t, r, /qemu-system-x86_64 is not installed/);
+  t.regex(r.stderr + r.stdout, /qemu-system-x86/);
+});
+
+test('Ctrl-C while a guest runs: exit 130, guest stopped, temp dirs removed', async (t) => {
+  const dir = tempDir();
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
+    onStderr: (all) => (/burst 1\//.test(all) ? 'SIGINT' : undefined),
+  });
+  t.is(r.code, 130, r.stderr);
+  t.regex(r.stderr, /stopping guests/);
+  t.deepEqual(qemuProcesses(dir), []);
+});

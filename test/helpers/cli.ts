@@ -1,0 +1,52 @@
+// Runs the real `leaklab` command as a user would, with a time limit, and
+// tells which QEMU processes a test left behind.
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function tempDir(prefix = 'leaklab-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/**
+ * Runs bin/leaklab.js with args. `onStderr` sees stderr as it arrives and may
+ * return a signal to send (e.g. SIGINT once the guest is booting).
+ */
+export function leaklab(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; onStderr?: (all: string) => NodeJS.Signals | undefined } = {}): Promise<CliResult> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(process.execPath, [join(ROOT, 'bin/leaklab.js'), ...args], {
+      cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let signalled = false;
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      const sig = !signalled && opts.onStderr?.(stderr);
+      if (sig) { signalled = true; child.kill(sig); }
+    });
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000);
+    child.on('close', (code, signal) => { clearTimeout(timer); resolvePromise({ code, signal, stdout, stderr }); });
+  });
+}
+
+/** Command lines of running qemu-system-x86_64 processes that mention `needle`. */
+export function qemuProcesses(needle = ''): string[] {
+  try {
+    return execFileSync('pgrep', ['-a', '-x', 'qemu-system-x86_64'], { encoding: 'utf8' })
+      .split('\n').filter((l) => l && l.includes(needle));
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
+}

@@ -1,0 +1,83 @@
+import test from 'ava';
+import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseScenarioText, loadScenarios } from '../../src/scenario/load.ts';
+import { LeaklabError } from '../../src/util/errors.ts';
+import { toScenario } from '../../src/scenario/scenario.ts';
+
+test('every scenario shipped in scenarios/ is valid', async (t) => {
+  const scenarios = await loadScenarios('scenarios');
+  t.true(scenarios.length >= 6);
+  const seed = scenarios.find((s) => s.name === 'fib6-suppress-leak')!;
+  t.deepEqual(seed.rules, ['from all lookup main suppress_prefixlength 0']);
+  t.deepEqual(seed.kernels, ['v6.1-fix-reverted', 'v6.1', 'debian-6.1-cloud']);
+  t.is(seed.traffic.packets, 2000);
+  t.is(seed.topology.remote, '2001:db8:ffff::1/128');
+  t.deepEqual(seed.expect['v6.1-fix-reverted'], { verdict: 'leak', minPerPacket: 0.9, maxPerPacket: 1.1 });
+  t.deepEqual(seed.expect['*'], { verdict: 'no-leak' });
+});
+
+test('all problems of a file are reported at once, each with line, column and key', (t) => {
+  const text = [
+    'name: bad name',
+    'kernels: v6.1',
+    'traffic:',
+    '  packets: "lots"',
+    '  colour: red',
+    'watch: []',
+    'expect:',
+    '  v6.1: maybe',
+  ].join('\n');
+  const { value, problems } = parseScenarioText(text, 'bad.yaml');
+  t.is(value, undefined);
+  const at = problems.map((p) => `${p.line}:${p.col} ${p.key}`);
+  t.deepEqual(at, ['1:7 name', '2:10 kernels', '4:12 traffic.packets', '5:3 traffic.colour', '6:8 watch', '8:9 expect.v6.1']);
+  t.regex(problems.find((p) => p.key === 'traffic.colour')!.message, /unknown key/);
+  t.regex(problems.find((p) => p.key === 'traffic.packets')!.message, /expected integer.*got "lots"/);
+});
+
+test('a YAML syntax error is reported with its position', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1\n', 'broken.yaml');
+  t.true(problems.length > 0);
+  t.regex(problems[0].message, /^YAML: /);
+  t.is(problems[0].file, 'broken.yaml');
+});
+
+test('a missing required key names the key', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\nwatch: [ip6_dst_cache]\n', 'no-traffic.yaml');
+  t.is(problems.length, 1);
+  t.is(problems[0].key, 'traffic');
+  t.regex(problems[0].message, /required/i);
+});
+
+test('thresholds that leave no room for inconclusive are rejected', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: {packets: 10}\nwatch: [a]\nthresholds: {leak: 0.2, noLeak: 0.3}\n', 't.yaml');
+  t.deepEqual(problems.map((p) => p.key), ['thresholds.noLeak']);
+});
+
+test('defaults are filled in', (t) => {
+  const { value } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: {packets: 100}\nwatch: [ip6_dst_cache]\n', 'min.yaml');
+  const s = toScenario(value!, '/abs/min.yaml');
+  t.is(s.traffic.bursts, 4);
+  t.is(s.traffic.to, 'remote');
+  t.is(s.traffic.family, 'ipv6');
+  t.is(s.guest.memory, '512M');
+  t.deepEqual(s.thresholds, { leak: 0.5, noLeak: 0.1, minPackets: 100 });
+  t.is(s.topology.peer, '2001:db8:1::2/64');
+  t.deepEqual(s.expect, {});
+});
+
+test('a directory with one bad file fails naming that file, and duplicate names are refused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'leaklab-test-'));
+  await mkdir(join(dir, 'suite'));
+  const good = 'name: a\nkernels: [v6.1]\ntraffic: {packets: 100}\nwatch: [ip6_dst_cache]\n';
+  await writeFile(join(dir, 'suite', '1.yaml'), good);
+  await writeFile(join(dir, 'suite', '2.yaml'), 'name: b\nkernels: [v6.1]\nwatch: [x]\n');
+  const err = await t.throwsAsync(loadScenarios(join(dir, 'suite')), { instanceOf: LeaklabError });
+  t.regex(err!.message, /1 of 2 scenario files/);
+  t.regex(err!.details!, /2\.yaml:\d+:\d+: traffic/);
+  await writeFile(join(dir, 'suite', '2.yaml'), good);
+  const dup = await t.throwsAsync(loadScenarios(join(dir, 'suite')), { instanceOf: LeaklabError });
+  t.regex(dup!.message, /two scenarios are named a/);
+});
