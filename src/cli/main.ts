@@ -28,7 +28,7 @@ program.command('run')
 Exit codes: 0 every verdict as expected; 1 a verdict contradicts the scenario's expectation;
 2 no verdict (bad input, missing tool, failed build, guest failure, inconclusive); 130 interrupted.
 Environment: LEAKLAB_CACHE (cache dir), LEAKLAB_CATALOG (kernel catalog), LEAKLAB_ACCEL=kvm|tcg,
-LEAKLAB_BOOT_TIMEOUT (seconds, default 180).`)
+LEAKLAB_BOOT_TIMEOUT (seconds, default 90).`)
   .action(async (paths: string[], opts) => { process.exitCode = await runCommand(paths, opts); });
 
 program.command('kernels')

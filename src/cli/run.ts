@@ -1,6 +1,7 @@
 // Owns `leaklab run`: load scenarios, run the suite, print a line per
 // result as it comes, write the JSON report, return the exit code.
 import { resolve, join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
@@ -8,6 +9,7 @@ import { resultLine, summaryLine } from '../report/text.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { setQuiet } from '../util/progress.ts';
 import type { Scenario } from '../scenario/scenario.ts';
+import { loadCatalog, findKernel } from '../kernel/catalog.ts';
 
 export interface RunOptions {
   kernel: string[];
@@ -21,14 +23,19 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...await loadScenarios(p));
+  // Bad input is refused before anything is built or booted.
+  const catalog = await loadCatalog();
+  for (const s of scenarios) for (const k of opts.kernel.length ? opts.kernel : s.kernels) findKernel(catalog, k);
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
   const runDir = resolve(opts.runsDir, stamp);
+  await mkdir(runDir, { recursive: true });
   process.stderr.write(`leaklab: run directory ${runDir}\n`);
   const width = Math.max(20, ...scenarios.flatMap((s) => (opts.kernel.length ? opts.kernel : s.kernels).map((k) => k.length + 2)));
   let lastScenario = '';
   const results: RunResult[] = await runSuite(scenarios, {
     kernels: opts.kernel.length ? opts.kernel : undefined,
     runDir,
+    catalog,
     onResult: (r) => {
       if (r.scenario !== lastScenario) {
         process.stdout.write(`${r.scenario}:\n`);

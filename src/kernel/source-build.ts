@@ -211,9 +211,11 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string): Promise<v
     },
   });
   if (r.exitCode !== 0) {
+    // The compiler's own error lines say more than make's closing lines.
+    const errors = (r.stdout + '\n' + r.stderr).split('\n').filter((l) => /\berror\b:/i.test(l)).slice(0, 6);
     throw new LeaklabError('kernel-build', `kernel ${k.name} failed to build`, {
       hint: `read the full log in ${log}; fix the source, patch or config fragment`,
-      details: tail(r.stdout + '\n' + r.stderr, 20),
+      details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
     });
   }
   progress(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);

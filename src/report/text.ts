@@ -6,14 +6,18 @@ const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE'
 
 export function resultLine(r: RunResult, kernelWidth = 20): string {
   const k = r.kernel.padEnd(kernelWidth);
-  if (r.error) return `${k} ERROR     ${r.error.message}${r.error.hint ? `\n${' '.repeat(kernelWidth + 11)}next step: ${r.error.hint}` : ''}`;
+  const indent = ' '.repeat(kernelWidth + 11);
+  if (r.error) {
+    const details = r.error.details ? r.error.details.trim().split('\n').slice(-12).map((l) => `\n${indent}| ${l}`).join('') : '';
+    return `${k} ERROR     ${r.error.message}${r.error.hint ? `\n${indent}next step: ${r.error.hint}` : ''}${details}`;
+  }
   const v = r.verdict!;
   const c = v.deciding;
   const rate = `${c.keptPerPacket >= 0 ? '+' : ''}${c.keptPerPacket.toFixed(2)} obj/packet`;
   const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
   const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${c.slopePerPacket.toFixed(2)}${merged})`;
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
-  const troubles = r.troubles.length ? `\n${' '.repeat(kernelWidth + 11)}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
+  const troubles = r.troubles.length ? `\n${indent}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
   return `${k} ${LABEL[v.verdict].padEnd(9)} ${c.cache}  ${rate}  ${numbers}${expect}${troubles}`;
 }
 

@@ -22,7 +22,7 @@ import { progress } from '../util/progress.ts';
 import { tail } from '../util/exec.ts';
 
 export function bootTimeoutMs(): number {
-  return Number(process.env.LEAKLAB_BOOT_TIMEOUT ?? 180) * 1000;
+  return Number(process.env.LEAKLAB_BOOT_TIMEOUT ?? 90) * 1000;
 }
 
 export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, runDir: string): Promise<RunResult> {

@@ -50,8 +50,8 @@ test('an unknown kernel is refused before anything is built', async (t) => {
 
 test('a kernel that panics at boot: exit 2 naming the panic, no QEMU left', async (t) => {
   const dir = tempDir();
-  // No init in the initramfs at that path and no root fs: the kernel panics.
-  const file = scenario(dir, 'panics', 'guest: { cmdline: [rdinit=/no/such/init] }');
+  // Neither the initramfs init nor the requested init exists: the kernel panics.
+  const file = scenario(dir, 'panics', 'guest: { cmdline: [rdinit=/no/such/init, init=/no/such/init] }');
   const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 5 * 60_000 });
   expectNoVerdict(t, r, /the kernel panicked during boot/);
   t.regex(r.stdout + r.stderr, /Kernel panic - not syncing/);

@@ -44,7 +44,8 @@ export function leaklab(args: string[], opts: { env?: Record<string, string>; ti
 /** Command lines of running qemu-system-x86_64 processes that mention `needle`. */
 export function qemuProcesses(needle = ''): string[] {
   try {
-    return execFileSync('pgrep', ['-a', '-x', 'qemu-system-x86_64'], { encoding: 'utf8' })
+    // -f: pgrep -x cannot match names longer than 15 characters.
+    return execFileSync('pgrep', ['-a', '-f', '^qemu-system-x86_64 '], { encoding: 'utf8' })
       .split('\n').filter((l) => l && l.includes(needle));
   } catch {
     return []; // pgrep exits 1 when nothing matches

@@ -1,0 +1,59 @@
+import test from 'ava';
+import { judge, slope, meetsExpectation } from '../../src/verdict/verdict.ts';
+import { toScenario } from '../../src/scenario/scenario.ts';
+import { loadScenarioFile } from '../../src/scenario/load.ts';
+import { recordedSeries } from '../helpers/fixtures.ts';
+
+const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+
+test('slope is the least-squares fit', (t) => {
+  t.is(slope([0, 1, 2, 3], [10, 12, 14, 16]), 2);
+  t.is(slope([5, 5, 5], [1, 2, 3]), 0);
+  t.true(Math.abs(slope([0, 500, 1000], [16, 520, 1010]) - 0.994) < 0.001);
+});
+
+test('recorded run on the fix-reverted kernel: LEAK at one object per packet', (t) => {
+  const v = judge(seed, recordedSeries('seed-v6.1-fix-reverted'));
+  t.is(v.verdict, 'leak');
+  t.true(v.packetsIn >= 2000);
+  t.true(Math.abs(v.deciding.keptPerPacket - 1) < 0.05, `${v.deciding.keptPerPacket}`);
+  t.true(Math.abs(v.deciding.slopePerPacket - 1) < 0.05, `${v.deciding.slopePerPacket}`);
+  t.true(meetsExpectation(v, seed.expect['v6.1-fix-reverted']).ok);
+  t.false(meetsExpectation(v, seed.expect['*']).ok);
+});
+
+test('recorded runs on fixed kernels: no leak, also when the cache is merged', (t) => {
+  for (const run of ['seed-v6.1', 'seed-debian-6.1-cloud-nomerge', 'seed-debian-6.1-cloud-merged']) {
+    const v = judge(seed, recordedSeries(run));
+    t.is(v.verdict, 'no-leak', run);
+    t.true(v.deciding.keptPerPacket < 0.05, `${run}: ${v.deciding.keptPerPacket}`);
+  }
+  t.is(judge(seed, recordedSeries('seed-debian-6.1-cloud-merged')).deciding.mergedInto, ':A-0000256');
+});
+
+test('growth the flush gives back is not a leak', (t) => {
+  const series = recordedSeries('seed-v6.1-fix-reverted');
+  // The settled sample of the fixed kernel's run: objects back at baseline level.
+  const fixed = recordedSeries('seed-v6.1');
+  const v = judge(seed, { ...series, settled: { ...fixed.settled, packetsIn: series.settled.packetsIn, caches: { ip6_dst_cache: { ...series.before.caches.ip6_dst_cache } } } });
+  t.is(v.verdict, 'no-leak');
+  t.regex(v.reason, /flush gave it back/);
+});
+
+test('too few packets, or a rate between the thresholds, is inconclusive', (t) => {
+  const series = recordedSeries('seed-v6.1-fix-reverted');
+  const strict = toScenario({ name: 'x', kernels: ['k'], traffic: { packets: 10 }, watch: ['ip6_dst_cache'], thresholds: { minPackets: 100000 } }, '/x.yaml');
+  t.is(judge(strict, series).verdict, 'inconclusive');
+  const high = toScenario({ name: 'x', kernels: ['k'], traffic: { packets: 10 }, watch: ['ip6_dst_cache'], thresholds: { leak: 2, noLeak: 0.5 } }, '/x.yaml');
+  const v = judge(high, series);
+  t.is(v.verdict, 'inconclusive');
+  t.regex(v.reason, /between thresholds/);
+  t.false(meetsExpectation(v, { verdict: 'leak' }).ok);
+});
+
+test('expectation bounds on objects per packet are enforced', (t) => {
+  const v = judge(seed, recordedSeries('seed-v6.1-fix-reverted'));
+  t.false(meetsExpectation(v, { verdict: 'leak', minPerPacket: 1.5 }).ok);
+  t.false(meetsExpectation(v, { verdict: 'leak', maxPerPacket: 0.5 }).ok);
+  t.regex(meetsExpectation(v, { verdict: 'no-leak' }).why, /expected no-leak, got leak/);
+});
