@@ -6,21 +6,26 @@ import { PEER_NS } from './topology.ts';
 
 const hostOf = (cidr: string) => cidr.split('/')[0];
 
-/** The address echo requests are sent to. */
-export function destination(s: Scenario): string {
+/** Resolves an endpoint name (remote, peer, guest, loopback) or an address. */
+export function endpointAddress(s: Scenario, endpoint: string): string {
   const t = s.topology;
   const v6 = s.traffic.family === 'ipv6';
-  switch (s.traffic.to) {
+  switch (endpoint) {
     case 'remote': {
       const remote = v6 ? t.remote : t.remote4;
-      if (!remote) throw new Error('traffic.to is "remote" but topology has no remote address');
+      if (!remote) throw new Error('traffic names "remote" but topology has no remote address');
       return hostOf(remote);
     }
     case 'peer': return hostOf(v6 ? t.peer : t.peer4);
     case 'guest': return hostOf(v6 ? t.guest : t.guest4);
     case 'loopback': return v6 ? '::1' : '127.0.0.1';
-    default: return s.traffic.to;
+    default: return endpoint;
   }
+}
+
+/** The address traffic is sent to. */
+export function destination(s: Scenario): string {
+  return endpointAddress(s, s.traffic.to);
 }
 
 /** Sizes of the bursts: packets split as evenly as possible. */
@@ -29,19 +34,31 @@ export function burstSizes(s: Scenario): number[] {
   return Array.from({ length: bursts }, (_, i) => Math.floor(packets / bursts) + (i < packets % bursts ? 1 : 0));
 }
 
-/** One burst: `count` flood echo requests, giving up after a deadline. */
+function senderPrefix(s: Scenario): string {
+  return s.traffic.from === 'peer' ? `ip netns exec ${PEER_NS} ` : '';
+}
+
+/**
+ * One burst of `count` packets. ICMP: flood ping, bounded by a deadline so a
+ * lossy path cannot hang the run. UDP: socat sends one datagram per 16-byte
+ * read of `count` x 16 zero bytes, so exactly `count` datagrams leave.
+ */
 export function burstScript(s: Scenario, count: number): string {
   const fam = s.traffic.family === 'ipv6' ? '-6' : '-4';
-  const inNs = s.traffic.from === 'peer' ? `ip netns exec ${PEER_NS} ` : '';
-  // -f floods (one request per reply, or every 10 ms); -q prints only the summary;
-  // -w bounds the whole burst so a lossy path cannot hang the run.
+  const src = s.traffic.source ? endpointAddress(s, s.traffic.source) : undefined;
+  if (s.traffic.protocol === 'udp') {
+    const v6 = s.traffic.family === 'ipv6';
+    const addr = (a: string) => (v6 ? `[${a}]` : a);
+    const bind = src ? `,bind=${addr(src)}` : '';
+    return `head -c ${count * 16} /dev/zero | ${senderPrefix(s)}socat -u -b 16 STDIN UDP${v6 ? '6' : '4'}-SENDTO:${addr(destination(s))}:${s.traffic.port}${bind}`;
+  }
   const deadline = Math.max(30, Math.ceil(count / 50));
-  return `${inNs}ping ${fam} -f -q -c ${count} -w ${deadline} ${destination(s)}`;
+  return `${senderPrefix(s)}ping ${fam} -f -q -c ${count} -w ${deadline}${src ? ` -I ${src}` : ''} ${destination(s)}`;
 }
 
 /** A single echo request that must be answered before measuring starts. */
 export function reachabilityScript(s: Scenario): string {
   const fam = s.traffic.family === 'ipv6' ? '-6' : '-4';
-  const inNs = s.traffic.from === 'peer' ? `ip netns exec ${PEER_NS} ` : '';
-  return `${inNs}ping ${fam} -c 1 -W 5 ${destination(s)}`;
+  const src = s.traffic.source ? ` -I ${endpointAddress(s, s.traffic.source)}` : '';
+  return `${senderPrefix(s)}ping ${fam} -c 1 -W 5${src} ${destination(s)}`;
 }

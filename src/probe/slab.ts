@@ -38,6 +38,9 @@ export function sampleScript(watch: string[], listAliases = false): string {
     ? `    for l in /sys/kernel/slab/*; do [ -L "$l" ] || continue; r=$(readlink "$l"); [ "\${r##*/}" = "$t" ] && [ "\${l##*/}" != "$c" ] && echo "alias \${l##*/}"; done`
     : '';
   return [
+    // SLUB counts free objects still held in per-CPU slabs as active; shrinking
+    // the watched caches first hands those back, so the count is objects in use.
+    `for c in ${watch.join(' ')}; do [ -w /sys/kernel/slab/$c/shrink ] && echo 1 > /sys/kernel/slab/$c/shrink; done 2>/dev/null`,
     `echo '${SECTION} snmp6'; cat /proc/net/snmp6 2>/dev/null`,
     `echo '${SECTION} snmp'; cat /proc/net/snmp`,
     `echo '${SECTION} slabinfo'; cat /proc/slabinfo`,

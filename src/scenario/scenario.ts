@@ -27,7 +27,7 @@ export interface Scenario {
   routes: string[];
   firewall: { nft?: string; ip6tables: string[] };
   setup: string[];
-  traffic: { protocol: 'icmp'; family: Family; from: 'guest' | 'peer'; to: string; packets: number; bursts: number };
+  traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number; packets: number; bursts: number };
   watch: string[];
   settleSeconds: number;
   thresholds: { leak: number; noLeak: number; minPackets: number };
@@ -57,10 +57,12 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     firewall: { nft: s.firewall?.nft, ip6tables: s.firewall?.ip6tables ?? [] },
     setup: s.setup ?? [],
     traffic: {
-      protocol: 'icmp',
+      protocol: s.traffic.protocol ?? 'icmp',
       family: s.traffic.family ?? 'ipv6',
       from: s.traffic.from ?? 'guest',
       to: s.traffic.to ?? 'remote',
+      source: s.traffic.source,
+      port: s.traffic.port ?? 9,
       packets: s.traffic.packets,
       bursts: s.traffic.bursts ?? 4,
     },

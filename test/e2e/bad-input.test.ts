@@ -32,7 +32,7 @@ function expectNoVerdict(t: any, r: { code: number | null; stderr: string; stdou
 }
 
 test('malformed YAML and schema errors: every problem with its line, exit 2', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const file = join(dir, 'bad.yaml');
   writeFileSync(file, 'name: x\nkernels: [v6.1]\ntraffic:\n  packets: many\n  colour: red\nwatch: [ip6_dst_cache]\n');
   const r = await leaklab(['run', file]);
@@ -49,7 +49,7 @@ test('an unknown kernel is refused before anything is built', async (t) => {
 });
 
 test('a kernel that panics at boot: exit 2 naming the panic, no QEMU left', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   // Neither the initramfs init nor the requested init exists: the kernel panics.
   const file = scenario(dir, 'panics', 'guest: { cmdline: [rdinit=/no/such/init, init=/no/such/init] }');
   const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 5 * 60_000 });
@@ -59,7 +59,7 @@ test('a kernel that panics at boot: exit 2 naming the panic, no QEMU left', asyn
 });
 
 test('a guest that never answers: exit 2 after the boot timeout, no QEMU left', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const file = scenario(dir, 'silent', '');
   const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_BOOT_TIMEOUT: '1' }, timeoutMs: 5 * 60_000 });
   expectNoVerdict(t, r, /did not answer within 1 s/);
@@ -68,7 +68,7 @@ test('a guest that never answers: exit 2 after the boot timeout, no QEMU left', 
 });
 
 test('a scenario command the guest rejects names the step and what the guest said', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const file = scenario(dir, 'badrule', 'rules: ["from all lookup main suppress_prefixlength banana"]');
   const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 5 * 60_000 });
   expectNoVerdict(t, r, /failed at "ip -6 rule add from all lookup main suppress_prefixlength banana"/);
@@ -76,7 +76,7 @@ test('a scenario command the guest rejects names the step and what the guest sai
 });
 
 test('a patch that does not apply: exit 2 naming the hunk, cache and source tree unchanged', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const badPatch = readFileSync(join(ROOT, 'lab/patches/fib6-suppress-revert-fix.patch'), 'utf8').replace('suppress_route:', 'suppress_route_renamed:');
   const catalog = lab(dir, 'kernels:\n  broken:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n    patches: [bad.patch]\n', { 'bad.patch': badPatch });
   const before = cacheEntries('kernels');
@@ -90,7 +90,7 @@ test('a patch that does not apply: exit 2 naming the hunk, cache and source tree
 });
 
 test('a kernel missing a config option the scenario needs: named before building', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const catalog = lab(dir, 'kernels:\n  no-netfilter:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base] }\n');
   const before = cacheEntries('kernels');
   const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'no-netfilter', '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
@@ -99,7 +99,7 @@ test('a kernel missing a config option the scenario needs: named before building
 });
 
 test('a kernel that fails to build: exit 2 with the compiler error, nothing cached', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const breaking = [
     '--- a/net/ipv6/fib6_rules.c',
     '+++ b/net/ipv6/fib6_rules.c',
@@ -125,7 +125,7 @@ test('a kernel that fails to build: exit 2 with the compiler error, nothing cach
 });
 
 test('qemu not installed: exit 2 naming the package to install', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   // A PATH with everything in /usr/bin except QEMU.
   const bin = join(dir, 'bin');
   mkdirSync(bin);
@@ -141,7 +141,7 @@ test('qemu not installed: exit 2 naming the package to install', async (t) => {
 });
 
 test('Ctrl-C while a guest runs: exit 130, guest stopped, temp dirs removed', async (t) => {
-  const dir = tempDir();
+  const dir = tempDir(t);
   const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
     onStderr: (all) => (/burst 1\//.test(all) ? 'SIGINT' : undefined),
   });

@@ -1,7 +1,8 @@
 // Runs the real `leaklab` command as a user would, with a time limit, and
 // tells which QEMU processes a test left behind.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { ExecutionContext } from 'ava';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 
@@ -14,8 +15,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function tempDir(prefix = 'leaklab-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** A temp dir removed when the test ends. */
+export function tempDir(t: ExecutionContext): string {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-test-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
 }
 
 /**

@@ -1,10 +1,10 @@
 import test from 'ava';
-import { mkdtemp, writeFile, mkdir } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseScenarioText, loadScenarios } from '../../src/scenario/load.ts';
 import { LeaklabError } from '../../src/util/errors.ts';
 import { toScenario } from '../../src/scenario/scenario.ts';
+import { tempDir } from '../helpers/cli.ts';
 
 test('every scenario shipped in scenarios/ is valid', async (t) => {
   const scenarios = await loadScenarios('scenarios');
@@ -69,7 +69,7 @@ test('defaults are filled in', (t) => {
 });
 
 test('a directory with one bad file fails naming that file, and duplicate names are refused', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'leaklab-test-'));
+  const dir = tempDir(t);
   await mkdir(join(dir, 'suite'));
   const good = 'name: a\nkernels: [v6.1]\ntraffic: {packets: 100}\nwatch: [ip6_dst_cache]\n';
   await writeFile(join(dir, 'suite', '1.yaml'), good);
