@@ -76,21 +76,43 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
   return result;
 }
 
-async function step(guest: Guest, name: string, script: string, timeoutMs = 60_000): Promise<string> {
-  const r = await guest.exec(script, { timeoutMs });
-  if (r.exitCode !== 0) {
-    throw new LeaklabError('scenario', `setting up the guest failed at "${name}" (exit ${r.exitCode})`, {
-      hint: 'check this line of the scenario (rules, routes, firewall, setup); the message below is what the guest said',
-      details: tail(r.stderr || r.stdout, 10),
-    });
-  }
-  return r.stdout;
+interface Step {
+  name: string;
+  script: string;
+  /** The error for this step's failure; default: a scenario error naming the step. */
+  failure?: (output: string, exitCode: number) => LeaklabError;
 }
 
-/** Takes one sample; the raw dump is kept in the run dir as evidence. */
-async function sample(s: Scenario, guest: Guest, rawFile: string, listAliases = false): Promise<Sample> {
-  const r = await guest.exec(sampleScript(s.watch, listAliases), { timeoutMs: 60_000 });
+const FAILED = '#leaklab-failed#';
+
+/**
+ * Runs steps and then takes a sample, in ONE guest command: every guest exec
+ * costs ~70 ms under TCG (qemu-ga forks a shell), so a phase is one exec.
+ * Steps run under `set -e`; the EXIT trap names the step that failed. Step
+ * output goes to stderr so stdout holds only the sample.
+ */
+async function phase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, opts: { listAliases?: boolean; timeoutMs?: number } = {}): Promise<Sample> {
+  const script = [
+    'exec 3>&1 1>&2',
+    'leaklab_step=',
+    `trap 'rc=$?; [ $rc -eq 0 ] || echo "${FAILED} $rc $leaklab_step"' EXIT`,
+    'set -e',
+    ...steps.flatMap((st, i) => [`leaklab_step=${i}`, st.script]),
+    'set +e',
+    'exec 1>&3',
+    sampleScript(s.watch, opts.listAliases),
+  ].join('\n');
+  const r = await guest.exec(script, { timeoutMs: opts.timeoutMs ?? 120_000 });
   await writeFile(rawFile, r.stdout);
+  const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
+  if (failed) {
+    const st = steps[Number(failed[2])];
+    const output = tail(r.stderr.replace(new RegExp(`^${FAILED}.*$`, 'm'), ''), 10);
+    throw st.failure?.(output, Number(failed[1])) ?? new LeaklabError('scenario', `setting up the guest failed at "${st.name}" (exit ${failed[1]})`, {
+      hint: 'check this line of the scenario (rules, routes, firewall, setup); the message below is what the guest said',
+      details: output,
+    });
+  }
   try {
     return parseSample(r.stdout, s.watch, s.traffic.family);
   } catch (err) {
@@ -104,28 +126,32 @@ async function sample(s: Scenario, guest: Guest, rawFile: string, listAliases = 
 async function measure(s: Scenario, guest: Guest, scope: string, runDir: string): Promise<SampleSeries> {
   const raw = join(runDir, 'samples');
   await mkdir(raw, { recursive: true });
-  for (const st of topologySteps(s)) await step(guest, st.name, `set -e\n${st.script}`);
-  const reach = await guest.exec(reachabilityScript(s), { timeoutMs: 30_000 });
-  if (reach.exitCode !== 0) {
-    throw new LeaklabError('scenario', `traffic does not reach ${destination(s)}: one echo request got no reply`, {
+  const reach: Step = {
+    name: 'reachability', script: reachabilityScript(s),
+    failure: (output) => new LeaklabError('scenario', `traffic does not reach ${destination(s)}: one echo request got no reply`, {
       hint: 'check topology, rules and firewall: a ruleset that drops the replies leaves nothing to measure',
-      details: tail(reach.stdout + reach.stderr, 6),
-    });
-  }
-  const before = await sample(s, guest, join(raw, '0-before.txt'), true);
+      details: output,
+    }),
+  };
+  const before = await phase(s, guest, [...topologySteps(s), reach], join(raw, '0-before.txt'), { listAliases: true });
   const bursts: Sample[] = [];
   const sizes = burstSizes(s);
   for (const [i, count] of sizes.entries()) {
-    const r = await guest.exec(burstScript(s, count), { timeoutMs: 10 * 60_000 });
-    if (r.exitCode > 1) throw new LeaklabError('guest', `traffic burst ${i + 1} failed (ping exit ${r.exitCode})`, { details: tail(r.stdout + r.stderr, 6) });
-    const smp = await sample(s, guest, join(raw, `${i + 1}-burst.txt`));
+    // ping exits 1 when some replies were lost: still a burst worth measuring.
+    const burst: Step = {
+      name: `burst ${i + 1}`, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
+      failure: (output, code) => new LeaklabError('guest', `traffic burst ${i + 1} failed (exit ${code})`, { details: output }),
+    };
+    const smp = await phase(s, guest, [burst], join(raw, `${i + 1}-burst.txt`), { timeoutMs: 10 * 60_000 });
     bursts.push(smp);
     const first = s.watch[0];
     progress(scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - before.packetsIn} packets in, ${first} ${smp.caches[first].objects} objects`);
   }
   // Flush both families: cached routes are what a leak must survive.
-  const flush = '[ -e /proc/sys/net/ipv6/route/flush ] && echo 1 > /proc/sys/net/ipv6/route/flush; ip -4 route flush cache';
-  await step(guest, 'route flush', `${flush}; sleep ${s.settleSeconds}`, (s.settleSeconds + 60) * 1000);
-  const settled = await sample(s, guest, join(raw, `${sizes.length + 1}-settled.txt`));
+  const flush: Step = {
+    name: 'route flush',
+    script: `[ ! -e /proc/sys/net/ipv6/route/flush ] || echo 1 > /proc/sys/net/ipv6/route/flush\nip -4 route flush cache\nsleep ${s.settleSeconds}`,
+  };
+  const settled = await phase(s, guest, [flush], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 });
   return { before, bursts, settled };
 }

@@ -15,6 +15,7 @@ import { findTroubles, isPanic } from './console.ts';
 import { onCleanup } from '../../util/cleanup.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { requireTool, tail } from '../../util/exec.ts';
+import { debug } from '../../util/progress.ts';
 
 export interface QemuGuestOptions {
   name: string;
@@ -81,10 +82,11 @@ export class QemuGuest implements Guest {
     while (Date.now() < deadline) {
       if (this.exited) throw await this.bootFailure(`QEMU exited during boot (${this.exitInfo})`);
       try {
-        this.agent = await GuestAgent.connect(join(this.sockDir, 'qga.sock'), 1500);
+        // One connection, synced repeatedly until the guest's agent is up.
+        this.agent = await GuestAgent.connect(join(this.sockDir, 'qga.sock'), deadline - Date.now(), 200, () => !this.exited);
         return;
       } catch {
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 100));
       }
     }
     throw await this.bootFailure(`the guest did not answer within ${Math.round(this.opts.bootTimeoutMs / 1000)} s`);
@@ -109,8 +111,11 @@ export class QemuGuest implements Guest {
   async exec(script: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
     if (!this.agent || this.stopped) throw new LeaklabError('guest', `${this.opts.name}: the guest is not running`);
     const timeoutMs = opts.timeoutMs ?? 120_000;
+    const started = Date.now();
     try {
-      return await this.agent.exec(script, timeoutMs);
+      const r = await this.agent.exec(script, timeoutMs);
+      debug('guest', `${this.opts.name}: ${Date.now() - started} ms, exit ${r.exitCode}: ${script.split('\n')[0].slice(0, 100)}`);
+      return r;
     } catch (err) {
       const console = await this.consoleText();
       const panic = isPanic(console);
