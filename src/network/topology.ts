@@ -19,6 +19,10 @@ export function topologySteps(s: Scenario): { name: string; script: string }[] {
   const v4 = s.traffic.family === 'ipv4' || s.rules4.length > 0;
   const lines = [
     `ip netns add ${PEER_NS}`,
+    // No duplicate address detection anywhere: link-local addresses (used by
+    // neighbour discovery) are usable at once instead of ~1 s later.
+    `echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad`,
+    `ip netns exec ${PEER_NS} sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'`,
     `ip link add veth0 type veth peer name veth1 netns ${PEER_NS}`,
     `ip -n ${PEER_NS} link set lo up`,
     // nodad: addresses are usable at once instead of after duplicate detection.
@@ -28,6 +32,8 @@ export function topologySteps(s: Scenario): { name: string; script: string }[] {
     v4 ? `ip -n ${PEER_NS} -4 addr add ${t.peer4} dev veth1` : '',
     `ip link set veth0 up`,
     `ip -n ${PEER_NS} link set veth1 up`,
+    // Packets sent before the kernel marks the link up are dropped: wait (5 s at most).
+    `n=0; until read -r s < /sys/class/net/veth0/operstate && [ "$s" = up ]; do n=$((n+1)); [ $n -lt 100 ] || exit 1; sleep 0.05; done`,
     t.remote ? `ip -n ${PEER_NS} -6 addr add ${t.remote} dev lo` : '',
     v4 && t.remote4 ? `ip -n ${PEER_NS} -4 addr add ${t.remote4} dev lo` : '',
     t.defaultRoute ? `ip -6 route add default via ${hostOf(t.peer)} dev veth0` : '',

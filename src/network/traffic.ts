@@ -56,9 +56,13 @@ export function burstScript(s: Scenario, count: number): string {
   return `${senderPrefix(s)}ping ${fam} -f -q -c ${count} -w ${deadline}${src ? ` -I ${src}` : ''} ${destination(s)}`;
 }
 
-/** A single echo request that must be answered before measuring starts. */
+/**
+ * An echo request that must be answered before measuring starts; three tries,
+ * since the first may be lost while neighbour discovery settles.
+ */
 export function reachabilityScript(s: Scenario): string {
   const fam = s.traffic.family === 'ipv6' ? '-6' : '-4';
   const src = s.traffic.source ? ` -I ${endpointAddress(s, s.traffic.source)}` : '';
-  return `${senderPrefix(s)}ping ${fam} -c 1 -W 5${src} ${destination(s)}`;
+  const one = `${senderPrefix(s)}ping ${fam} -c 1 -W 2${src} ${destination(s)}`;
+  return `${one} || ${one} || ${one}`;
 }

@@ -81,3 +81,9 @@ test('a directory with one bad file fails naming that file, and duplicate names 
   const dup = await t.throwsAsync(loadScenarios(join(dir, 'suite')), { instanceOf: LeaklabError });
   t.regex(dup!.message, /two scenarios are named a/);
 });
+
+test('schema/scenario.schema.json is generated from the current schema', async (t) => {
+  const { scenarioJsonSchema } = await import('../../src/scenario/json-schema.ts');
+  const { readFileSync } = await import('node:fs');
+  t.is(readFileSync('schema/scenario.schema.json', 'utf8'), scenarioJsonSchema(), 'run: node --import=tsx scripts/gen-schema.ts');
+});
