@@ -2,13 +2,14 @@
 // Debian root filesystem they describe with mmdebstrap, cached by the
 // recipe's content. Both guest backends start from this rootfs.
 import { readFile, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
 import { parseYamlOrThrow } from '../util/yaml-schema.ts';
 import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { projectPath } from '../util/paths.ts';
 import { progress } from '../util/progress.ts';
 
 const RecipeSchema = Type.Object({
@@ -28,7 +29,7 @@ export interface Recipe {
 }
 
 export function imagesDir(): string {
-  return process.env.LEAKLAB_IMAGES ?? resolve('images');
+  return process.env.LEAKLAB_IMAGES ?? projectPath('images');
 }
 
 export async function loadRecipe(name: string): Promise<Recipe> {

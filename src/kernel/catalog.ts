@@ -5,6 +5,7 @@ import { dirname, resolve, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseYamlOrThrow } from '../util/yaml-schema.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { projectPath } from '../util/paths.ts';
 
 const SourceEntry = Type.Object({
   description: Type.Optional(Type.String()),
@@ -48,7 +49,7 @@ export interface Catalog {
 }
 
 export function defaultCatalogPath(): string {
-  return process.env.LEAKLAB_CATALOG ?? resolve('lab/kernels.yaml');
+  return process.env.LEAKLAB_CATALOG ?? projectPath('lab/kernels.yaml');
 }
 
 export async function loadCatalog(file = defaultCatalogPath()): Promise<Catalog> {

@@ -1,0 +1,12 @@
+// Owns where leaklab finds its shipped files (lab/, images/): the current
+// directory's copy when it has one (a user's own lab), else the package's.
+import { existsSync } from 'node:fs';
+import { resolve, join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+
+export function projectPath(rel: string): string {
+  const local = resolve(rel);
+  return existsSync(local) ? local : join(PACKAGE_ROOT, rel);
+}
