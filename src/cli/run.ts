@@ -1,7 +1,8 @@
 // Owns `leaklab run`: load scenarios, run the suite, print a line per
 // result as it comes, write the JSON report, return the exit code.
-import { resolve, join } from 'node:path';
-import { mkdir } from 'node:fs/promises';
+import { resolve, join, dirname } from 'node:path';
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { LeaklabError } from '../util/errors.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
@@ -23,12 +24,19 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...await loadScenarios(p));
+  const seen = new Map<string, string>();
+  for (const s of scenarios) {
+    if (seen.has(s.name)) throw new LeaklabError('scenario', `scenario ${s.name} is given twice (${seen.get(s.name)} and ${s.file})`, { hint: 'name each scenario once; scenario names must be unique in a run' });
+    seen.set(s.name, s.file);
+  }
+  if (opts.json) await mkdir(dirname(resolve(opts.json)), { recursive: true });
   // Bad input is refused before anything is built or booted.
   const catalog = await loadCatalog();
   for (const s of scenarios) for (const k of opts.kernel.length ? opts.kernel : s.kernels) findKernel(catalog, k);
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-').replace(/-\d+Z$/, 'Z');
-  const runDir = resolve(opts.runsDir, stamp);
-  await mkdir(runDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  await mkdir(resolve(opts.runsDir), { recursive: true });
+  // mkdtemp: two runs started in the same millisecond still get their own dir.
+  const runDir = await mkdtemp(join(resolve(opts.runsDir), `${stamp}-`));
   process.stderr.write(`leaklab: run directory ${runDir}\n`);
   const width = Math.max(20, ...scenarios.flatMap((s) => (opts.kernel.length ? opts.kernel : s.kernels).map((k) => k.length + 2)));
   let lastScenario = '';

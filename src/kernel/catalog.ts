@@ -35,7 +35,7 @@ const ImageEntry = Type.Object({
 const CatalogSchema = Type.Object({
   kernels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Union([SourceEntry, PackageEntry, ImageEntry], {
     description: 'one of {source, config, patches}, {package} or {bzImage, modules, config}',
-  })),
+  }), { additionalProperties: false }),
 }, { additionalProperties: false });
 
 export type SourceKernel = Static<typeof SourceEntry> & { kind: 'source' };

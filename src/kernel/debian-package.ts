@@ -5,7 +5,7 @@ import { readdir, rename, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PackageKernel, CatalogKernel } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
-import { cachedDir } from '../util/cache.ts';
+import { cachedDir, exists } from '../util/cache.ts';
 import { run, runAllowFail, requireTool } from '../util/exec.ts';
 import { sha256File } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -68,7 +68,7 @@ export async function prepareDebianPackage(k: PackageKernel & CatalogKernel): Pr
   return {
     name: k.name,
     bzImage: join(dir, 'bzImage'),
-    configPath: join(dir, 'config'),
+    configPath: (await exists(join(dir, 'config'))) ? join(dir, 'config') : undefined,
     modulesDir: join(dir, 'lib', 'modules', meta.release),
     release: meta.release,
     provenance: { origin: 'debian-package', package: meta.package, version: meta.version, debSha256: meta.debSha256 },

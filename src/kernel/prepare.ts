@@ -34,7 +34,7 @@ async function userImage(k: CatalogKernel & { kind: 'image' }): Promise<KernelAr
     throw new LeaklabError('catalog', `kernel ${k.name}: ${modulesDir} has no modules.dep`, { hint: `give the lib/modules/<release> directory of this kernel, after running depmod` });
   }
   const configPath = k.config ? labPath(k, k.config) : undefined;
-  if (configPath && !(await exists(configPath))) throw new LeaklabError('catalog', `kernel ${k.name}: config not found: ${configPath}`);
+  if (configPath && !(await exists(configPath))) throw new LeaklabError('catalog', `kernel ${k.name}: config not found: ${configPath}`, { hint: 'fix the config path in lab/kernels.yaml, or remove it' });
   return {
     name: k.name,
     bzImage,

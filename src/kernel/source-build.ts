@@ -4,9 +4,9 @@
 // bzImage out of tree. Finished kernels are cached by content (source +
 // config + patches); the object directory is shared by every variant of the
 // same source and config, so a one-file patch rebuilds in seconds.
-import { readFile, writeFile, copyFile, rm, mkdir, open } from 'node:fs/promises';
+import { readFile, writeFile, copyFile, rm, mkdir, open, utimes } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join, basename, resolve } from 'node:path';
+import { join, basename, resolve, dirname } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
 import { labPath } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
@@ -16,6 +16,7 @@ import { run, runAllowFail, requireTool, tail } from '../util/exec.ts';
 import { sha256, sha256File, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
+import { onCleanup } from '../util/cleanup.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 
@@ -29,9 +30,10 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
   const base = k.config.base ?? 'tinyconfig';
   const configKey = sha256(tree.key, base, ...fragments.map((f) => f.name + '\n' + f.text));
   const objdir = cachePath('objdirs', `${short(tree.key)}-${short(configKey)}`);
-  const lock = await lockDir(objdir, k.name);
+  // One lock per source tree: patches change the tree every objdir builds from.
+  const lock = await acquireLock(cachePath('locks', `${short(sha256(tree.dir))}.lock`), k.name);
   try {
-    await restoreTree(tree, objdir);
+    await restoreTree(k, tree);
     await makeConfig(k, tree, objdir, base, fragments, configKey);
     const configPath = join(objdir, '.config');
     const configText = await readFile(configPath, 'utf8');
@@ -39,7 +41,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
     assertConfigMeets(k.name, configPath, parseKernelConfig(configText), reqs, false);
     const artifactKey = 'src-' + short(sha256(tree.key, configText, ...patches.map((p) => p.text)));
     const dir = await cachedDir('kernels', artifactKey, async (tmp) => {
-      await applyPatches(k, tree, objdir, patches);
+      await applyPatches(k, tree, patches);
       try {
         await make(k, tree.dir, objdir);
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
@@ -57,7 +59,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
           configSha256: sha256(configText),
         }, null, 2));
       } finally {
-        await revertPatches(tree, objdir, patches);
+        await revertPatches(k, tree, patches);
       }
     });
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8'));
@@ -152,44 +154,75 @@ async function makeConfig(k: CatalogKernel, tree: SourceTree, objdir: string, ba
   await writeFile(stamp, configKey);
 }
 
-// A marker in the object directory lists the patches applied to the shared
-// source tree, so a build interrupted with patches applied is undone first.
+// A marker in the source tree keeps the text of every patch applied to it,
+// so a build interrupted with patches applied is undone before the next one.
 const MARKER = '.leaklab-applied-patches';
 
-async function applyPatches(k: CatalogKernel, tree: SourceTree, objdir: string, patches: NamedText[]): Promise<void> {
+const patchArgs = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-r', '-'];
+
+async function patchCmd(tree: SourceTree, text: string, extra: string[]): Promise<{ exitCode: number; output: string }> {
+  const r = await runAllowFail('patch', [...patchArgs, ...extra, '-d', tree.dir], { timeoutMs: 60_000, what: 'patch', input: text });
+  return { exitCode: r.exitCode, output: r.stdout + r.stderr };
+}
+
+async function applyPatches(k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
   if (patches.length === 0) return;
-  await writeFile(join(objdir, MARKER), JSON.stringify(patches.map((p) => p.path)));
   const applied: NamedText[] = [];
   for (const p of patches) {
     progress(k.name, `applying ${p.name}`);
-    const r = await runAllowFail('patch', ['-p1', '--forward', '--batch', '--no-backup-if-mismatch', '-r', '-', '-d', tree.dir, '-i', p.path], { timeoutMs: 60_000, what: `patch ${p.name}` });
-    if (r.exitCode !== 0) {
-      await revertPatches(tree, objdir, applied);
+    // A dry run first: a patch that fails half-way would leave hunks behind.
+    const dry = await patchCmd(tree, p.text, ['--dry-run']);
+    if (dry.exitCode !== 0) {
+      await revertPatches(k, tree, applied);
       throw new LeaklabError('kernel-build', `patch ${p.name} does not apply to ${tree.identity}`, {
         hint: `rebase the patch onto this source, or drop it from kernel ${k.name} in lab/kernels.yaml`,
-        details: tail(r.stdout + r.stderr, 20),
+        details: tail(dry.output, 20),
       });
     }
     applied.push(p);
+    await writeFile(join(tree.dir, MARKER), JSON.stringify(applied));
+    const r = await patchCmd(tree, p.text, []);
+    if (r.exitCode !== 0) {
+      await repairTree(k, tree, applied);
+      throw new LeaklabError('kernel-build', `patch ${p.name} failed after a clean dry run`, { details: tail(r.output, 20) });
+    }
   }
 }
 
-async function revertPatches(tree: SourceTree, objdir: string, patches: NamedText[]): Promise<void> {
+/** Reverts patches newest first; if one will not revert cleanly, re-unpacks the source. */
+async function revertPatches(k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
   for (const p of [...patches].reverse()) {
-    await run('patch', ['-p1', '-R', '--batch', '--no-backup-if-mismatch', '-r', '-', '-d', tree.dir, '-i', p.path], { timeoutMs: 60_000, what: `reverting ${p.name}`, kind: 'kernel-build' });
+    const dry = await patchCmd(tree, p.text, ['-R', '--dry-run']);
+    if (dry.exitCode !== 0 || (await patchCmd(tree, p.text, ['-R'])).exitCode !== 0) {
+      await repairTree(k, tree, patches);
+      return;
+    }
   }
-  await rm(join(objdir, MARKER), { force: true });
+  await rm(join(tree.dir, MARKER), { force: true });
 }
 
-/** Undoes patches left applied by an interrupted build; re-unpacks if that fails. */
-async function restoreTree(tree: SourceTree, objdir: string): Promise<void> {
-  const marker = await readFile(join(objdir, MARKER), 'utf8').catch(() => '');
+/** Undoes patches left applied by an interrupted build. */
+async function restoreTree(k: CatalogKernel, tree: SourceTree): Promise<void> {
+  const marker = await readFile(join(tree.dir, MARKER), 'utf8').catch(() => '');
   if (!marker) return;
-  const paths = JSON.parse(marker) as string[];
-  for (const path of [...paths].reverse()) {
-    await runAllowFail('patch', ['-p1', '-R', '--batch', '--no-backup-if-mismatch', '-r', '-', '-d', tree.dir, '-i', path], { timeoutMs: 60_000, what: 'undoing an interrupted patch' });
+  progress(k.name, 'undoing patches left applied by an interrupted build');
+  await revertPatches(k, tree, JSON.parse(marker) as NamedText[]);
+}
+
+/**
+ * Re-unpacks a source tree whose state is unknown. The unpacked files carry
+ * the tarball's old mtimes, so files the patches touched are touched anew:
+ * make must rebuild their objects, which were built from patched code.
+ */
+async function repairTree(k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
+  if (!tree.pristine) throw new LeaklabError('kernel-build', `the tree ${tree.dir} could not be restored`, { hint: 'check it with git status' });
+  progress(k.name, `source tree in an unknown state: unpacking ${tree.identity} again`);
+  await rm(tree.dir, { recursive: true, force: true });
+  await sourceTree(k as SourceKernel & CatalogKernel);
+  const now = new Date();
+  for (const p of patches) {
+    for (const m of p.text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)) await utimes(join(tree.dir, m[1]), now, now).catch(() => {});
   }
-  await rm(join(objdir, MARKER), { force: true });
 }
 
 async function make(k: CatalogKernel, srcdir: string, objdir: string): Promise<void> {
@@ -221,23 +254,24 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string): Promise<v
   progress(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
-/** A lock file per object directory, so two runs never build in it at once. */
-async function lockDir(objdir: string, who: string): Promise<{ release: () => Promise<void> }> {
-  await mkdir(objdir, { recursive: true });
-  const path = join(objdir, '.leaklab-lock');
+/** An exclusive lock file; a lock whose owner died is taken over. */
+async function acquireLock(path: string, who: string): Promise<{ release: () => Promise<void> }> {
+  await mkdir(dirname(path), { recursive: true });
   for (let attempt = 0; ; attempt++) {
     try {
       const fh = await open(path, 'wx');
       await fh.write(String(process.pid));
       await fh.close();
-      return { release: () => rm(path, { force: true }) };
-    } catch {
+      const unregister = onCleanup(`lock ${path}`, () => rm(path, { force: true }));
+      return { release: async () => { unregister(); await rm(path, { force: true }); } };
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(await readFile(path, 'utf8').catch(() => '0'));
-      if (!pid || !isAlive(pid)) {
+      if (pid !== process.pid && (!pid || !isAlive(pid))) {
         await rm(path, { force: true });
         continue;
       }
-      if (attempt === 0) progress(who, `waiting for another leaklab run (pid ${pid}) building in ${objdir}`);
+      if (attempt === 0) progress(who, `waiting for another leaklab run (pid ${pid}) using this kernel source`);
       await new Promise((r) => setTimeout(r, 2000));
     }
   }

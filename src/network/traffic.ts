@@ -3,6 +3,7 @@
 // how many per burst. Flood ping is bounded by count and by a deadline.
 import type { Scenario } from '../scenario/scenario.ts';
 import { PEER_NS } from './topology.ts';
+import { LeaklabError } from '../util/errors.ts';
 
 const hostOf = (cidr: string) => cidr.split('/')[0];
 
@@ -13,7 +14,7 @@ export function endpointAddress(s: Scenario, endpoint: string): string {
   switch (endpoint) {
     case 'remote': {
       const remote = v6 ? t.remote : t.remote4;
-      if (!remote) throw new Error('traffic names "remote" but topology has no remote address');
+      if (!remote) throw new LeaklabError('scenario', `traffic names "remote" but topology.${v6 ? 'remote' : 'remote4'} is null`, { hint: 'give the topology a remote address, or send to peer/guest/loopback' });
       return hostOf(remote);
     }
     case 'peer': return hostOf(v6 ? t.peer : t.peer4);

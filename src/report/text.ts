@@ -22,9 +22,11 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
 }
 
 export function summaryLine(results: RunResult[]): string {
+  // Mutually exclusive counts that add up to the total.
   const errors = results.filter((r) => r.error).length;
-  const unexpected = results.filter((r) => r.asExpected === false).length;
-  const inconclusive = results.filter((r) => r.verdict?.verdict === 'inconclusive').length;
-  const ok = results.length - errors - unexpected;
-  return `${ok} as expected, ${unexpected} unexpected, ${inconclusive} inconclusive, ${errors} without a verdict (of ${results.length})`;
+  const inconclusive = results.filter((r) => !r.error && r.verdict?.verdict === 'inconclusive').length;
+  const unexpected = results.filter((r) => !r.error && r.verdict?.verdict !== 'inconclusive' && r.asExpected === false).length;
+  const noExpectation = results.filter((r) => !r.error && r.verdict?.verdict !== 'inconclusive' && r.asExpected === undefined).length;
+  const ok = results.length - errors - inconclusive - unexpected - noExpectation;
+  return `${ok} as expected, ${unexpected} unexpected, ${noExpectation} without expectation, ${inconclusive} inconclusive, ${errors} without a verdict (of ${results.length})`;
 }

@@ -11,6 +11,7 @@ import { loadRecipe } from '../image/recipe.ts';
 import { initramfsFor } from '../image/initramfs.ts';
 import { QemuGuest } from '../guest/qemu/qemu-guest.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
+import { isPanic } from '../guest/qemu/console.ts';
 import type { Guest } from '../guest/guest.ts';
 import { topologySteps } from '../network/topology.ts';
 import { burstScript, burstSizes, reachabilityScript, destination } from '../network/traffic.ts';
@@ -22,7 +23,11 @@ import { progress } from '../util/progress.ts';
 import { tail } from '../util/exec.ts';
 
 export function bootTimeoutMs(): number {
-  return Number(process.env.LEAKLAB_BOOT_TIMEOUT ?? 90) * 1000;
+  const seconds = Number(process.env.LEAKLAB_BOOT_TIMEOUT ?? 90);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be a number of seconds, not "${process.env.LEAKLAB_BOOT_TIMEOUT}"`, { hint: 'unset it for the default (90), or give e.g. LEAKLAB_BOOT_TIMEOUT=300' });
+  }
+  return seconds * 1000;
 }
 
 export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, runDir: string): Promise<RunResult> {
@@ -64,6 +69,10 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
       result.why = m.why;
     }
     result.troubles = await guest.troubles();
+    // A kernel that panicked (even after the last sample) gives no verdict.
+    if (isPanic(await guest.consoleText())) {
+      throw new LeaklabError('guest', `${kernel.name}: the kernel panicked during the run`, { hint: `read the console log ${guest.consolePath}`, details: result.troubles.join('\n') });
+    }
   } catch (err) {
     if (!(err instanceof LeaklabError)) throw err;
     result.error = { kind: err.kind, message: err.message, hint: err.hint, details: err.details };
@@ -119,7 +128,7 @@ async function phase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, 
     if (err instanceof MissingCacheError) {
       throw new LeaklabError('scenario', err.message, { hint: 'check the names under watch: (see /proc/slabinfo in the guest, or boot with slab_nomerge)' });
     }
-    throw new LeaklabError('guest', `could not read the kernel's counters: ${(err as Error).message}`, { details: tail(r.stdout + r.stderr, 10) });
+    throw new LeaklabError('guest', `could not read the kernel's counters: ${(err as Error).message}`, { hint: 'the kernel needs PROC_FS, SYSFS and SLUB_DEBUG; the raw output is in the run directory\'s samples/', details: tail(r.stdout + r.stderr, 10) });
   }
 }
 
@@ -140,7 +149,7 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string)
     // ping exits 1 when some replies were lost: still a burst worth measuring.
     const burst: Step = {
       name: `burst ${i + 1}`, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
-      failure: (output, code) => new LeaklabError('guest', `traffic burst ${i + 1} failed (exit ${code})`, { details: output }),
+      failure: (output, code) => new LeaklabError('guest', `traffic burst ${i + 1} failed (exit ${code})`, { hint: 'check traffic: in the scenario; the message below is what the sender said', details: output }),
     };
     const smp = await phase(s, guest, [burst], join(raw, `${i + 1}-burst.txt`), { timeoutMs: 10 * 60_000 });
     bursts.push(smp);

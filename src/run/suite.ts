@@ -10,6 +10,7 @@ import type { KernelArtifact } from '../kernel/artifact.ts';
 import { runScenarioOnKernel } from './run-scenario.ts';
 import type { RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { isInterrupted } from '../util/cleanup.ts';
 
 export interface SuiteOptions {
   /** Overrides every scenario's kernels. */
@@ -30,6 +31,7 @@ export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promi
   const prepared = new Map<string, KernelArtifact | LeaklabError>();
   const results: RunResult[] = [];
   for (const { s, k } of plan) {
+    if (isInterrupted()) throw new LeaklabError('interrupted', 'interrupted');
     if (!prepared.has(k)) {
       try {
         prepared.set(k, await prepareKernel(findKernel(catalog, k), reqsByKernel.get(k)!));

@@ -16,7 +16,7 @@ export async function loadScenarios(path: string): Promise<Scenario[]> {
   if (!info) throw new LeaklabError('scenario', `scenario file or directory not found: ${path}`, { hint: 'give a path to a .yaml file or a directory of them, e.g. scenarios/' });
   if (!info.isDirectory()) return [await loadScenarioFile(path)];
   const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
-  if (names.length === 0) throw new LeaklabError('scenario', `no .yaml scenario files in ${path}`);
+  if (names.length === 0) throw new LeaklabError('scenario', `no .yaml scenario files in ${path}`, { hint: 'give a directory that holds scenario .yaml files, e.g. scenarios/' });
   const results = await Promise.allSettled(names.map((n) => loadScenarioFile(join(path, n))));
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length > 0) {
@@ -37,7 +37,7 @@ export async function loadScenarios(path: string): Promise<Scenario[]> {
 
 export async function loadScenarioFile(file: string): Promise<Scenario> {
   const text = await readFile(file, 'utf8').catch((err) => {
-    throw new LeaklabError('scenario', `cannot read scenario file ${file}: ${(err as Error).message}`);
+    throw new LeaklabError('scenario', `cannot read scenario file ${file}: ${(err as Error).message}`, { hint: 'check the path and its permissions' });
   });
   const { value, problems } = parseScenarioText(text, file);
   if (problems.length > 0 || !value) {
@@ -63,6 +63,13 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const bursts = s.traffic.bursts ?? 4;
   if (s.traffic.packets < bursts) {
     out.push(at('/traffic/packets', `must be at least traffic.bursts (${bursts}): every burst sends packets/bursts packets`));
+  }
+  const fam = s.traffic.family ?? 'ipv6';
+  const remote = fam === 'ipv6' ? s.topology?.remote : s.topology?.remote4;
+  for (const key of ['to', 'source'] as const) {
+    if ((s.traffic[key] ?? (key === 'to' ? 'remote' : undefined)) === 'remote' && remote === null) {
+      out.push(at(`/traffic/${key === 'to' ? 'to' : 'source'}`, `is "remote" but topology.${fam === 'ipv6' ? 'remote' : 'remote4'} is null`));
+    }
   }
   return out;
 };

@@ -7,10 +7,23 @@ type Release = () => Promise<void> | void;
 const pending = new Map<number, { what: string; release: Release }>();
 let nextId = 1;
 let installed = false;
+let interrupted = false;
 
-/** Registers a release function; returns a handle that unregisters it. */
+/** True once Ctrl-C / SIGTERM arrived: no new work may start. */
+export function isInterrupted(): boolean {
+  return interrupted;
+}
+
+/**
+ * Registers a release function; returns a handle that unregisters it. After
+ * an interrupt, the resource is released at once: nothing may outlive the run.
+ */
 export function onCleanup(what: string, release: Release): () => void {
   installSignalHandlers();
+  if (interrupted) {
+    void Promise.resolve().then(release).catch(() => {});
+    return () => {};
+  }
   const id = nextId++;
   pending.set(id, { what, release });
   return () => { pending.delete(id); };
@@ -42,6 +55,12 @@ function installSignalHandlers(): void {
   installed = true;
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.on(signal, () => {
+      // A second Ctrl-C while cleaning up must not cut the cleanup short.
+      if (interrupted) {
+        process.stderr.write('leaklab: still stopping guests, please wait...\n');
+        return;
+      }
+      interrupted = true;
       if (interruptHandler) interruptHandler(signal);
       else void cleanupAll().finally(() => process.exit(130));
     });

@@ -52,7 +52,7 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     timeoutSignal: 'SIGKILL',
     input: opts.input,
   })`${cmd} ${args}`;
-  const unregister = onCleanup(`${opts.what}`, () => { void p.kill('SIGKILL').catch(() => {}); });
+  const unregister = onCleanup(`${opts.what}`, () => p.kill('SIGKILL').catch(() => {}));
   if (log) {
     p.stdout.pipe(log, { end: false });
     p.stderr.pipe(log, { end: false });

@@ -87,3 +87,9 @@ test('schema/scenario.schema.json is generated from the current schema', async (
   const { readFileSync } = await import('node:fs');
   t.is(readFileSync('schema/scenario.schema.json', 'utf8'), scenarioJsonSchema(), 'run: node --import=tsx scripts/gen-schema.ts');
 });
+
+test('traffic to a remote address the topology does not have is refused at load time', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntopology: { remote: null }\ntraffic: { packets: 100 }\nwatch: [ip6_dst_cache]\n', 'r.yaml');
+  t.deepEqual(problems.map((p) => p.key), ['traffic.to']);
+  t.regex(problems[0].message, /topology\.remote is null/);
+});

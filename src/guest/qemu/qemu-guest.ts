@@ -42,6 +42,7 @@ export class QemuGuest implements Guest {
   private constructor(private readonly opts: QemuGuestOptions, private readonly child: ChildProcess, private readonly sockDir: string) {
     this.description = `qemu (${opts.accel}) ${opts.name}`;
     child.on('exit', (code, signal) => { this.exited = true; this.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`; });
+    child.on('error', (err) => { this.exited = true; this.exitInfo = `could not start: ${err.message}`; });
   }
 
   get consolePath(): string {
@@ -65,9 +66,10 @@ export class QemuGuest implements Guest {
       '-qmp', `unix:${join(sockDir, 'qmp.sock')},server=on,wait=off`,
     ];
     const child = spawn(QEMU, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
-    await log.close();
+    // Listeners and cleanup before any await, so no exit or Ctrl-C is missed.
     const guest = new QemuGuest(opts, child, sockDir);
     guest.unregister = onCleanup(`QEMU guest ${opts.name} (pid ${child.pid})`, () => guest.stop());
+    await log.close();
     try {
       await guest.waitForAgent();
     } catch (err) {
