@@ -126,18 +126,34 @@ test('a kernel that fails to build: exit 2 with the compiler error, nothing cach
   t.notRegex(readFileSync(join(cacheDir, 'sources', src!, 'net/ipv6/fib6_rules.c'), 'utf8'), /this_is_not_c/, 'patch reverted');
 });
 
-test('qemu not installed: exit 2 naming the package to install', async (t) => {
-  const dir = tempDir(t);
-  // A PATH with everything in /usr/bin except QEMU.
+/** A PATH dir with every command of the system's PATH except those starting with `hidden`. */
+function pathWithout(dir: string, hidden: string): string {
   const bin = join(dir, 'bin');
   mkdirSync(bin);
   for (const d of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
     for (const f of existsSync(d) ? readdirSync(d) : []) {
-      if (f.startsWith('qemu-system') || existsSync(join(bin, f))) continue;
+      if (f.startsWith(hidden) || existsSync(join(bin, f))) continue;
       symlinkSync(join(d, f), join(bin, f));
     }
   }
-  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { PATH: bin } });
+  return bin;
+}
+
+test('mmdebstrap not installed: exit 2 naming the package, no image cached', async (t) => {
+  const dir = tempDir(t);
+  // A recipe never made before, so the image must be built.
+  const images = join(dir, 'images');
+  mkdirSync(images);
+  writeFileSync(join(images, 'debian-bookworm.yaml'), readFileSync(join(ROOT, 'images/debian-bookworm.yaml'), 'utf8') + `# ${dir}\n`);
+  const before = cacheEntries('images');
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { PATH: pathWithout(dir, 'mmdebstrap'), LEAKLAB_IMAGES: images } });
+  expectNoVerdict(t, r, /mmdebstrap is not installed/);
+  t.deepEqual(cacheEntries('images'), before, 'no image cached');
+});
+
+test('qemu not installed: exit 2 naming the package to install', async (t) => {
+  const dir = tempDir(t);
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { PATH: pathWithout(dir, 'qemu-system') } });
   expectNoVerdict(t, r, /qemu-system-x86_64 is not installed/);
   t.regex(r.stderr + r.stdout, /qemu-system-x86/);
 });
