@@ -41,3 +41,10 @@ test('packet counters: Ip6InReceives and the two-line Ip: table of /proc/net/snm
   t.true(Number.isInteger(parseSnmpInReceives(snmp)));
   t.throws(() => parseSnmp6InReceives(''), { message: /Ip6InReceives/ });
 });
+
+test('the compact dump (only the lines the parsers read) of a real leaking run parses the same way', (t) => {
+  const before = parseSample(fixture('samples/seed-v6.1-fix-reverted-compact/0-before.txt'), ['ip6_dst_cache'], 'ipv6');
+  const settled = parseSample(fixture('samples/seed-v6.1-fix-reverted-compact/5-settled.txt'), ['ip6_dst_cache'], 'ipv6');
+  t.true(settled.packetsIn - before.packetsIn >= 2000);
+  t.true(settled.caches.ip6_dst_cache.objects - before.caches.ip6_dst_cache.objects >= 1990);
+});
