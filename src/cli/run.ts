@@ -3,6 +3,7 @@
 import { resolve, join, dirname } from 'node:path';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { LeaklabError } from '../util/errors.ts';
+import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
@@ -21,6 +22,8 @@ export interface RunOptions {
 
 export async function runCommand(paths: string[], opts: RunOptions): Promise<number> {
   setQuiet(!!opts.quiet);
+  const reaped = await reapOrphanedGuests();
+  if (reaped > 0) process.stderr.write(`leaklab: stopped ${reaped} QEMU guest(s) left running by a leaklab process that was killed\n`);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...await loadScenarios(p));

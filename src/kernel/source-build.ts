@@ -12,7 +12,7 @@ import { labPath } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
 import { parseKernelConfig, assertConfigMeets, type Requirement } from './requirements.ts';
 import { cachedDir, cachePath, exists } from '../util/cache.ts';
-import { run, runAllowFail, requireTool, tail } from '../util/exec.ts';
+import { run, runAllowFail, requireTool, tail, processAlive } from '../util/exec.ts';
 import { sha256, sha256File, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
@@ -267,21 +267,12 @@ async function acquireLock(path: string, who: string): Promise<{ release: () => 
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       const pid = Number(await readFile(path, 'utf8').catch(() => '0'));
-      if (pid !== process.pid && (!pid || !isAlive(pid))) {
+      if (pid !== process.pid && !processAlive(pid)) {
         await rm(path, { force: true });
         continue;
       }
       if (attempt === 0) progress(who, `waiting for another leaklab run (pid ${pid}) using this kernel source`);
       await new Promise((r) => setTimeout(r, 2000));
     }
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
   }
 }

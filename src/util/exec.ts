@@ -97,3 +97,14 @@ export async function requireTool(cmd: string, pkg: string): Promise<void> {
     });
   }
 }
+
+/** Whether a process with this pid exists (signal 0 probes without sending). */
+export function processAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

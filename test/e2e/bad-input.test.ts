@@ -167,3 +167,17 @@ test('Ctrl-C while a guest runs: exit 130, guest stopped, temp dirs removed', as
   t.regex(r.stderr, /stopping guests/);
   t.deepEqual(qemuProcesses(dir), []);
 });
+
+test('a guest left running by a SIGKILLed leaklab is stopped by the next run', async (t) => {
+  const dir = tempDir(t);
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
+    onStderr: (all) => (/burst 1\//.test(all) ? 'SIGKILL' : undefined),
+  });
+  t.is(r.signal, 'SIGKILL');
+  t.is(qemuProcesses(dir).length, 1, 'SIGKILL gives leaklab no chance to clean up: the guest is orphaned');
+  const next = await leaklab(['run', join(dir, 'no-such-scenario.yaml')]);
+  t.is(next.code, 2);
+  t.regex(next.stderr, /stopped 1 QEMU guest\(s\) left running by a leaklab process that was killed/);
+  for (let i = 0; i < 30 && qemuProcesses(dir).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
+  t.deepEqual(qemuProcesses(dir), []);
+});

@@ -11,6 +11,7 @@ import type { Guest, ExecResult } from '../guest.ts';
 import type { Accel } from './accel.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { Qmp } from './qmp.ts';
+import { ownerName } from './reaper.ts';
 import { findTroubles, isPanic } from './console.ts';
 import { onCleanup } from '../../util/cleanup.ts';
 import { LeaklabError } from '../../util/errors.ts';
@@ -57,6 +58,8 @@ export class QemuGuest implements Guest {
     const args = [
       '-machine', opts.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg', '-cpu', opts.accel === 'kvm' ? 'host' : 'max',
       '-smp', '1', '-m', opts.memory, '-nodefaults', '-nographic', '-no-reboot',
+      // The owner's pid, so a guest outliving a killed leaklab can be reaped.
+      '-name', ownerName(),
       '-kernel', opts.bzImage, '-initrd', opts.initrd,
       // panic=-1 plus -no-reboot: a panicking guest ends QEMU instead of hanging.
       '-append', ['console=ttyS0', 'panic=-1', 'oops=panic', 'loglevel=5', ...opts.cmdline].join(' '),
