@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { runCommand } from './run.ts';
 import { kernelsCommand } from './kernels.ts';
+import { validatePatchCommand } from './validate-patch.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
 
@@ -30,6 +31,25 @@ Exit codes: 0 every verdict as expected; 1 a verdict contradicts the scenario's 
 Environment: LEAKLAB_CACHE (cache dir), LEAKLAB_CATALOG (kernel catalog), LEAKLAB_ACCEL=kvm|tcg,
 LEAKLAB_BOOT_TIMEOUT (seconds, default 90).`)
   .action(async (paths: string[], opts) => { process.exitCode = await runCommand(paths, opts); });
+
+program.command('validate-patch')
+  .description('does a patch fix the leak? build the source kernel with and without it, run the scenario (and its suite) on both, repeatedly')
+  .argument('<scenario>', 'the scenario that shows the leak, e.g. scenarios/fib6-suppress-leak.yaml')
+  .requiredOption('-s, --source <kernel>', 'catalog kernel built from source to patch (e.g. v6.1-fix-reverted)')
+  .requiredOption('-p, --patch <file>', 'patch file (unified diff); repeat for several, applied in order', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+  .option('--suite <dir>', 'other scenarios checked for regressions (default: the scenario\'s directory)')
+  .option('--no-suite', 'check only the given scenario')
+  .option('-n, --runs <n>', 'runs per scenario and kernel (default 3: 95 % confidence when all agree)')
+  .option('--json <file>', 'also write the JSON report here')
+  .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
+  .option('-q, --quiet', 'no progress lines on stderr')
+  .addHelpText('after', `
+Outcomes and exit codes: 0 FIX HOLDS (base leaks in every run, patched in none, no regression);
+1 FIX DOES NOT HOLD, or a suite scenario leaks only once patched (regression); 2 no verdict
+(bad input, build failure, a run without a verdict aborts); 3 BASE DOES NOT REPRODUCE (the
+patch cannot be judged); 4 FLAKY (runs on one kernel disagree); 130 interrupted.
+Writes report.md and report.json (per-run numbers, kernel provenance, command) to the run directory.`)
+  .action(async (scenario: string, opts) => { process.exitCode = await validatePatchCommand(scenario, opts); });
 
 program.command('kernels')
   .description('list the kernel catalog (lab/kernels.yaml) and which kernels are already built or fetched')

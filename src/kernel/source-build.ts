@@ -6,7 +6,7 @@
 // same source and config, so a one-file patch rebuilds in seconds.
 import { readFile, writeFile, copyFile, rm, mkdir, open, utimes } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join, basename, resolve, dirname } from 'node:path';
+import { join, basename, resolve, dirname, isAbsolute } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
 import { labPath } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
@@ -107,7 +107,8 @@ async function readPatches(k: SourceKernel & CatalogKernel): Promise<NamedText[]
     throw new LeaklabError('catalog', `kernel ${k.name}: patches on a user's tree are not supported yet`, { hint: 'commit the change in your tree (or a branch of it) and point source.tree there' });
   }
   return Promise.all(patches.map(async (p) => {
-    const path = labPath(k, 'patches', p);
+    // Catalog patches live in lab/patches/; validate-patch passes absolute paths.
+    const path = isAbsolute(p) ? p : labPath(k, 'patches', p);
     const text = await readFile(path, 'utf8').catch(() => {
       throw new LeaklabError('catalog', `kernel ${k.name}: patch not found: ${path}`, { hint: 'patches are files in lab/patches/' });
     });

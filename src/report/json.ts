@@ -14,7 +14,7 @@ export interface JsonReport {
 }
 
 /** Writes atomically, so a reader never sees half a report. */
-export async function writeJsonReport(path: string, report: JsonReport): Promise<void> {
+export async function writeJsonReport(path: string, report: JsonReport | Record<string, unknown>): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(report, null, 2) + '\n');
   await rename(tmp, path);

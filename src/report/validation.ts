@@ -1,0 +1,63 @@
+// Owns how a patch validation is shown: the one-line two-sided verdict,
+// the per-scenario table (text and Markdown), and the commands to reproduce.
+import type { ValidationReport, ScenarioComparison } from '../validate/validate-patch.ts';
+import type { Side } from '../validate/outcome.ts';
+import { describeCounts } from '../validate/outcome.ts';
+
+const LABEL: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'inconclusive', flaky: 'FLAKY' };
+
+function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+}
+
+export function sideText(s: Side | undefined): string {
+  if (!s) return 'not run';
+  const agreeing = s.consensus === 'flaky' ? describeCounts(s) : `${s.counts[s.consensus]}/${s.runs} runs`;
+  return `${LABEL[s.consensus]} ${mean(s.rates).toFixed(2)} obj/packet (${agreeing})`;
+}
+
+export function validationLine(r: ValidationReport): string {
+  const conf = r.outcome === 'FIX HOLDS' ? ` (confidence ${(r.confidence * 100).toFixed(1)} %)` : '';
+  return `base: ${sideText(r.target.base)}   patched: ${sideText(r.target.patched)}   => ${r.outcome}${conf}`;
+}
+
+export function validationText(r: ValidationReport): string {
+  const lines = [`${r.target.scenario}:`, `  ${validationLine(r)}`, `  ${r.why}`];
+  if (r.kernels.identicalBzImage) lines.push('  note: the patched bzImage is identical to the base one: the patch changes nothing this config builds');
+  for (const c of r.others) lines.push(`  ${c.regression ? 'REGRESSION ' : ''}${c.scenario}: base ${sideText(c.base)}, patched ${sideText(c.patched)}`);
+  if (r.regressions.length) lines.push(`  ${r.regressions.length} regression(s): ${r.regressions.join(', ')}`);
+  return lines.join('\n');
+}
+
+function row(c: ScenarioComparison): string {
+  const rates = (s: Side | undefined) => (s ? s.rates.map((x) => x.toFixed(2)).join(', ') : '');
+  return `| ${c.scenario} | ${sideText(c.base)} | ${rates(c.base)} | ${sideText(c.patched)} | ${rates(c.patched)} | ${c.regression ? 'REGRESSION' : ''} |`;
+}
+
+export function validationMarkdown(r: ValidationReport, command: string[]): string {
+  const prov = (name: string, p: Record<string, string>) => `- **${name}**: ${Object.entries(p).map(([k, v]) => `${k} \`${v}\``).join(', ')}`;
+  return [
+    `# Patch validation: ${r.outcome}`,
+    '',
+    validationLine(r),
+    '',
+    r.why + (r.regressions.length ? `; ${r.regressions.length} regression(s): ${r.regressions.join(', ')}` : ''),
+    '',
+    '| scenario | base | base obj/packet per run | patched | patched obj/packet per run | |',
+    '| --- | --- | --- | --- | --- | --- |',
+    row(r.target),
+    ...r.others.map(row),
+    '',
+    '## Kernels',
+    prov(r.kernels.base.name, r.kernels.base.provenance),
+    r.kernels.patched ? prov(r.kernels.patched.name, r.kernels.patched.provenance) : '- patched kernel: not built (the base did not reproduce)',
+    ...r.patches.map((p) => `- patch \`${p.path}\` sha256 \`${p.sha256}\``),
+    r.kernels.identicalBzImage ? '- the patched bzImage is identical to the base one' : '',
+    '',
+    '## Reproduce',
+    '```sh',
+    `npx leaklab ${command.map((a) => (/[\s'"]/.test(a) ? `'${a}'` : a)).join(' ')}`,
+    '```',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,138 @@
+// Owns `validate-patch`: build a base kernel and base+patch with the same
+// config, run the target scenario and the rest of its suite on both, N times,
+// and judge the fix two-sided. Any run without a verdict (boot failure,
+// guest not answering, ...) aborts the validation: it is never read as
+// "no leak".
+import { resolve, basename, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { loadCatalog, findKernel, type CatalogKernel } from '../kernel/catalog.ts';
+import { prepareKernel } from '../kernel/prepare.ts';
+import { scenarioRequirements } from '../kernel/requirements.ts';
+import type { KernelArtifact } from '../kernel/artifact.ts';
+import { loadScenarioFile, loadScenarios } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+import { runScenarioOnKernel } from '../run/run-scenario.ts';
+import type { RunResult } from '../run/result.ts';
+import { side, outcome, isRegression, confidence, type Side, type Outcome } from './outcome.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { isInterrupted } from '../util/cleanup.ts';
+import { exists } from '../util/cache.ts';
+import { progress } from '../util/progress.ts';
+import { sha256 } from '../util/hash.ts';
+
+export interface ValidateOptions {
+  source: string;
+  patches: string[];
+  scenario: string;
+  /** Directory of further scenarios checked for regressions; false for none. */
+  suite: string | false;
+  runs: number;
+  runDir: string;
+}
+
+export interface ScenarioComparison {
+  scenario: string;
+  base: Side;
+  /** Absent when the base did not reproduce and the patched kernel was not run. */
+  patched?: Side;
+  regression: boolean;
+}
+
+export interface ValidationReport {
+  outcome: Outcome;
+  why: string;
+  confidence: number;
+  target: ScenarioComparison;
+  others: ScenarioComparison[];
+  regressions: string[];
+  kernels: { base: KernelArtifact; patched?: KernelArtifact; identicalBzImage: boolean };
+  patches: { path: string; sha256: string }[];
+  results: RunResult[];
+}
+
+export async function validatePatch(opts: ValidateOptions): Promise<ValidationReport> {
+  const catalog = await loadCatalog();
+  const base = findKernel(catalog, opts.source);
+  if (base.kind !== 'source') {
+    throw new LeaklabError('usage', `--source ${opts.source} is a ${base.kind === 'package' ? 'Debian package' : 'prebuilt bzImage'}: a patch needs a kernel leaklab builds from source`, {
+      hint: 'name a catalog entry with source: (e.g. v6.1 or v6.1-fix-reverted)',
+    });
+  }
+  const patches = await readPatchFiles(opts.patches);
+  const patched: CatalogKernel = {
+    ...base,
+    name: `${base.name}+${patches.length === 1 ? basename(patches[0].path).replace(/\.(patch|diff)$/, '') : `${patches.length}-patches`}`,
+    patches: [...(base.patches ?? []), ...patches.map((p) => p.path)],
+  };
+  const target = await loadScenarioFile(opts.scenario);
+  const others = opts.suite === false ? [] : (await loadScenarios(opts.suite)).filter((s) => s.name !== target.name);
+  const scenarios = [target, ...others];
+  const reqs = scenarios.flatMap(scenarioRequirements);
+  progress('validate', `base ${base.name}, patched ${patched.name}; ${scenarios.length} scenario(s) x 2 kernels x ${opts.runs} run(s)`);
+  const results: RunResult[] = [];
+  const runAll = async (list: Scenario[], kernels: KernelArtifact[]) => {
+    for (let run = 1; run <= opts.runs; run++) {
+      for (const s of list) for (const k of kernels) results.push(await runOnce(s, k, run, opts));
+    }
+  };
+  const compare = (s: Scenario, b: KernelArtifact, p?: KernelArtifact): ScenarioComparison => {
+    const pick = (k: KernelArtifact) => results.filter((r) => r.scenario === s.name && r.kernel === k.name);
+    const bs = side(b.name, pick(b));
+    const ps = p ? side(p.name, pick(p)) : undefined;
+    return { scenario: s.name, base: bs, patched: ps, regression: ps ? isRegression(bs, ps) : false };
+  };
+
+  // The base first: a base that does not leak cannot judge any patch, and
+  // then the patched kernel need not even build.
+  const baseKernel = await prepareKernel(base, reqs);
+  await runAll([target], [baseKernel]);
+  const baseOnly = compare(target, baseKernel);
+  if (baseOnly.base.consensus !== 'leak') {
+    const judged = outcome(baseOnly.base, undefined);
+    return { ...judged, confidence: 0, target: baseOnly, others: [], regressions: [], kernels: { base: baseKernel, identicalBzImage: false }, patches, results };
+  }
+
+  const patchedKernel = await prepareKernel(patched, reqs);
+  const identicalBzImage = baseKernel.provenance.bzImageSha256 === patchedKernel.provenance.bzImageSha256;
+  if (identicalBzImage) progress('validate', 'the patched bzImage is identical to the base: the patch changes nothing this config builds');
+  await runAll([target], [patchedKernel]);
+  await runAll(others, [baseKernel, patchedKernel]);
+  const targetCmp = compare(target, baseKernel, patchedKernel);
+  const otherCmps = others.map((s) => compare(s, baseKernel, patchedKernel));
+  const judged = outcome(targetCmp.base, targetCmp.patched);
+  return {
+    ...judged,
+    confidence: judged.outcome === 'FIX HOLDS' ? confidence(opts.runs) : 0,
+    target: targetCmp,
+    others: otherCmps,
+    regressions: otherCmps.filter((c) => c.regression).map((c) => c.scenario),
+    kernels: { base: baseKernel, patched: patchedKernel, identicalBzImage },
+    patches,
+    results,
+  };
+}
+
+/** One run; a run without a verdict aborts the validation (never read as "no leak"). */
+async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: ValidateOptions): Promise<RunResult> {
+  if (isInterrupted()) throw new LeaklabError('interrupted', 'interrupted');
+  const r = await runScenarioOnKernel(s, k, join(opts.runDir, `run-${run}`, s.name, k.name));
+  if (r.error) {
+    throw new LeaklabError(r.error.kind, `validation aborted: run ${run} of ${s.name} on ${k.name} gave no verdict: ${r.error.message}`, {
+      hint: r.error.hint, details: r.error.details,
+    });
+  }
+  progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict!.verdict} ${r.verdict!.deciding.keptPerPacket.toFixed(2)} obj/packet`);
+  return r;
+}
+
+async function readPatchFiles(paths: string[]): Promise<{ path: string; sha256: string }[]> {
+  if (paths.length === 0) throw new LeaklabError('usage', 'no patch given', { hint: 'give --patch FILE (repeatable)' });
+  return Promise.all(paths.map(async (p) => {
+    const path = resolve(p);
+    if (!(await exists(path))) throw new LeaklabError('usage', `patch not found: ${path}`, { hint: 'give the path of a unified diff (e.g. from git format-patch)' });
+    const text = await readFile(path, 'utf8');
+    if (!/^@@ /m.test(text)) throw new LeaklabError('usage', `${path} is empty: it has no diff hunks`, { hint: 'give a unified diff with at least one hunk (git format-patch or diff -u)' });
+    return { path, sha256: sha256(text) };
+  }));
+}
+

@@ -1,0 +1,66 @@
+// End to end: patch validation on real builds and guests. The reference
+// cases: the upstream fix on the fix-reverted kernel holds; a comment-only
+// patch to the same function does not; no patch can be judged on v6.1,
+// which never leaks.
+import test from 'ava';
+import { readFileSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
+
+const SEED = 'scenarios/fib6-suppress-leak.yaml';
+
+test('the upstream fix on v6.1-fix-reverted: FIX HOLDS at 95 %, no regression in a control', async (t) => {
+  const dir = tempDir(t);
+  const suite = join(dir, 'suite');
+  mkdirSync(suite);
+  copyFileSync(join(ROOT, SEED), join(suite, 'fib6-suppress-leak.yaml'));
+  copyFileSync(join(ROOT, 'scenarios/control-no-rule.yaml'), join(suite, 'control-no-rule.yaml'));
+  const json = join(dir, 'v.json');
+  const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'lab/patches/fib6-suppress-fix.patch', join(suite, 'fib6-suppress-leak.yaml'), '--json', json, '--runs-dir', join(dir, 'runs')]);
+  t.log(r.stdout);
+  t.is(r.code, 0, r.stderr.split('\n').slice(-15).join('\n'));
+  t.regex(r.stdout, /base: LEAK 1\.0\d obj\/packet \(3\/3 runs\)\s+patched: no leak 0\.0\d obj\/packet \(3\/3 runs\)\s+=> FIX HOLDS \(confidence 95\.0 %\)/);
+  const report = JSON.parse(readFileSync(json, 'utf8'));
+  t.is(report.validation.results.length, 12, '2 scenarios x 2 kernels x 3 runs');
+  t.deepEqual(report.validation.regressions, []);
+  t.is(report.validation.others[0].scenario, 'control-no-rule');
+  t.truthy(report.validation.kernels.patched.provenance.bzImageSha256);
+  const md = readFileSync(join(report.runDir, 'report.md'), 'utf8');
+  t.regex(md, /^# Patch validation: FIX HOLDS/);
+  t.regex(md, /npx leaklab validate-patch -s v6\.1-fix-reverted/);
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
+test('a comment-only patch to the same function: FIX DOES NOT HOLD, exit 1', async (t) => {
+  const dir = tempDir(t);
+  const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'test/fixtures/patches/comment-only.patch', '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stdout, /patched: LEAK 1\.0\d obj\/packet \(1\/1 runs\)\s+=> FIX DOES NOT HOLD/);
+});
+
+test('any patch on v6.1, which does not leak: BASE DOES NOT REPRODUCE, exit 3, patched kernel not built', async (t) => {
+  const dir = tempDir(t);
+  const r = await leaklab(['validate-patch', '-s', 'v6.1', '-p', 'test/fixtures/patches/comment-only.patch', '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')]);
+  t.is(r.code, 3, r.stderr);
+  t.regex(r.stdout, /base: no leak .* => BASE DOES NOT REPRODUCE/);
+  t.notRegex(r.stderr, /v6\.1\+comment-only: building/);
+});
+
+test('bad input: an empty patch, a missing patch, a package kernel as source', async (t) => {
+  const dir = tempDir(t);
+  const empty = join(dir, 'empty.patch');
+  (await import('node:fs')).writeFileSync(empty, 'Subject: nothing\n');
+  const cases: [string[], RegExp][] = [
+    [['-s', 'v6.1-fix-reverted', '-p', empty], /empty: it has no diff hunks/],
+    [['-s', 'v6.1-fix-reverted', '-p', join(dir, 'nope.patch')], /patch not found/],
+    [['-s', 'debian-6.1-cloud', '-p', 'lab/patches/fib6-suppress-fix.patch'], /is a Debian package: a patch needs a kernel leaklab builds from source/],
+    [['-s', 'v9-nope', '-p', 'lab/patches/fib6-suppress-fix.patch'], /unknown kernel "v9-nope"/],
+  ];
+  for (const [args, message] of cases) {
+    const r = await leaklab(['validate-patch', ...args, '--no-suite', SEED, '--runs-dir', join(dir, 'runs')]);
+    t.is(r.code, 2, args.join(' '));
+    t.regex(r.stderr, message);
+    t.regex(r.stderr, /next step: /);
+  }
+  t.false(existsSync(join(ROOT, 'runs', 'nothing')));
+});

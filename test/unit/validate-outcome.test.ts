@@ -1,0 +1,31 @@
+import test from 'ava';
+import { confidence, runsFor, outcome, isRegression, type Side } from '../../src/validate/outcome.ts';
+
+const s = (consensus: Side['consensus'], leak: number, noLeak: number, inconclusive = 0): Side => ({
+  kernel: 'k', consensus, counts: { leak, 'no-leak': noLeak, inconclusive }, runs: leak + noLeak + inconclusive, rates: [],
+});
+
+test('confidence is the complement of the one-sided Fisher exact p for an all-vs-none split', (t) => {
+  t.is(confidence(1), 0.5);
+  t.true(Math.abs(confidence(3) - 0.95) < 1e-12, 'C(6,3) = 20');
+  t.true(Math.abs(confidence(5) - (1 - 1 / 252)) < 1e-12);
+  t.is(runsFor(0.95), 3);
+  t.is(runsFor(0.99), 5);
+});
+
+test('two-sided outcomes', (t) => {
+  t.is(outcome(s('leak', 3, 0), s('no-leak', 0, 3)).outcome, 'FIX HOLDS');
+  t.is(outcome(s('leak', 3, 0), s('leak', 3, 0)).outcome, 'FIX DOES NOT HOLD');
+  t.is(outcome(s('leak', 3, 0), s('inconclusive', 0, 0, 3)).outcome, 'FIX DOES NOT HOLD');
+  t.is(outcome(s('no-leak', 0, 3), undefined).outcome, 'BASE DOES NOT REPRODUCE');
+  const flakyBase = outcome(s('flaky', 2, 1), undefined);
+  t.is(flakyBase.outcome, 'FLAKY');
+  t.regex(flakyBase.why, /2 leak, 1 no-leak/);
+  t.is(outcome(s('leak', 3, 0), s('flaky', 1, 2)).outcome, 'FLAKY');
+});
+
+test('a regression is a scenario clean on the base that leaks in any patched run', (t) => {
+  t.true(isRegression(s('no-leak', 0, 3), s('flaky', 1, 2)));
+  t.false(isRegression(s('no-leak', 0, 3), s('no-leak', 0, 3)));
+  t.false(isRegression(s('leak', 3, 0), s('leak', 3, 0)));
+});
