@@ -16,9 +16,10 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
   const rate = `${c.keptPerPacket >= 0 ? '+' : ''}${c.keptPerPacket.toFixed(2)} obj/packet`;
   const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
   const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${c.slopePerPacket.toFixed(2)}${merged})`;
+  const segments = v.segments.length > 1 ? `\n${indent}rate per segment: ${v.segments.map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${x.slopePerPacket.toFixed(2)} obj/packet`).join(', ')}${v.stopsAfter ? ` => leak stops after step "${v.stopsAfter}"` : ''}` : '';
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
   const troubles = r.troubles.length ? `\n${indent}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
-  return `${k} ${LABEL[v.verdict].padEnd(9)} ${c.cache}  ${rate}  ${numbers}${expect}${troubles}`;
+  return `${k} ${LABEL[v.verdict].padEnd(9)} ${c.cache}  ${rate}  ${numbers}${expect}${segments}${troubles}`;
 }
 
 export function summaryLine(results: RunResult[]): string {

@@ -151,7 +151,10 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string)
       name: `burst ${i + 1}`, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
       failure: (output, code) => new LeaklabError('guest', `traffic burst ${i + 1} failed (exit ${code})`, { hint: 'check traffic: in the scenario; the message below is what the sender said', details: output }),
     };
-    const smp = await phase(s, guest, [burst], join(raw, `${i + 1}-burst.txt`), { timeoutMs: 10 * 60_000 });
+    // Mid-run changes (e.g. a workaround) go in right before the next burst.
+    const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
+    for (const c of changes) progress(scope, `applying ${c.name}`);
+    const smp = await phase(s, guest, [...changes, burst], join(raw, `${i + 1}-burst.txt`), { timeoutMs: 10 * 60_000 });
     bursts.push(smp);
     const first = s.watch[0];
     progress(scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - before.packetsIn} packets in, ${first} ${smp.caches[first].objects} objects`);

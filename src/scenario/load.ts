@@ -64,6 +64,13 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   if (s.traffic.packets < bursts) {
     out.push(at('/traffic/packets', `must be at least traffic.bursts (${bursts}): every burst sends packets/bursts packets`));
   }
+  (s.changes ?? []).forEach((c, i) => {
+    if (c.afterBurst >= bursts) out.push(at(`/changes/${i}/afterBurst`, `must be below traffic.bursts (${bursts}): a change needs a burst after it`));
+  });
+  const changeNames = new Set((s.changes ?? []).map((c) => c.name));
+  for (const [kernel, e] of Object.entries(s.expect ?? {})) {
+    if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter)) out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
+  }
   const fam = s.traffic.family ?? 'ipv6';
   const remote = fam === 'ipv6' ? s.topology?.remote : s.topology?.remote4;
   for (const key of ['to', 'source'] as const) {

@@ -7,6 +7,7 @@ export type ExpectedVerdict = 'leak' | 'no-leak';
 
 export interface Expectation {
   verdict: ExpectedVerdict;
+  stopsAfter?: string;
   minPerPacket?: number;
   maxPerPacket?: number;
 }
@@ -27,6 +28,7 @@ export interface Scenario {
   routes: string[];
   firewall: { nft?: string; ip6tables: string[] };
   setup: string[];
+  changes: { afterBurst: number; name: string; run: string }[];
   traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number; packets: number; bursts: number };
   watch: string[];
   settleSeconds: number;
@@ -56,6 +58,7 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     routes: s.routes ?? [],
     firewall: { nft: s.firewall?.nft, ip6tables: s.firewall?.ip6tables ?? [] },
     setup: s.setup ?? [],
+    changes: [...(s.changes ?? [])].sort((a, b) => a.afterBurst - b.afterBurst),
     traffic: {
       protocol: s.traffic.protocol ?? 'icmp',
       family: s.traffic.family ?? 'ipv6',

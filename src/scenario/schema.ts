@@ -11,6 +11,7 @@ const Expectation = Type.Union([
   Type.Object({
     verdict: Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
     minPerPacket: Type.Optional(Type.Number({ description: 'lowest acceptable objects kept per packet' })),
+    stopsAfter: Type.Optional(Type.String({ description: 'the leak must stop after the change of this name' })),
     maxPerPacket: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per packet' })),
   }, { additionalProperties: false }),
 ], { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket}' });
@@ -41,6 +42,11 @@ export const ScenarioSchema = Type.Object({
     ip6tables: Type.Optional(Type.Array(Type.String(), { description: 'arguments of ip6tables, one command per item' })),
   }, { additionalProperties: false })),
   setup: Type.Optional(Type.Array(Type.String(), { description: 'shell commands run in the guest after the topology, before traffic' })),
+  changes: Type.Optional(Type.Array(Type.Object({
+    afterBurst: Type.Integer({ minimum: 1, description: 'applied after this burst (1-based) and its sample, before the next burst' }),
+    name: Type.String({ minLength: 1, description: 'shown in the verdict, e.g. "remove rule"' }),
+    run: Type.String({ minLength: 1, description: 'shell command run in the guest' }),
+  }, { additionalProperties: false }), { description: 'changes made to the guest mid-run (e.g. a workaround); the verdict gives the leak rate before and after each' })),
   traffic: Type.Object({
     protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('udp')], { default: 'icmp', description: 'icmp: echo requests (flood ping); udp: datagrams sent with socat' })),
     family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: 'ipv6' })),

@@ -23,8 +23,22 @@ export interface CacheVerdict {
   reason: string;
 }
 
+export interface Segment {
+  /** "start" or the change it follows. */
+  after: string;
+  fromBurst: number;
+  toBurst: number;
+  /** Slope of the deciding cache over this segment's samples. */
+  slopePerPacket: number;
+  verdict: VerdictKind;
+}
+
 export interface Verdict {
   verdict: VerdictKind;
+  /** The run cut at each mid-run change (one segment when there is none). */
+  segments: Segment[];
+  /** The change after which the leak stopped, if one did. */
+  stopsAfter?: string;
   /** The cache whose numbers decided the verdict. */
   deciding: CacheVerdict;
   caches: CacheVerdict[];
@@ -62,7 +76,24 @@ export function judge(s: Scenario, series: SampleSeries): Verdict {
   const leak = caches.find((c) => c.verdict === 'leak');
   const unsure = caches.find((c) => c.verdict === 'inconclusive');
   const deciding = leak ?? unsure ?? caches[0];
-  return { verdict: deciding.verdict, deciding, caches, packetsIn, reason: deciding.reason };
+  const segments = segmentsOf(s, points, deciding.cache, series.before.packetsIn);
+  const stopsAt = segments.findIndex((seg, i) => i > 0 && segments[i - 1].verdict === 'leak' && segments.slice(i).every((x) => x.verdict === 'no-leak'));
+  const stopsAfter = stopsAt > 0 ? segments[stopsAt].after : undefined;
+  const reason = deciding.reason + (stopsAfter ? `; the leak stops after the change "${stopsAfter}"` : '');
+  return { verdict: deciding.verdict, deciding, caches, packetsIn, reason, segments, stopsAfter };
+}
+
+/** Cuts the before+burst samples at every change and fits each piece. */
+function segmentsOf(s: Scenario, points: Sample[], cache: string, base: number): Segment[] {
+  const cuts = [0, ...s.changes.map((c) => c.afterBurst), points.length - 1];
+  const out: Segment[] = [];
+  for (let i = 0; i + 1 < cuts.length; i++) {
+    const piece = points.slice(cuts[i], cuts[i + 1] + 1);
+    const k = slope(piece.map((p) => p.packetsIn - base), piece.map((p) => p.caches[cache].objects));
+    const verdict: VerdictKind = k >= s.thresholds.leak ? 'leak' : k <= s.thresholds.noLeak ? 'no-leak' : 'inconclusive';
+    out.push({ after: i === 0 ? 'start' : s.changes[i - 1].name, fromBurst: cuts[i], toBurst: cuts[i + 1], slopePerPacket: k, verdict });
+  }
+  return out;
 }
 
 function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleSeries, packetsIn: number): CacheVerdict {
@@ -100,6 +131,9 @@ function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleS
 export function meetsExpectation(v: Verdict, e: Expectation): { ok: boolean; why: string } {
   if (v.verdict === 'inconclusive') return { ok: false, why: `expected ${e.verdict}, got inconclusive` };
   if (v.verdict !== e.verdict) return { ok: false, why: `expected ${e.verdict}, got ${v.verdict}` };
+  if (e.stopsAfter !== undefined && v.stopsAfter !== e.stopsAfter) {
+    return { ok: false, why: `expected the leak to stop after "${e.stopsAfter}", ${v.stopsAfter ? `it stopped after "${v.stopsAfter}"` : 'it did not stop'} (${v.segments.map((x) => `${x.after}: ${x.slopePerPacket.toFixed(2)}`).join(', ')})` };
+  }
   const rate = v.deciding.keptPerPacket;
   if (e.minPerPacket !== undefined && rate < e.minPerPacket) return { ok: false, why: `expected at least ${e.minPerPacket} obj/packet, got ${rate.toFixed(3)}` };
   if (e.maxPerPacket !== undefined && rate > e.maxPerPacket) return { ok: false, why: `expected at most ${e.maxPerPacket} obj/packet, got ${rate.toFixed(3)}` };

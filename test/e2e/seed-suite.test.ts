@@ -6,22 +6,27 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaklab, qemuProcesses, tempDir } from '../helpers/cli.ts';
 
-test('the suite gives LEAK only for the seed scenarios (ping and UDP) on v6.1-fix-reverted', async (t) => {
+test('the suite gives LEAK only for the seed scenarios (ping, UDP, workaround) on v6.1-fix-reverted', async (t) => {
   const dir = tempDir(t);
   const report = join(dir, 'report.json');
   const r = await leaklab(['run', 'scenarios/', '--json', report, '--runs-dir', join(dir, 'runs')]);
   t.log(r.stdout);
   if (r.code !== 0) t.log(r.stderr.split('\n').slice(-30).join('\n'));
   const results = JSON.parse(readFileSync(report, 'utf8')).results as any[];
-  t.is(results.length, 21, 'seven scenarios x three kernels');
+  t.is(results.length, 24, 'eight scenarios x three kernels');
   for (const res of results) {
     const label = `${res.scenario} on ${res.kernel}`;
     t.is(res.error, undefined, `${label}: ${res.error?.message}`);
-    const shouldLeak = res.scenario.startsWith('fib6-suppress-leak') && res.kernel === 'v6.1-fix-reverted';
+    const shouldLeak = res.scenario.startsWith('fib6-suppress') && res.kernel === 'v6.1-fix-reverted';
+    const workaround = res.scenario === 'fib6-suppress-workaround';
     t.is(res.verdict?.verdict, shouldLeak ? 'leak' : 'no-leak', label);
     t.true(res.verdict.packetsIn >= 1900, `${label}: ${res.verdict.packetsIn} packets counted by the guest`);
     const kept = res.verdict.deciding.keptPerPacket;
-    if (shouldLeak) t.true(kept > 0.9 && kept < 1.1, `${label}: ${kept} objects kept per packet`);
+    if (shouldLeak && workaround) {
+      // 1500 of 2000 packets arrive before the rule is deleted.
+      t.true(kept > 0.7 && kept < 0.8, `${label}: ${kept} objects kept per packet`);
+      t.is(res.verdict.stopsAfter, 'remove rule', label);
+    } else if (shouldLeak) t.true(kept > 0.9 && kept < 1.1, `${label}: ${kept} objects kept per packet`);
     else t.true(kept < 0.1, `${label}: ${kept} objects kept per packet`);
     t.deepEqual(res.troubles, [], `${label}: kernel trouble on the console`);
   }

@@ -93,3 +93,12 @@ test('traffic to a remote address the topology does not have is refused at load 
   t.deepEqual(problems.map((p) => p.key), ['traffic.to']);
   t.regex(problems[0].message, /topology\.remote is null/);
 });
+
+test('a change must leave a burst after it, and stopsAfter must name a change', (t) => {
+  const { problems } = parseScenarioText([
+    'name: x', 'kernels: [v6.1]', 'traffic: { packets: 100, bursts: 2 }', 'watch: [a]',
+    'changes: [{ afterBurst: 2, name: drop, run: "true" }]',
+    'expect: { v6.1: { verdict: leak, stopsAfter: nope } }',
+  ].join('\n'), 'c.yaml');
+  t.deepEqual(problems.map((p) => p.key), ['changes.0.afterBurst', 'expect.v6.1.stopsAfter']);
+});

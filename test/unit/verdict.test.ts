@@ -57,3 +57,18 @@ test('expectation bounds on objects per packet are enforced', (t) => {
   t.false(meetsExpectation(v, { verdict: 'leak', maxPerPacket: 0.5 }).ok);
   t.regex(meetsExpectation(v, { verdict: 'no-leak' }).why, /expected no-leak, got leak/);
 });
+
+test('recorded run with the workaround applied mid-run: the leak stops after "remove rule"', async (t) => {
+  const workaround = await loadScenarioFile('scenarios/fib6-suppress-workaround.yaml');
+  const v = judge(workaround, recordedSeries('workaround-v6.1-fix-reverted'));
+  t.is(v.verdict, 'leak');
+  t.is(v.segments.length, 2);
+  t.true(v.segments[0].slopePerPacket > 0.95, `${v.segments[0].slopePerPacket}`);
+  t.true(v.segments[1].slopePerPacket < 0.05, `${v.segments[1].slopePerPacket}`);
+  t.is(v.stopsAfter, 'remove rule');
+  t.true(meetsExpectation(v, workaround.expect['v6.1-fix-reverted']).ok);
+  // The same numbers judged as if no change had been made: no segment boundary, no stop.
+  const plain = judge(seed, recordedSeries('workaround-v6.1-fix-reverted'));
+  t.is(plain.stopsAfter, undefined);
+  t.regex(meetsExpectation(plain, { verdict: 'leak', stopsAfter: 'remove rule' }).why, /did not stop/);
+});
