@@ -11,4 +11,6 @@ export interface KernelArtifact {
   /** What `uname -r` says in the guest, when known. */
   release?: string;
   provenance: Record<string, string>;
+  /** Object directory of a source build (shared by variants of one source + config). */
+  objdir?: string;
 }

@@ -67,6 +67,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
       name: k.name,
       bzImage: join(dir, 'bzImage'),
       configPath: join(dir, 'config'),
+      objdir,
       release: meta.release,
       provenance: { origin: 'source', source: meta.source, bzImageSha256: meta.bzImageSha256, configSha256: meta.configSha256, compiler: meta.compiler, patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' ') },
     };

@@ -23,6 +23,7 @@ export function validationLine(r: ValidationReport): string {
 
 export function validationText(r: ValidationReport): string {
   const lines = [`${r.target.scenario}:`, `  ${validationLine(r)}`, `  ${r.why}`];
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
   if (r.kernels.identicalBzImage) lines.push('  note: the patched bzImage is identical to the base one: the patch changes nothing this config builds');
   for (const c of r.others) lines.push(`  ${c.regression ? 'REGRESSION ' : ''}${c.scenario}: base ${sideText(c.base)}, patched ${sideText(c.patched)}`);
   if (r.regressions.length) lines.push(`  ${r.regressions.length} regression(s): ${r.regressions.join(', ')}`);
@@ -41,6 +42,7 @@ export function validationMarkdown(r: ValidationReport, command: string[]): stri
     '',
     validationLine(r),
     '',
+    ...r.warnings.map((w) => `> warning: ${w}\n`),
     r.why + (r.regressions.length ? `; ${r.regressions.length} regression(s): ${r.regressions.join(', ')}` : ''),
     '',
     '| scenario | base | base obj/packet per run | patched | patched obj/packet per run | |',

@@ -47,6 +47,7 @@ export interface ValidationReport {
   regressions: string[];
   kernels: { base: KernelArtifact; patched?: KernelArtifact; identicalBzImage: boolean };
   patches: { path: string; sha256: string }[];
+  warnings: string[];
   results: RunResult[];
 }
 
@@ -89,9 +90,11 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
   const baseOnly = compare(target, baseKernel);
   if (baseOnly.base.consensus !== 'leak') {
     const judged = outcome(baseOnly.base, undefined);
-    return { ...judged, confidence: 0, target: baseOnly, others: [], regressions: [], kernels: { base: baseKernel, identicalBzImage: false }, patches, results };
+    return { ...judged, confidence: 0, target: baseOnly, others: [], regressions: [], kernels: { base: baseKernel, identicalBzImage: false }, patches, warnings: [], results };
   }
 
+  const warnings = await unbuiltFiles(patches, baseKernel);
+  for (const w of warnings) progress('validate', `warning: ${w}`);
   const patchedKernel = await prepareKernel(patched, reqs);
   const identicalBzImage = baseKernel.provenance.bzImageSha256 === patchedKernel.provenance.bzImageSha256;
   if (identicalBzImage) progress('validate', 'the patched bzImage is identical to the base: the patch changes nothing this config builds');
@@ -108,8 +111,23 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
     regressions: otherCmps.filter((c) => c.regression).map((c) => c.scenario),
     kernels: { base: baseKernel, patched: patchedKernel, identicalBzImage },
     patches,
+    warnings,
     results,
   };
+}
+
+/** Warns about C files the patch changes that this config does not compile. */
+async function unbuiltFiles(patches: { path: string }[], base: KernelArtifact): Promise<string[]> {
+  if (!base.objdir) return [];
+  const files = new Set<string>();
+  for (const p of patches) {
+    for (const m of (await readFile(p.path, 'utf8')).matchAll(/^\+\+\+ [^/\s]+\/(\S+\.c)\s*$/gm)) files.add(m[1]);
+  }
+  const unbuilt: string[] = [];
+  for (const f of files) if (!(await exists(join(base.objdir, f.replace(/\.c$/, '.o'))))) unbuilt.push(f);
+  if (unbuilt.length === 0) return [];
+  const all = unbuilt.length === files.size;
+  return [`the patch changes ${unbuilt.join(', ')}, which this config does not build${all ? ': it cannot change this kernel' : ''}`];
 }
 
 /** One run; a run without a verdict aborts the validation (never read as "no leak"). */

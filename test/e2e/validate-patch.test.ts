@@ -64,3 +64,10 @@ test('bad input: an empty patch, a missing patch, a package kernel as source', a
   }
   t.false(existsSync(join(ROOT, 'runs', 'nothing')));
 });
+
+test('a patch to a file the config does not build is flagged', async (t) => {
+  const dir = tempDir(t);
+  const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'test/fixtures/patches/unbuilt-file.patch', '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')]);
+  t.is(r.code, 1, r.stderr);
+  t.regex(r.stdout, /warning: the patch changes drivers\/net\/macvlan\.c, which this config does not build: it cannot change this kernel/);
+});
