@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { runCommand } from './run.ts';
 import { kernelsCommand } from './kernels.ts';
 import { validatePatchCommand } from './validate-patch.ts';
+import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
 
@@ -24,6 +25,7 @@ program.command('run')
   .option('-k, --kernel <names>', 'comma-separated catalog kernels to run on instead of each scenario\'s own list (repeatable)', collect, [])
   .option('--json <file>', 'write every sample, verdict and error as JSON to this file')
   .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON)', process.env.LEAKLAB_RUNS ?? 'runs')
+  .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('-q, --quiet', 'no progress lines on stderr')
   .addHelpText('after', `
 Exit codes: 0 every verdict as expected; 1 a verdict contradicts the scenario's expectation;
@@ -40,6 +42,7 @@ program.command('validate-patch')
   .option('--suite <dir>', 'other scenarios checked for regressions (default: the scenario\'s directory)')
   .option('--no-suite', 'check only the given scenario')
   .option('-n, --runs <n>', 'runs per scenario and kernel (default 3: 95 % confidence when all agree)')
+  .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('--json <file>', 'also write the JSON report here')
   .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
   .option('-q, --quiet', 'no progress lines on stderr')

@@ -4,6 +4,7 @@ import { resolve, join, dirname } from 'node:path';
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { LeaklabError } from '../util/errors.ts';
 import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
+import { parseJobs } from './jobs.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
@@ -18,6 +19,7 @@ export interface RunOptions {
   json?: string;
   runsDir: string;
   quiet?: boolean;
+  jobs: string;
 }
 
 export async function runCommand(paths: string[], opts: RunOptions): Promise<number> {
@@ -47,6 +49,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     kernels: opts.kernel.length ? opts.kernel : undefined,
     runDir,
     catalog,
+    jobs: parseJobs(opts.jobs),
     onResult: (r) => {
       if (r.scenario !== lastScenario) {
         process.stdout.write(`${r.scenario}:\n`);

@@ -9,6 +9,7 @@ import { writeJsonReport } from '../report/json.ts';
 import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
 import { setQuiet } from '../util/progress.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { parseJobs } from './jobs.ts';
 
 export const DEFAULT_CONFIDENCE = 0.95;
 
@@ -17,6 +18,7 @@ export interface ValidateCliOptions {
   patch: string[];
   suite?: string | boolean;
   runs?: string;
+  jobs: string;
   json?: string;
   runsDir: string;
   quiet?: boolean;
@@ -28,12 +30,13 @@ export async function validatePatchCommand(scenario: string, opts: ValidateCliOp
   const runs = opts.runs === undefined ? runsFor(DEFAULT_CONFIDENCE) : Number(opts.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new LeaklabError('usage', `--runs must be a whole number from 1 to 50, not "${opts.runs}"`, { hint: `leave it out for ${runsFor(DEFAULT_CONFIDENCE)} (95 % confidence)` });
   // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
+  const jobs = parseJobs(opts.jobs);
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));
   if (opts.json) await mkdir(dirname(resolve(opts.json)), { recursive: true });
   await mkdir(resolve(opts.runsDir), { recursive: true });
   const runDir = await mkdtemp(join(resolve(opts.runsDir), `${new Date().toISOString().replace(/[:.]/g, '-')}-validate-`));
   process.stderr.write(`leaklab: run directory ${runDir}\n`);
-  const report = await validatePatch({ source: opts.source, patches: opts.patch, scenario, suite, runs, runDir });
+  const report = await validatePatch({ source: opts.source, patches: opts.patch, scenario, suite, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');
   await writeFile(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)));

@@ -11,14 +11,17 @@ import { runScenarioOnKernel } from './run-scenario.ts';
 import type { RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { isInterrupted } from '../util/cleanup.ts';
+import { mapPool } from '../util/pool.ts';
 
 export interface SuiteOptions {
   /** Overrides every scenario's kernels. */
   kernels?: string[];
   runDir: string;
   catalog?: Catalog;
-  /** Called as each result is ready. */
+  /** Called with each result, in plan order, as soon as it and all before it are ready. */
   onResult?: (r: RunResult) => void;
+  /** Guests run side by side. */
+  jobs?: number;
 }
 
 export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promise<RunResult[]> {
@@ -28,27 +31,30 @@ export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promi
   for (const { k } of plan) findKernel(catalog, k);
   const reqsByKernel = new Map<string, Requirement[]>();
   for (const { s, k } of plan) reqsByKernel.set(k, [...(reqsByKernel.get(k) ?? []), ...scenarioRequirements(s)]);
+  // Kernels first, one at a time (a build already uses every core).
   const prepared = new Map<string, KernelArtifact | LeaklabError>();
-  const results: RunResult[] = [];
-  for (const { s, k } of plan) {
+  for (const { k } of plan) {
+    if (prepared.has(k)) continue;
     if (isInterrupted()) throw new LeaklabError('interrupted', 'interrupted');
-    if (!prepared.has(k)) {
-      try {
-        prepared.set(k, await prepareKernel(findKernel(catalog, k), reqsByKernel.get(k)!));
-      } catch (err) {
-        if (!(err instanceof LeaklabError) || err.kind === 'interrupted') throw err;
-        prepared.set(k, err);
-      }
+    try {
+      prepared.set(k, await prepareKernel(findKernel(catalog, k), reqsByKernel.get(k)!));
+    } catch (err) {
+      if (!(err instanceof LeaklabError) || err.kind === 'interrupted') throw err;
+      prepared.set(k, err);
     }
+  }
+  // Then the guests, `jobs` at a time; results are reported in plan order.
+  const done = new Map<number, RunResult>();
+  let reported = 0;
+  return mapPool(plan, opts.jobs ?? 1, async ({ s, k }, i) => {
+    if (isInterrupted()) throw new LeaklabError('interrupted', 'interrupted');
     const kernel = prepared.get(k)!;
     const runDir = join(opts.runDir, s.name, k);
-    const r = kernel instanceof LeaklabError
-      ? failedResult(s, k, runDir, kernel)
-      : await runScenarioOnKernel(s, kernel, runDir);
-    results.push(r);
-    opts.onResult?.(r);
-  }
-  return results;
+    const r = kernel instanceof LeaklabError ? failedResult(s, k, runDir, kernel) : await runScenarioOnKernel(s, kernel, runDir);
+    done.set(i, r);
+    while (done.has(reported)) opts.onResult?.(done.get(reported++)!);
+    return r;
+  });
 }
 
 function failedResult(s: Scenario, kernel: string, runDir: string, err: LeaklabError): RunResult {

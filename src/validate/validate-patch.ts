@@ -19,6 +19,7 @@ import { isInterrupted } from '../util/cleanup.ts';
 import { exists } from '../util/cache.ts';
 import { progress } from '../util/progress.ts';
 import { sha256 } from '../util/hash.ts';
+import { mapPool } from '../util/pool.ts';
 
 export interface ValidateOptions {
   source: string;
@@ -28,6 +29,8 @@ export interface ValidateOptions {
   suite: string | false;
   runs: number;
   runDir: string;
+  /** Guests run side by side (each has its own run dir). */
+  jobs: number;
 }
 
 export interface ScenarioComparison {
@@ -72,9 +75,9 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
   progress('validate', `base ${base.name}, patched ${patched.name}; ${scenarios.length} scenario(s) x 2 kernels x ${opts.runs} run(s)`);
   const results: RunResult[] = [];
   const runAll = async (list: Scenario[], kernels: KernelArtifact[]) => {
-    for (let run = 1; run <= opts.runs; run++) {
-      for (const s of list) for (const k of kernels) results.push(await runOnce(s, k, run, opts));
-    }
+    const tasks = [];
+    for (let run = 1; run <= opts.runs; run++) for (const s of list) for (const k of kernels) tasks.push({ s, k, run });
+    results.push(...await mapPool(tasks, opts.jobs, (t) => runOnce(t.s, t.k, t.run, opts)));
   };
   const compare = (s: Scenario, b: KernelArtifact, p?: KernelArtifact): ScenarioComparison => {
     const pick = (k: KernelArtifact) => results.filter((r) => r.scenario === s.name && r.kernel === k.name);
