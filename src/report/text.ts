@@ -2,6 +2,12 @@
 // verdict, the deciding cache and its numbers, and whether it was expected.
 import type { RunResult } from '../run/result.ts';
 
+/** Two decimals, with no "-0.00": a rate that rounds to zero is zero. */
+export function fmt(x: number): string {
+  const s = x.toFixed(2);
+  return s === '-0.00' ? '0.00' : s;
+}
+
 const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE' } as const;
 
 export function resultLine(r: RunResult, kernelWidth = 20): string {
@@ -13,10 +19,10 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
   }
   const v = r.verdict!;
   const c = v.deciding;
-  const rate = `${c.keptPerPacket >= 0 ? '+' : ''}${c.keptPerPacket.toFixed(2)} obj/packet`;
+  const rate = `${fmt(c.keptPerPacket).startsWith('-') ? '' : '+'}${fmt(c.keptPerPacket)} obj/packet`;
   const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
-  const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${c.slopePerPacket.toFixed(2)}${merged})`;
-  const segments = v.segments.length > 1 ? `\n${indent}rate per segment: ${v.segments.map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${x.slopePerPacket.toFixed(2)} obj/packet`).join(', ')}${v.stopsAfter ? ` => leak stops after step "${v.stopsAfter}"` : ''}` : '';
+  const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${fmt(c.slopePerPacket)}${merged})`;
+  const segments = v.segments.length > 1 ? `\n${indent}rate per segment: ${v.segments.map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${fmt(x.slopePerPacket)} obj/packet`).join(', ')}${v.stopsAfter ? ` => leak stops after step "${v.stopsAfter}"` : ''}` : '';
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
   const troubles = r.troubles.length ? `\n${indent}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
   return `${k} ${LABEL[v.verdict].padEnd(9)} ${c.cache}  ${rate}  ${numbers}${expect}${segments}${troubles}`;

@@ -3,6 +3,7 @@
 import type { ValidationReport, ScenarioComparison } from '../validate/validate-patch.ts';
 import type { Side } from '../validate/outcome.ts';
 import { describeCounts } from '../validate/outcome.ts';
+import { fmt } from './text.ts';
 
 const LABEL: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'inconclusive', flaky: 'FLAKY' };
 
@@ -13,7 +14,7 @@ function mean(xs: number[]): number {
 export function sideText(s: Side | undefined): string {
   if (!s) return 'not run';
   const agreeing = s.consensus === 'flaky' ? describeCounts(s) : `${s.counts[s.consensus]}/${s.runs} runs`;
-  return `${LABEL[s.consensus]} ${mean(s.rates).toFixed(2)} obj/packet (${agreeing})`;
+  return `${LABEL[s.consensus]} ${fmt(mean(s.rates))} obj/packet (${agreeing})`;
 }
 
 export function validationLine(r: ValidationReport): string {
@@ -31,7 +32,7 @@ export function validationText(r: ValidationReport): string {
 }
 
 function row(c: ScenarioComparison): string {
-  const rates = (s: Side | undefined) => (s ? s.rates.map((x) => x.toFixed(2)).join(', ') : '');
+  const rates = (s: Side | undefined) => (s ? s.rates.map(fmt).join(', ') : '');
   return `| ${c.scenario} | ${sideText(c.base)} | ${rates(c.base)} | ${sideText(c.patched)} | ${rates(c.patched)} | ${c.regression ? 'REGRESSION' : ''} |`;
 }
 
