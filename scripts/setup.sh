@@ -14,6 +14,14 @@ PACKAGES=(
   xz-utils patch git ca-certificates
 )
 
+# Node.js 20+ must come first: Debian 12's own nodejs is 18.
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  echo "setup: leaklab needs Node.js 20 or newer (found: $(node --version 2>/dev/null || echo none))." >&2
+  echo "setup: install it (e.g. from NodeSource's Debian packages or with nvm), then run this again." >&2
+  exit 2
+fi
+
 SUDO=""
 if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
 

@@ -30,8 +30,9 @@ program.command('run')
   .addHelpText('after', `
 Exit codes: 0 every verdict as expected; 1 a verdict contradicts the scenario's expectation;
 2 no verdict (bad input, missing tool, failed build, guest failure, inconclusive); 130 interrupted.
-Environment: LEAKLAB_CACHE (cache dir), LEAKLAB_CATALOG (kernel catalog), LEAKLAB_ACCEL=kvm|tcg,
-LEAKLAB_BOOT_TIMEOUT (seconds, default 90).`)
+Environment: LEAKLAB_CACHE (cache dir), LEAKLAB_RUNS (runs dir), LEAKLAB_CATALOG (kernel catalog),
+LEAKLAB_IMAGES (image recipes dir), LEAKLAB_ACCEL=kvm|tcg, LEAKLAB_BOOT_TIMEOUT (seconds, default 90),
+LEAKLAB_DEBUG=guest (log every guest command).`)
   .action(async (paths: string[], opts) => { process.exitCode = await runCommand(paths, opts); });
 
 program.command('validate-patch')

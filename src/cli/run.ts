@@ -5,6 +5,8 @@ import { mkdir, mkdtemp } from 'node:fs/promises';
 import { LeaklabError } from '../util/errors.ts';
 import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
 import { parseJobs } from './jobs.ts';
+import { bootTimeoutMs } from '../run/run-scenario.ts';
+import { chooseAccel } from '../guest/qemu/accel.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
@@ -35,9 +37,12 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     seen.set(s.name, s.file);
   }
   if (opts.json) await mkdir(dirname(resolve(opts.json)), { recursive: true });
-  // Bad input is refused before anything is built or booted.
+  // Bad input is refused before anything is built, booted or written.
   const catalog = await loadCatalog();
   for (const s of scenarios) for (const k of opts.kernel.length ? opts.kernel : s.kernels) findKernel(catalog, k);
+  const jobs = parseJobs(opts.jobs);
+  bootTimeoutMs();
+  await chooseAccel();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   await mkdir(resolve(opts.runsDir), { recursive: true });
   // mkdtemp: two runs started in the same millisecond still get their own dir.
@@ -49,7 +54,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     kernels: opts.kernel.length ? opts.kernel : undefined,
     runDir,
     catalog,
-    jobs: parseJobs(opts.jobs),
+    jobs,
     onResult: (r) => {
       if (r.scenario !== lastScenario) {
         process.stdout.write(`${r.scenario}:\n`);

@@ -10,6 +10,10 @@ import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
 import { setQuiet } from '../util/progress.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
+import { loadCatalog } from '../kernel/catalog.ts';
+import { sourceKernel } from '../validate/validate-patch.ts';
+import { bootTimeoutMs } from '../run/run-scenario.ts';
+import { chooseAccel } from '../guest/qemu/accel.ts';
 
 export const DEFAULT_CONFIDENCE = 0.95;
 
@@ -32,6 +36,11 @@ export async function validatePatchCommand(scenario: string, opts: ValidateCliOp
   // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const jobs = parseJobs(opts.jobs);
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));
+  // Bad input is refused before a run directory is made.
+  const catalog = await loadCatalog();
+  sourceKernel(catalog, opts.source);
+  bootTimeoutMs();
+  await chooseAccel();
   if (opts.json) await mkdir(dirname(resolve(opts.json)), { recursive: true });
   await mkdir(resolve(opts.runsDir), { recursive: true });
   const runDir = await mkdtemp(join(resolve(opts.runsDir), `${new Date().toISOString().replace(/[:.]/g, '-')}-validate-`));

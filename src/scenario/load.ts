@@ -69,6 +69,11 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   });
   const changeNames = new Set((s.changes ?? []).map((c) => c.name));
   for (const [kernel, e] of Object.entries(s.expect ?? {})) {
+    // A misspelt kernel name here would silently fall back to "*".
+    if (kernel !== '*' && !s.kernels.includes(kernel)) out.push(at(`/expect/${kernel.replace(/~/g, '~0').replace(/\//g, '~1')}`, `names a kernel not in kernels: (${s.kernels.join(', ')}); use "*" for any other kernel`));
+    if (typeof e === 'object' && e.minPerPacket !== undefined && e.maxPerPacket !== undefined && e.minPerPacket > e.maxPerPacket) out.push(at(`/expect/${kernel}/minPerPacket`, 'is above maxPerPacket'));
+  }
+  for (const [kernel, e] of Object.entries(s.expect ?? {})) {
     if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter)) out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
   }
   const fam = s.traffic.family ?? 'ipv6';

@@ -14,7 +14,7 @@ const Expectation = Type.Union([
     stopsAfter: Type.Optional(Type.String({ description: 'the leak must stop after the change of this name' })),
     maxPerPacket: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per packet' })),
   }, { additionalProperties: false }),
-], { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket}' });
+], { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket, stopsAfter}' });
 
 export const ScenarioSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', description: 'short identifier used in reports' }),

@@ -38,7 +38,7 @@ export function validateYaml<S extends TSchema>(text: string, file: string, sche
     return { problems };
   }
   const seen = new Set<string>();
-  for (const e of Value.Errors(schema, data)) {
+  for (const e of schemaErrors(schema, data)) {
     // Unions report one error per branch; the first per path is the useful one.
     if (seen.has(e.path)) continue;
     seen.add(e.path);
@@ -64,11 +64,42 @@ export function parseYamlOrThrow<S extends TSchema>(text: string, file: string, 
   return value;
 }
 
-function describe(e: { message: string; schema: { description?: string }; value: unknown; path: string }): string {
+interface SchemaError { message: string; schema: TSchema & { description?: string; anyOf?: TSchema[]; const?: unknown }; value: unknown; path: string }
+
+/**
+ * TypeBox's errors, made specific where a union hides the cause: when the
+ * value is a mapping and exactly one branch of the union is a mapping too,
+ * that branch's own errors (an unknown key, a wrong type) are reported.
+ */
+function* schemaErrors(schema: TSchema, data: unknown, prefix = ''): Generator<SchemaError> {
+  for (const e of Value.Errors(schema, data)) {
+    const branches = (e.schema as SchemaError['schema']).anyOf;
+    const isMapping = !!e.value && typeof e.value === 'object' && !Array.isArray(e.value);
+    // The mapping branches whose required keys the value has: if just one, it is the one meant.
+    const meant = isMapping ? (branches ?? []).filter((b) => b.type === 'object' && ((b.required ?? []) as string[]).every((k) => k in (e.value as object))) : [];
+    if (meant.length === 1) {
+      yield* schemaErrors(meant[0], e.value, prefix + e.path);
+      continue;
+    }
+    yield { ...e, path: prefix + e.path } as SchemaError;
+  }
+}
+
+/** The values of a union of literals (nested unions included), or undefined. */
+function literals(schema: SchemaError['schema']): unknown[] | undefined {
+  if (schema.const !== undefined) return [schema.const];
+  if (!schema.anyOf) return undefined;
+  const parts = schema.anyOf.map((b) => literals(b as SchemaError['schema']));
+  return parts.every((p) => p !== undefined) ? parts.flat() : undefined;
+}
+
+function describe(e: SchemaError): string {
   if (e.message.startsWith('Unexpected property')) return 'unknown key (check its spelling and level)';
-  const what = e.schema.description ? ` (${e.schema.description})` : '';
   const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value);
-  return `${e.message.replace(/^Expected/, 'expected')}${what}; got ${got}`;
+  const choices = literals(e.schema);
+  if (choices) return `must be one of: ${choices.map((c) => JSON.stringify(c)).join(', ')}; got ${got}`;
+  const what = e.schema.description ? ` (${e.schema.description})` : '';
+  return `${e.message.replace(/^Expected union value/, 'expected one of these forms').replace(/^Expected/, 'expected')}${what}; got ${got}`;
 }
 
 function problemAt(doc: Document, lc: LineCounter, file: string, pointer: string, message: string, atKey = false): YamlProblem {

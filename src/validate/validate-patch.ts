@@ -5,7 +5,7 @@
 // "no leak".
 import { resolve, basename, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
-import { loadCatalog, findKernel, type CatalogKernel } from '../kernel/catalog.ts';
+import { loadCatalog, type Catalog, type CatalogKernel, type SourceKernel } from '../kernel/catalog.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
@@ -55,13 +55,7 @@ export interface ValidationReport {
 }
 
 export async function validatePatch(opts: ValidateOptions): Promise<ValidationReport> {
-  const catalog = await loadCatalog();
-  const base = findKernel(catalog, opts.source);
-  if (base.kind !== 'source') {
-    throw new LeaklabError('usage', `--source ${opts.source} is a ${base.kind === 'package' ? 'Debian package' : 'prebuilt bzImage'}: a patch needs a kernel leaklab builds from source`, {
-      hint: 'name a catalog entry with source: (e.g. v6.1 or v6.1-fix-reverted)',
-    });
-  }
+  const base = sourceKernel(await loadCatalog(), opts.source);
   const patches = await readPatchFiles(opts.patches);
   const patched: CatalogKernel = {
     ...base,
@@ -144,6 +138,17 @@ async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: Valida
   }
   progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict!.verdict} ${r.verdict!.deciding.keptPerPacket.toFixed(2)} obj/packet`);
   return r;
+}
+
+/** The catalog kernel to patch: it must be one leaklab builds from source. */
+export function sourceKernel(catalog: Catalog, name: string): SourceKernel & CatalogKernel {
+  const buildable = [...catalog.kernels.values()].filter((k) => k.kind === 'source').map((k) => k.name);
+  const k = catalog.kernels.get(name);
+  if (!k || k.kind !== 'source') {
+    const what = !k ? 'is not in the catalog' : `is a ${k.kind === 'package' ? 'Debian package' : 'prebuilt bzImage'}: a patch needs a kernel leaklab builds from source`;
+    throw new LeaklabError(k ? 'usage' : 'catalog', `--source ${name} ${what}`, { hint: `use one of: ${buildable.join(', ')} (catalog entries with source:)` });
+  }
+  return k as SourceKernel & CatalogKernel;
 }
 
 async function readPatchFiles(paths: string[]): Promise<{ path: string; sha256: string }[]> {

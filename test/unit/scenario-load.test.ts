@@ -102,3 +102,20 @@ test('a change must leave a burst after it, and stopsAfter must name a change', 
   ].join('\n'), 'c.yaml');
   t.deepEqual(problems.map((p) => p.key), ['changes.0.afterBurst', 'expect.v6.1.stopsAfter']);
 });
+
+test('expectations for kernels the scenario does not run, and min above max, are refused', (t) => {
+  const { problems } = parseScenarioText([
+    'name: x', 'kernels: [v6.1]', 'traffic: { packets: 100 }', 'watch: [a]',
+    'expect: { v6.1-fix-revertd: leak, v6.1: { verdict: leak, minPerPacket: 2, maxPerPacket: 1 } }',
+  ].join('\n'), 'k.yaml');
+  t.deepEqual(problems.map((p) => p.key).sort(), ['expect.v6.1-fix-revertd', 'expect.v6.1.minPerPacket'].sort());
+  t.regex(problems.find((p) => p.key === 'expect.v6.1-fix-revertd')!.message, /not in kernels: \(v6\.1\); use "\*"/);
+});
+
+test('choices and misspelt keys inside a union are named precisely', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 100, protocol: tcp }\nwatch: [a]\nexpect: { v6.1: { verdict: leak, stopAfter: x } }\n', 'u.yaml');
+  t.deepEqual(problems.map((p) => `${p.key}: ${p.message}`), [
+    'traffic.protocol: must be one of: "icmp", "udp"; got "tcp"',
+    'expect.v6.1.stopAfter: unknown key (check its spelling and level)',
+  ]);
+});

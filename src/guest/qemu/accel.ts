@@ -2,12 +2,14 @@
 // device node is there AND the CPU advertises vmx/svm), else TCG. On some
 // machines /dev/kvm exists but KVM guests hang at "Booting from ROM".
 import { access, readFile, constants } from 'node:fs/promises';
+import { LeaklabError } from '../../util/errors.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
 export async function chooseAccel(): Promise<{ accel: Accel; why: string }> {
   const forced = process.env.LEAKLAB_ACCEL;
   if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'LEAKLAB_ACCEL' };
+  if (forced) throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${forced}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
