@@ -11,7 +11,7 @@ import { setQuiet } from '../util/progress.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
-import { sourceKernel } from '../validate/validate-patch.ts';
+import { sourceKernel, readPatchFiles } from '../validate/validate-patch.ts';
 import { bootTimeoutMs } from '../run/run-scenario.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
 
@@ -39,6 +39,7 @@ export async function validatePatchCommand(scenario: string, opts: ValidateCliOp
   // Bad input is refused before a run directory is made.
   const catalog = await loadCatalog();
   sourceKernel(catalog, opts.source);
+  await readPatchFiles(opts.patch ?? []);
   bootTimeoutMs();
   await chooseAccel();
   if (opts.json) await mkdir(dirname(resolve(opts.json)), { recursive: true });

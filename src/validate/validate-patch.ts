@@ -151,7 +151,7 @@ export function sourceKernel(catalog: Catalog, name: string): SourceKernel & Cat
   return k as SourceKernel & CatalogKernel;
 }
 
-async function readPatchFiles(paths: string[]): Promise<{ path: string; sha256: string }[]> {
+export async function readPatchFiles(paths: string[]): Promise<{ path: string; sha256: string }[]> {
   if (paths.length === 0) throw new LeaklabError('usage', 'no patch given', { hint: 'give --patch FILE (repeatable)' });
   return Promise.all(paths.map(async (p) => {
     const path = resolve(p);
