@@ -5,7 +5,7 @@
 // and image are cached (e.g. after `npm run seed`):
 //   node --import=tsx bench/seed-vs-bare.ts [scenario.yaml] [kernel]
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, writeFile, copyFile, chmod, rm, mkdir } from 'node:fs/promises';
+import { mkdtemp, writeFile, chmod, rm, mkdir } from 'node:fs/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { tmpdir } from 'node:os';

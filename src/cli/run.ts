@@ -1,12 +1,9 @@
 // Owns `leaklab run`: load scenarios, run the suite, print a line per
 // result as it comes, write the JSON report, return the exit code.
-import { resolve, join, dirname } from 'node:path';
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { resolve, join } from 'node:path';
 import { LeaklabError } from '../util/errors.ts';
-import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
 import { parseJobs } from './jobs.ts';
-import { bootTimeoutMs } from '../run/run-scenario.ts';
-import { chooseAccel } from '../guest/qemu/accel.ts';
+import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
@@ -26,8 +23,7 @@ export interface RunOptions {
 
 export async function runCommand(paths: string[], opts: RunOptions): Promise<number> {
   setQuiet(!!opts.quiet);
-  const reaped = await reapOrphanedGuests();
-  if (reaped > 0) process.stderr.write(`leaklab: stopped ${reaped} QEMU guest(s) left running by a leaklab process that was killed\n`);
+  await reapAndCheckEnvironment();
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...await loadScenarios(p));
@@ -36,18 +32,11 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     if (seen.has(s.name)) throw new LeaklabError('scenario', `scenario ${s.name} is given twice (${seen.get(s.name)} and ${s.file})`, { hint: 'name each scenario once; scenario names must be unique in a run' });
     seen.set(s.name, s.file);
   }
-  if (opts.json) await mkdir(dirname(resolve(opts.json)), { recursive: true });
   // Bad input is refused before anything is built, booted or written.
   const catalog = await loadCatalog();
   for (const s of scenarios) for (const k of opts.kernel.length ? opts.kernel : s.kernels) findKernel(catalog, k);
   const jobs = parseJobs(opts.jobs);
-  bootTimeoutMs();
-  await chooseAccel();
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
-  await mkdir(resolve(opts.runsDir), { recursive: true });
-  // mkdtemp: two runs started in the same millisecond still get their own dir.
-  const runDir = await mkdtemp(join(resolve(opts.runsDir), `${stamp}-`));
-  process.stderr.write(`leaklab: run directory ${runDir}\n`);
+  const runDir = await makeRunDir(opts.runsDir, '', opts.json);
   const width = Math.max(20, ...scenarios.flatMap((s) => (opts.kernel.length ? opts.kernel : s.kernels).map((k) => k.length + 2)));
   let lastScenario = '';
   const results: RunResult[] = await runSuite(scenarios, {

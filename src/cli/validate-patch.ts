@@ -1,19 +1,17 @@
 // Owns `leaklab validate-patch`: options, output (text on stdout, report.md
 // and report.json in the run directory) and the outcome's exit code.
 import { resolve, join, dirname } from 'node:path';
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { validatePatch } from '../validate/validate-patch.ts';
 import { OUTCOME_EXIT, runsFor } from '../validate/outcome.ts';
 import { validationText, validationMarkdown } from '../report/validation.ts';
 import { writeJsonReport } from '../report/json.ts';
-import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
 import { setQuiet } from '../util/progress.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { sourceKernel, readPatchFiles } from '../validate/validate-patch.ts';
-import { bootTimeoutMs } from '../run/run-scenario.ts';
-import { chooseAccel } from '../guest/qemu/accel.ts';
+import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 
 export const DEFAULT_CONFIDENCE = 0.95;
 
@@ -30,22 +28,17 @@ export interface ValidateCliOptions {
 
 export async function validatePatchCommand(scenario: string, opts: ValidateCliOptions): Promise<number> {
   setQuiet(!!opts.quiet);
-  await reapOrphanedGuests();
+  await reapAndCheckEnvironment();
   const runs = opts.runs === undefined ? runsFor(DEFAULT_CONFIDENCE) : Number(opts.runs);
   if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new LeaklabError('usage', `--runs must be a whole number from 1 to 50, not "${opts.runs}"`, { hint: `leave it out for ${runsFor(DEFAULT_CONFIDENCE)} (95 % confidence)` });
-  // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const jobs = parseJobs(opts.jobs);
+  // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));
   // Bad input is refused before a run directory is made.
   const catalog = await loadCatalog();
   sourceKernel(catalog, opts.source);
   await readPatchFiles(opts.patch ?? []);
-  bootTimeoutMs();
-  await chooseAccel();
-  if (opts.json) await mkdir(dirname(resolve(opts.json)), { recursive: true });
-  await mkdir(resolve(opts.runsDir), { recursive: true });
-  const runDir = await mkdtemp(join(resolve(opts.runsDir), `${new Date().toISOString().replace(/[:.]/g, '-')}-validate-`));
-  process.stderr.write(`leaklab: run directory ${runDir}\n`);
+  const runDir = await makeRunDir(opts.runsDir, 'validate-', opts.json);
   const report = await validatePatch({ source: opts.source, patches: opts.patch, scenario, suite, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');

@@ -6,7 +6,8 @@ import type { Scenario } from '../scenario/scenario.ts';
 
 export const PEER_NS = 'peer';
 
-const hostOf = (cidr: string) => cidr.split('/')[0];
+/** The address part of an address/prefix. */
+export const hostOf = (cidr: string) => cidr.split('/')[0];
 
 /** Single-quotes a string for sh. */
 export function shQuote(s: string): string {

@@ -2,10 +2,9 @@
 // (remote, peer, guest, loopback or an address), from which namespace, and
 // how many per burst. Flood ping is bounded by count and by a deadline.
 import type { Scenario } from '../scenario/scenario.ts';
-import { PEER_NS } from './topology.ts';
+import { PEER_NS, hostOf } from './topology.ts';
 import { LeaklabError } from '../util/errors.ts';
 
-const hostOf = (cidr: string) => cidr.split('/')[0];
 
 /** Resolves an endpoint name (remote, peer, guest, loopback) or an address. */
 export function endpointAddress(s: Scenario, endpoint: string): string {

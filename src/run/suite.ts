@@ -10,7 +10,7 @@ import type { KernelArtifact } from '../kernel/artifact.ts';
 import { runScenarioOnKernel } from './run-scenario.ts';
 import type { RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { isInterrupted } from '../util/cleanup.ts';
+import { throwIfInterrupted } from '../util/cleanup.ts';
 import { mapPool } from '../util/pool.ts';
 
 export interface SuiteOptions {
@@ -35,7 +35,7 @@ export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promi
   const prepared = new Map<string, KernelArtifact | LeaklabError>();
   for (const { k } of plan) {
     if (prepared.has(k)) continue;
-    if (isInterrupted()) throw new LeaklabError('interrupted', 'interrupted');
+    throwIfInterrupted();
     try {
       prepared.set(k, await prepareKernel(findKernel(catalog, k), reqsByKernel.get(k)!));
     } catch (err) {
@@ -47,7 +47,7 @@ export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promi
   const done = new Map<number, RunResult>();
   let reported = 0;
   return mapPool(plan, opts.jobs ?? 1, async ({ s, k }, i) => {
-    if (isInterrupted()) throw new LeaklabError('interrupted', 'interrupted');
+    throwIfInterrupted();
     const kernel = prepared.get(k)!;
     const runDir = join(opts.runDir, s.name, k);
     const r = kernel instanceof LeaklabError ? failedResult(s, k, runDir, kernel) : await runScenarioOnKernel(s, kernel, runDir);

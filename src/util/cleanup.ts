@@ -2,6 +2,8 @@
 // (QEMU process groups, temp dirs) registers here, and Ctrl-C / SIGTERM /
 // normal exit all release them the same way.
 
+import { LeaklabError } from './errors.ts';
+
 type Release = () => Promise<void> | void;
 
 const pending = new Map<number, { what: string; release: Release }>();
@@ -12,6 +14,11 @@ let interrupted = false;
 /** True once Ctrl-C / SIGTERM arrived: no new work may start. */
 export function isInterrupted(): boolean {
   return interrupted;
+}
+
+/** Stops new work (a build, a guest) once the user interrupted. */
+export function throwIfInterrupted(): void {
+  if (interrupted) throw new LeaklabError('interrupted', 'interrupted');
 }
 
 /**

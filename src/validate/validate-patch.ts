@@ -15,7 +15,7 @@ import { runScenarioOnKernel } from '../run/run-scenario.ts';
 import type { RunResult } from '../run/result.ts';
 import { side, outcome, isRegression, confidence, type Side, type Outcome } from './outcome.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { isInterrupted } from '../util/cleanup.ts';
+import { throwIfInterrupted } from '../util/cleanup.ts';
 import { exists } from '../util/cache.ts';
 import { progress } from '../util/progress.ts';
 import { sha256 } from '../util/hash.ts';
@@ -129,7 +129,7 @@ async function unbuiltFiles(patches: { path: string }[], base: KernelArtifact): 
 
 /** One run; a run without a verdict aborts the validation (never read as "no leak"). */
 async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: ValidateOptions): Promise<RunResult> {
-  if (isInterrupted()) throw new LeaklabError('interrupted', 'interrupted');
+  throwIfInterrupted();
   const r = await runScenarioOnKernel(s, k, join(opts.runDir, `run-${run}`, s.name, k.name));
   if (r.error) {
     throw new LeaklabError(r.error.kind, `validation aborted: run ${run} of ${s.name} on ${k.name} gave no verdict: ${r.error.message}`, {
