@@ -45,8 +45,16 @@ export function validateYaml<S extends TSchema>(text: string, file: string, sche
     const unknownKey = e.message.startsWith('Unexpected property');
     problems.push(problemAt(doc, lineCounter, file, e.path, describe(e), unknownKey));
   }
-  if (problems.length === 0 && extra) {
-    problems.push(...extra(data as Static<S>, (pointer, message) => problemAt(doc, lineCounter, file, pointer, message)));
+  if (extra) {
+    // Cross-key checks run even when the schema failed, so a file's problems
+    // come in one report; on malformed data a check may throw, and is skipped.
+    try {
+      for (const p of extra(data as Static<S>, (pointer, message) => problemAt(doc, lineCounter, file, pointer, message))) {
+        if (!problems.some((q) => q.key === p.key)) problems.push(p);
+      }
+    } catch {
+      // The schema errors above already say what is wrong with this data.
+    }
   }
   problems.sort((a, b) => a.line - b.line || a.col - b.col);
   return problems.length > 0 ? { problems } : { value: data as Static<S>, problems };

@@ -119,3 +119,8 @@ test('choices and misspelt keys inside a union are named precisely', (t) => {
     'expect.v6.1.stopAfter: unknown key (check its spelling and level)',
   ]);
 });
+
+test('schema problems and cross-key problems come in one report', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 100, too: remote }\nwatch: [a]\nexpect: { v6.1-typo: leak }\n', 'both.yaml');
+  t.deepEqual(problems.map((p) => p.key), ['traffic.too', 'expect.v6.1-typo']);
+});
