@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { runCommand } from './run.ts';
 import { kernelsCommand } from './kernels.ts';
 import { validatePatchCommand } from './validate-patch.ts';
+import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
@@ -38,8 +39,9 @@ LEAKLAB_DEBUG=guest (log every guest command).`)
 program.command('validate-patch')
   .description('does a patch fix the leak? build the source kernel with and without it, run the scenario (and its suite) on both, repeatedly')
   .argument('<scenario>', 'the scenario that shows the leak, e.g. scenarios/fib6-suppress-leak.yaml')
-  .requiredOption('-s, --source <kernel>', 'catalog kernel built from source to patch (e.g. v6.1-fix-reverted)')
-  .requiredOption('-p, --patch <file>', 'patch file (unified diff); repeat for several, applied in order', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+  .requiredOption('-s, --source <kernel|tree>', 'catalog kernel built from source (e.g. v6.1-fix-reverted), or the path of a kernel git tree (its HEAD)')
+  .requiredOption('-p, --patch <file|A..B>', 'patch file (unified diff), repeat for several, applied in order; or, with a tree, a git range A..B (base A, patched B)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+  .option('--config-from <kernel>', 'for a tree: the catalog kernel whose config (base + fragments) to build with (default: the first built from source)')
   .option('--suite <dir>', 'other scenarios checked for regressions (default: the scenario\'s directory)')
   .option('--no-suite', 'check only the given scenario')
   .option('-n, --runs <n>', 'runs per scenario and kernel (default 3: 95 % confidence when all agree)')
@@ -54,6 +56,37 @@ Outcomes and exit codes: 0 FIX HOLDS (base leaks in every run, patched in none, 
 patch cannot be judged); 4 FLAKY (runs on one kernel disagree); 130 interrupted.
 Writes report.md and report.json (per-run numbers, kernel provenance, command) to the run directory.`)
   .action(async (scenario: string, opts) => { process.exitCode = await validatePatchCommand(scenario, opts); });
+
+const bisect = program.command('bisect')
+  .description('find where a leak came in (or, with --fix, went away): across catalog kernels, or across the commits of a kernel tree')
+  .exitOverride();
+const bisectExits = `
+Outcomes and exit codes: 0 found; 2 no verdict (bad input, a run without a verdict stops the
+bisect: a kernel that does not boot is never read as "no leak"); 3 an end does not behave as
+given (nothing to bisect); 4 a step's runs contradict each other (flaky); 5 kernels that do not
+build hide the answer (the candidates are listed); 130 interrupted.
+Writes report.json (every kernel judged, with its numbers) to the run directory.`;
+const bisectOptions = (c: Command) => c
+  .option('--fix', 'find where the leak went away instead (the leaking end is the older one)')
+  .option('-n, --runs <n>', 'runs per kernel that must agree', '1')
+  .option('--retries <n>', 'extra runs allowed for a kernel whose runs were inconclusive', '2')
+  .option('--json <file>', 'also write the JSON report here')
+  .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
+  .option('-q, --quiet', 'no progress lines on stderr')
+  .addHelpText('after', bisectExits);
+bisectOptions(bisect.command('versions')
+  .description('binary search over catalog kernels, oldest first: the first that leaks (or, with --fix, no longer leaks)')
+  .argument('<scenario>', 'the scenario that shows the leak')
+  .requiredOption('-k, --kernels <list>', 'comma-separated catalog kernels oldest first, or the name of a series in lab/kernels.yaml'))
+  .action(async (scenario: string, opts) => { process.exitCode = await bisectVersionsCommand(scenario, opts); });
+bisectOptions(bisect.command('commits')
+  .description('git bisect in a kernel tree, each step built with the scenario\'s catalog config and run: the first commit that leaks (or, with --fix, is fixed)')
+  .argument('<scenario>', 'the scenario that shows the leak')
+  .requiredOption('--tree <path>', 'kernel git tree (only read: steps are built in a private checkout in the cache)')
+  .requiredOption('--good <ref>', 'a commit that does not leak')
+  .requiredOption('--bad <ref>', 'a commit that leaks')
+  .option('--config-from <kernel>', 'the catalog kernel whose config (base + fragments) every step is built with (default: the first built from source)'))
+  .action(async (scenario: string, opts) => { process.exitCode = await bisectCommitsCommand(scenario, opts); });
 
 program.command('kernels')
   .description('list the kernel catalog (lab/kernels.yaml) and which kernels are already built or fetched')

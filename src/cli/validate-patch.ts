@@ -10,7 +10,7 @@ import { setQuiet } from '../util/progress.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
-import { sourceKernel, readPatchFiles } from '../validate/validate-patch.ts';
+import { validationKernels } from '../validate/patch-input.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 
 export const DEFAULT_CONFIDENCE = 0.95;
@@ -18,6 +18,7 @@ export const DEFAULT_CONFIDENCE = 0.95;
 export interface ValidateCliOptions {
   source: string;
   patch: string[];
+  configFrom?: string;
   suite?: string | boolean;
   runs?: string;
   jobs: string;
@@ -35,11 +36,9 @@ export async function validatePatchCommand(scenario: string, opts: ValidateCliOp
   // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));
   // Bad input is refused before a run directory is made.
-  const catalog = await loadCatalog();
-  sourceKernel(catalog, opts.source);
-  await readPatchFiles(opts.patch ?? []);
+  const kernels = await validationKernels(await loadCatalog(), opts.source, opts.patch ?? [], opts.configFrom);
   const runDir = await makeRunDir(opts.runsDir, 'validate-', opts.json);
-  const report = await validatePatch({ source: opts.source, patches: opts.patch, scenario, suite, runs, runDir, jobs });
+  const report = await validatePatch({ kernels, scenario, suite, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');
   await writeFile(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)));

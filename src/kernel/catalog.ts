@@ -11,7 +11,10 @@ const SourceEntry = Type.Object({
   description: Type.Optional(Type.String()),
   source: Type.Union([
     Type.Object({ debian: Type.String({ pattern: '^linux-source-[0-9.]+$', description: 'a Debian linux-source-X package' }) }, { additionalProperties: false }),
-    Type.Object({ tree: Type.String({ description: 'path to a kernel git tree (relative to this file)' }) }, { additionalProperties: false }),
+    Type.Object({
+      tree: Type.String({ description: 'path to a kernel git tree (relative to this file)' }),
+      ref: Type.Optional(Type.String({ minLength: 1, description: 'a commit, tag or branch of the tree: built in a private clone, the tree is never changed; without it the working tree is built as it is' })),
+    }, { additionalProperties: false }),
   ]),
   config: Type.Object({
     base: Type.Optional(Type.Union([Type.Literal('tinyconfig'), Type.Literal('defconfig')], { default: 'tinyconfig' })),
@@ -36,6 +39,9 @@ const CatalogSchema = Type.Object({
   kernels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Union([SourceEntry, PackageEntry, ImageEntry], {
     description: 'one of {source, config, patches}, {package} or {bzImage, modules, config}',
   }), { additionalProperties: false }),
+  series: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Array(Type.String(), { minItems: 2 }), {
+    description: 'named lists of catalog kernels, oldest first (for bisect versions --kernels NAME)',
+  })),
 }, { additionalProperties: false });
 
 export type SourceKernel = Static<typeof SourceEntry> & { kind: 'source' };
@@ -46,6 +52,8 @@ export type CatalogKernel = (SourceKernel | PackageKernel | ImageKernel) & { nam
 export interface Catalog {
   file: string;
   kernels: Map<string, CatalogKernel>;
+  /** Named kernel lists, oldest first. */
+  series: Map<string, string[]>;
 }
 
 export function defaultCatalogPath(): string {
@@ -63,7 +71,13 @@ export async function loadCatalog(file = defaultCatalogPath()): Promise<Catalog>
     const kind = 'source' in entry ? 'source' : 'package' in entry ? 'package' : 'image';
     kernels.set(name, { ...entry, kind, name, labDir } as CatalogKernel);
   }
-  return { file, kernels };
+  const series = new Map(Object.entries(data.series ?? {}));
+  for (const [name, list] of series) {
+    for (const k of list) {
+      if (!kernels.has(k)) throw new LeaklabError('catalog', `${file}: series ${name} names an unknown kernel "${k}"`, { hint: `use kernels defined under kernels: (${[...kernels.keys()].join(', ')})` });
+    }
+  }
+  return { file, kernels, series };
 }
 
 export function findKernel(catalog: Catalog, name: string): CatalogKernel {
@@ -79,4 +93,25 @@ export function findKernel(catalog: Catalog, name: string): CatalogKernel {
 /** Resolves a path written in the catalog (relative to lab/). */
 export function labPath(k: CatalogKernel, ...parts: string[]): string {
   return resolve(k.labDir, join(...parts));
+}
+
+/** The catalog kernels leaklab builds from source (those a patch or a commit can change). */
+export function sourceKernels(catalog: Catalog): (SourceKernel & CatalogKernel)[] {
+  return [...catalog.kernels.values()].filter((k): k is SourceKernel & CatalogKernel => k.kind === 'source');
+}
+
+/**
+ * A kernel built from one commit of a user's tree, with the config (base and
+ * fragments, not the patches) of a catalog kernel built from source: by
+ * default the catalog's first one.
+ */
+export function treeKernel(catalog: Catalog, opts: { tree: string; commit: string; name: string; configFrom?: string }): SourceKernel & CatalogKernel {
+  const donors = sourceKernels(catalog);
+  const donor = opts.configFrom === undefined ? donors[0] : donors.find((k) => k.name === opts.configFrom);
+  if (!donor) {
+    throw new LeaklabError('catalog', opts.configFrom === undefined ? `${catalog.file} has no kernel built from source to take a config from` : `--config-from ${opts.configFrom}: not a catalog kernel built from source`, {
+      hint: `use one of: ${donors.map((k) => k.name).join(', ') || '(none: add a source: entry with a config: to the catalog)'}`,
+    });
+  }
+  return { kind: 'source', name: opts.name, labDir: donor.labDir, source: { tree: resolve(opts.tree), ref: opts.commit }, config: donor.config, description: `${opts.tree} at ${opts.commit} with the config of ${donor.name}` };
 }

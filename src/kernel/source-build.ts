@@ -17,10 +17,28 @@ import { sha256, sha256File, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
 import { onCleanup } from '../util/cleanup.ts';
+import { gitTopLevel, resolveCommit, describeCommit, uncommittedChanges, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 
-interface SourceTree { dir: string; key: string; identity: string; pristine: boolean }
+// Fixed build stamps: the same source and config give the same bzImage, so
+// "the patch (or commit) changes nothing in this kernel" can be seen.
+const REPRODUCIBLE_BUILD = { KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC', KBUILD_BUILD_VERSION: '1', KBUILD_BUILD_USER: 'leaklab', KBUILD_BUILD_HOST: 'leaklab' };
+
+interface SourceTree {
+  kind: 'debian' | 'git' | 'worktree';
+  /** The source directory make runs in. */
+  dir: string;
+  /** Identity of the source content (part of the kernel's cache key). */
+  key: string;
+  /** Identity of the object dir: shared by every content of the same directory. */
+  objdirKey: string;
+  identity: string;
+  /** Puts the tree in the state this build needs (called holding the lock). */
+  prepare: () => Promise<void>;
+  /** Brings back the pristine source when patches will not revert; absent for the user's own tree. */
+  reset?: () => Promise<void>;
+}
 
 export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
   for (const [tool, pkg] of [['make', 'make'], ['gcc', 'gcc'], ['flex', 'flex'], ['bison', 'bison'], ['bc', 'bc'], ['patch', 'patch']]) await requireTool(tool, pkg);
@@ -29,11 +47,11 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
   const fragments = await readFragments(k);
   const base = k.config.base ?? 'tinyconfig';
   const configKey = sha256(tree.key, base, ...fragments.map((f) => f.name + '\n' + f.text));
-  const objdir = cachePath('objdirs', `${short(tree.key)}-${short(configKey)}`);
+  const objdir = cachePath('objdirs', `${short(tree.objdirKey)}-${short(configKey)}`);
   // One lock per source tree: patches change the tree every objdir builds from.
   const lock = await acquireLock(cachePath('locks', `${short(sha256(tree.dir))}.lock`), k.name);
   try {
-    await restoreTree(k, tree);
+    await tree.prepare();
     await makeConfig(k, tree, objdir, base, fragments, configKey);
     const configPath = join(objdir, '.config');
     const configText = await readFile(configPath, 'utf8');
@@ -76,15 +94,20 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
   }
 }
 
-/** Unpacks Debian's linux-source tarball once per tarball content. */
+/**
+ * Where and what a build compiles. Three kinds: Debian's linux-source
+ * unpacked in the cache; a commit of a user's git tree, checked out in a
+ * private clone (with `ref:`, or when patches must be applied); the user's
+ * working tree itself, built in place with O= (with uncommitted changes).
+ */
 async function sourceTree(k: SourceKernel & CatalogKernel): Promise<SourceTree> {
   if ('tree' in k.source) {
-    const dir = resolve(k.labDir, k.source.tree);
-    const head = await runAllowFail('git', ['-C', dir, 'rev-parse', 'HEAD'], { timeoutMs: 30_000, what: 'git rev-parse' });
-    if (head.exitCode !== 0) throw new LeaklabError('catalog', `${dir} is not a git tree`, { hint: `point source.tree of ${k.name} at a kernel git checkout` });
-    const diff = await run('git', ['-C', dir, 'diff', 'HEAD'], { timeoutMs: 5 * 60_000, what: 'git diff' });
-    const identity = `tree ${dir} at ${head.stdout.trim()}${diff.stdout ? ' (with uncommitted changes)' : ''}`;
-    return { dir, key: sha256('tree', head.stdout.trim(), diff.stdout), identity, pristine: false };
+    const top = await gitTopLevel(resolve(k.labDir, k.source.tree));
+    if (k.source.ref !== undefined || (k.patches ?? []).length > 0) return commitTree(k, top, k.source.ref);
+    const head = await resolveCommit(top, 'HEAD');
+    const diff = await git(top, ['diff', 'HEAD'], 'git diff');
+    const identity = `tree ${top} at ${await describeCommit(top, head)}${diff ? ' (with uncommitted changes)' : ''}`;
+    return { kind: 'worktree', dir: top, key: sha256('tree', head, diff), objdirKey: sha256('worktree', top), identity, prepare: async () => {} };
   }
   const pkg = k.source.debian;
   const version = (await runAllowFail('dpkg-query', ['-W', '-f=${Version}', pkg], { timeoutMs: 30_000, what: 'dpkg-query' })).stdout.trim();
@@ -93,20 +116,42 @@ async function sourceTree(k: SourceKernel & CatalogKernel): Promise<SourceTree> 
     throw new LeaklabError('tool', `the Debian package ${pkg} is not installed (kernel ${k.name} is built from it)`, { hint: `apt-get install ${pkg} (or run scripts/setup.sh)` });
   }
   const key = sha256('debian', pkg, version);
-  const dir = await cachedDir('sources', `${pkg}_${version}`, async (tmp) => {
+  const unpack = () => cachedDir('sources', `${pkg}_${version}`, async (tmp) => {
     progress(k.name, `unpacking ${tarball}`);
     await run('tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeoutMs: 20 * 60_000, what: `unpacking ${tarball}` });
   });
-  return { dir, key, identity: `Debian ${pkg} ${version}`, pristine: true };
+  const tree: SourceTree = {
+    kind: 'debian', dir: await unpack(), key, objdirKey: key, identity: `Debian ${pkg} ${version}`,
+    prepare: () => restoreTree(k, tree),
+    reset: async () => { await rm(tree.dir, { recursive: true, force: true }); await unpack(); },
+  };
+  return tree;
+}
+
+/** A commit of the user's tree, built in leaklab's private clone of it. */
+async function commitTree(k: SourceKernel & CatalogKernel, top: string, ref: string | undefined): Promise<SourceTree> {
+  if (ref === undefined) {
+    const changed = await uncommittedChanges(top);
+    if (changed.length > 0) {
+      throw new LeaklabError('tree', `${top} has uncommitted changes (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}), which a patched build would leave out`, {
+        hint: 'commit (or stash) them, or name the commit to build with ref:',
+      });
+    }
+  }
+  const commit = await resolveCommit(top, ref ?? 'HEAD');
+  const dir = privateClonePath(top);
+  return {
+    kind: 'git', dir, key: sha256('git', commit), objdirKey: sha256('git-clone', top),
+    identity: `tree ${top} at ${await describeCommit(top, commit)}`,
+    prepare: async () => { await privateClone(top); await checkoutCommit(dir, commit); },
+    reset: () => checkoutCommit(dir, commit),
+  };
 }
 
 interface NamedText { name: string; path: string; text: string }
 
 async function readPatches(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {
   const patches = k.patches ?? [];
-  if (patches.length > 0 && 'tree' in k.source) {
-    throw new LeaklabError('catalog', `kernel ${k.name}: patches on a user's tree are not supported yet`, { hint: 'commit the change in your tree (or a branch of it) and point source.tree there' });
-  }
   return Promise.all(patches.map(async (p) => {
     // Catalog patches live in lab/patches/; validate-patch passes absolute paths.
     const path = isAbsolute(p) ? p : labPath(k, 'patches', p);
@@ -212,15 +257,14 @@ async function restoreTree(k: CatalogKernel, tree: SourceTree): Promise<void> {
 }
 
 /**
- * Re-unpacks a source tree whose state is unknown. The unpacked files carry
- * the tarball's old mtimes, so files the patches touched are touched anew:
- * make must rebuild their objects, which were built from patched code.
+ * Brings back a source tree whose state is unknown. A re-unpacked tree
+ * carries the tarball's old mtimes, so files the patches touched are
+ * touched anew: make must rebuild objects that were built from patched code.
  */
 async function repairTree(k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
-  if (!tree.pristine) throw new LeaklabError('kernel-build', `the tree ${tree.dir} could not be restored`, { hint: 'check it with git status' });
-  progress(k.name, `source tree in an unknown state: unpacking ${tree.identity} again`);
-  await rm(tree.dir, { recursive: true, force: true });
-  await sourceTree(k as SourceKernel & CatalogKernel);
+  if (!tree.reset) throw new LeaklabError('kernel-build', `the tree ${tree.dir} could not be restored`, { hint: 'check it with git status' });
+  progress(k.name, `source tree in an unknown state: bringing back ${tree.identity}`);
+  await tree.reset();
   const now = new Date();
   for (const p of patches) {
     for (const m of p.text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)) await utimes(join(tree.dir, m[1]), now, now).catch(() => {});
@@ -236,7 +280,7 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string): Promise<v
   let lastReport = Date.now();
   const started = Date.now();
   const r = await runAllowFail('make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
-    timeoutMs: BUILD_TIMEOUT_MS, what: `building ${k.name}`, kind: 'kernel-build', logFile: log,
+    env: REPRODUCIBLE_BUILD, timeoutMs: BUILD_TIMEOUT_MS, what: `building ${k.name}`, kind: 'kernel-build', logFile: log,
     onOutput: (chunk) => {
       compiled += (chunk.match(/^\s+CC\s/gm) ?? []).length;
       if (Date.now() - lastReport > 15_000) {

@@ -17,6 +17,7 @@ export type ErrorKind =
   | 'catalog'       // bad or unknown kernel catalog entry
   | 'usage'         // bad command line
   | 'tool'          // a host tool is missing
+  | 'tree'          // a kernel git tree: not a repository, unknown ref, dirty
   | 'kernel-build'  // patch or build failure
   | 'kernel-config' // the kernel lacks what the scenario needs
   | 'image'         // guest image recipe failed

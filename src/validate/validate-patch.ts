@@ -3,9 +3,8 @@
 // and judge the fix two-sided. Any run without a verdict (boot failure,
 // guest not answering, ...) aborts the validation: it is never read as
 // "no leak".
-import { resolve, basename, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { loadCatalog, type Catalog, type CatalogKernel, type SourceKernel } from '../kernel/catalog.ts';
+import { join } from 'node:path';
+import type { ValidationKernels, PatchInput } from './patch-input.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
@@ -18,12 +17,11 @@ import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
 import { exists } from '../util/cache.ts';
 import { progress } from '../util/progress.ts';
-import { sha256 } from '../util/hash.ts';
 import { mapPool } from '../util/pool.ts';
 
 export interface ValidateOptions {
-  source: string;
-  patches: string[];
+  /** The kernels to compare, from validationKernels(). */
+  kernels: ValidationKernels;
   scenario: string;
   /** Directory of further scenarios checked for regressions; false for none. */
   suite: string | false;
@@ -49,19 +47,13 @@ export interface ValidationReport {
   others: ScenarioComparison[];
   regressions: string[];
   kernels: { base: KernelArtifact; patched?: KernelArtifact; identicalBzImage: boolean };
-  patches: { path: string; sha256: string }[];
+  patches: PatchInput[];
   warnings: string[];
   results: RunResult[];
 }
 
 export async function validatePatch(opts: ValidateOptions): Promise<ValidationReport> {
-  const base = sourceKernel(await loadCatalog(), opts.source);
-  const patches = await readPatchFiles(opts.patches);
-  const patched: CatalogKernel = {
-    ...base,
-    name: `${base.name}+${patches.length === 1 ? basename(patches[0].path).replace(/\.(patch|diff)$/, '') : `${patches.length}-patches`}`,
-    patches: [...(base.patches ?? []), ...patches.map((p) => p.path)],
-  };
+  const { base, patched, patches } = opts.kernels;
   const target = await loadScenarioFile(opts.scenario);
   const others = opts.suite === false ? [] : (await loadScenarios(opts.suite)).filter((s) => s.name !== target.name);
   const scenarios = [target, ...others];
@@ -114,12 +106,9 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
 }
 
 /** Warns about C files the patch changes that this config does not compile. */
-async function unbuiltFiles(patches: { path: string }[], base: KernelArtifact): Promise<string[]> {
+async function unbuiltFiles(patches: PatchInput[], base: KernelArtifact): Promise<string[]> {
   if (!base.objdir) return [];
-  const files = new Set<string>();
-  for (const p of patches) {
-    for (const m of (await readFile(p.path, 'utf8')).matchAll(/^\+\+\+ [^/\s]+\/(\S+\.c)\s*$/gm)) files.add(m[1]);
-  }
+  const files = new Set(patches.flatMap((p) => p.files).filter((f) => f.endsWith('.c')));
   const unbuilt: string[] = [];
   for (const f of files) if (!(await exists(join(base.objdir, f.replace(/\.c$/, '.o'))))) unbuilt.push(f);
   if (unbuilt.length === 0) return [];
@@ -139,26 +128,3 @@ async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: Valida
   progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict!.verdict} ${r.verdict!.deciding.keptPerPacket.toFixed(2)} obj/packet`);
   return r;
 }
-
-/** The catalog kernel to patch: it must be one leaklab builds from source. */
-export function sourceKernel(catalog: Catalog, name: string): SourceKernel & CatalogKernel {
-  const buildable = [...catalog.kernels.values()].filter((k) => k.kind === 'source').map((k) => k.name);
-  const k = catalog.kernels.get(name);
-  if (!k || k.kind !== 'source') {
-    const what = !k ? 'is not in the catalog' : `is a ${k.kind === 'package' ? 'Debian package' : 'prebuilt bzImage'}: a patch needs a kernel leaklab builds from source`;
-    throw new LeaklabError(k ? 'usage' : 'catalog', `--source ${name} ${what}`, { hint: `use one of: ${buildable.join(', ')} (catalog entries with source:)` });
-  }
-  return k as SourceKernel & CatalogKernel;
-}
-
-export async function readPatchFiles(paths: string[]): Promise<{ path: string; sha256: string }[]> {
-  if (paths.length === 0) throw new LeaklabError('usage', 'no patch given', { hint: 'give --patch FILE (repeatable)' });
-  return Promise.all(paths.map(async (p) => {
-    const path = resolve(p);
-    if (!(await exists(path))) throw new LeaklabError('usage', `patch not found: ${path}`, { hint: 'give the path of a unified diff (e.g. from git format-patch)' });
-    const text = await readFile(path, 'utf8');
-    if (!/^@@ /m.test(text)) throw new LeaklabError('usage', `${path} is empty: it has no diff hunks`, { hint: 'give a unified diff with at least one hunk (git format-patch or diff -u)' });
-    return { path, sha256: sha256(text) };
-  }));
-}
-

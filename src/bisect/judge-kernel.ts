@@ -1,0 +1,84 @@
+// Owns one bisect step: build (or fetch) a kernel, run the scenario on it
+// until the runs agree, and say which side of the change it is on. A kernel
+// that does not build is "skip"; runs that contradict each other are
+// "flaky"; a run without a verdict (boot failure, guest not answering) is an
+// infrastructure failure that stops the bisect: never read as "no leak".
+import { join } from 'node:path';
+import type { CatalogKernel } from '../kernel/catalog.ts';
+import { prepareKernel } from '../kernel/prepare.ts';
+import type { Requirement } from '../kernel/requirements.ts';
+import type { KernelArtifact } from '../kernel/artifact.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+import { runScenarioOnKernel } from '../run/run-scenario.ts';
+import type { RunResult } from '../run/result.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { throwIfInterrupted } from '../util/cleanup.ts';
+import { progress } from '../util/progress.ts';
+import { fmt } from '../report/text.ts';
+
+export type StepState = 'leak' | 'no-leak' | 'skip' | 'flaky';
+
+export interface StepResult {
+  kernel: string;
+  /** For commit bisects. */
+  commit?: string;
+  state: StepState;
+  /** Why a step was skipped (the build error) or is flaky (the counts). */
+  why?: string;
+  /** Objects kept per packet, one per run with a verdict. */
+  rates: number[];
+  verdicts: string[];
+  bzImageSha256?: string;
+  runDirs: string[];
+}
+
+export interface JudgeOptions {
+  scenario: Scenario;
+  requirements: Requirement[];
+  /** Runs that must agree (default 1). */
+  runs: number;
+  /** Extra runs allowed when a run is inconclusive. */
+  retries: number;
+  runDir: string;
+}
+
+export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?: string): Promise<StepResult> {
+  throwIfInterrupted();
+  const step: StepResult = { kernel: k.name, commit, state: 'skip', rates: [], verdicts: [], runDirs: [] };
+  let artifact: KernelArtifact;
+  try {
+    artifact = await prepareKernel(k, opts.requirements);
+  } catch (err) {
+    // Only a failed build (or a patch that does not apply) is skippable.
+    if (!(err instanceof LeaklabError) || err.kind !== 'kernel-build') throw err;
+    progress('bisect', `${k.name} does not build: skipped (${err.message})`);
+    return { ...step, why: err.message + (err.details ? `\n${err.details}` : '') };
+  }
+  step.bzImageSha256 = artifact.provenance.bzImageSha256;
+  let leaks = 0;
+  let clean = 0;
+  for (let attempt = 1; attempt <= opts.runs + opts.retries && Math.max(leaks, clean) < opts.runs; attempt++) {
+    throwIfInterrupted();
+    const runDir = join(opts.runDir, k.name, `run-${attempt}`);
+    const r = await runScenarioOnKernel(opts.scenario, artifact, runDir);
+    step.runDirs.push(runDir);
+    if (r.error) throw infrastructureFailure(k, r);
+    const v = r.verdict!;
+    step.verdicts.push(v.verdict);
+    step.rates.push(v.deciding.keptPerPacket);
+    if (v.verdict === 'leak') leaks++;
+    if (v.verdict === 'no-leak') clean++;
+    progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${fmt(v.deciding.keptPerPacket)} obj/packet`);
+    if (leaks > 0 && clean > 0) break;
+  }
+  if (leaks > 0 && clean > 0 || Math.max(leaks, clean) < opts.runs) {
+    return { ...step, state: 'flaky', why: `${leaks} leak, ${clean} no leak, ${step.verdicts.length - leaks - clean} inconclusive in ${step.verdicts.length} runs` };
+  }
+  return { ...step, state: leaks > 0 ? 'leak' : 'no-leak' };
+}
+
+function infrastructureFailure(k: CatalogKernel, r: RunResult): LeaklabError {
+  return new LeaklabError(r.error!.kind, `bisect stopped: ${k.name} gave no verdict (${r.error!.message}); a kernel that does not boot or answer is not read as "no leak"`, {
+    hint: r.error!.hint ?? `look at ${r.runDir}/console.log`, details: r.error!.details,
+  });
+}

@@ -1,0 +1,45 @@
+// Owns what a bisect ends with: the outcome, its exit code, and the check
+// that an end really is on the side the user claimed.
+import type { StepResult } from './judge-kernel.ts';
+
+/** 'introduced': find where the leak came in; 'fixed' (--fix): where it went away. */
+export type Direction = 'introduced' | 'fixed';
+
+export type BisectOutcome = 'found' | 'ends-wrong' | 'flaky' | 'ambiguous';
+
+export const BISECT_EXIT: Record<BisectOutcome, number> = {
+  found: 0,
+  'ends-wrong': 3,
+  flaky: 4,
+  ambiguous: 5,
+};
+
+export interface BisectResult {
+  outcome: BisectOutcome;
+  why: string;
+  direction: Direction;
+  /** Every kernel judged, in order (the two ends first). */
+  steps: StepResult[];
+  /** Commit bisect. */
+  tree?: string;
+  first?: { commit: string; subject: string; diffstat: string; parent: string };
+  /** Version bisect. */
+  firstKernel?: string;
+  /** When commits (or kernels) that do not build hide the answer: where it may be. */
+  candidates?: string[];
+  /** Set when the answer should not be trusted, with why. */
+  suspect?: string;
+  log?: string;
+}
+
+/** Why an end does not behave as claimed, or undefined when it does. */
+export function endpointProblem(step: StepResult, expected: 'leak' | 'no-leak', flag: string): { outcome: BisectOutcome; why: string } | undefined {
+  if (step.state === expected) return undefined;
+  const rate = step.rates.length ? ` (${step.rates.map((r) => r.toFixed(2)).join(', ')} obj/packet)` : '';
+  if (step.state === 'skip') return { outcome: 'ends-wrong', why: `${flag} ${step.kernel} does not build, so it cannot anchor the bisect: ${step.why?.split('\n')[0]}` };
+  if (step.state === 'flaky') return { outcome: 'flaky', why: `${flag} ${step.kernel} gave contradicting runs (${step.why})` };
+  return {
+    outcome: 'ends-wrong',
+    why: `${flag} ${step.kernel} ${step.state === 'leak' ? 'leaks' : 'does not leak'}${rate}, but it was given as the end that ${expected === 'leak' ? 'leaks' : 'does not leak'}; nothing to bisect between these ends`,
+  };
+}

@@ -1,0 +1,88 @@
+// Owns `leaklab bisect versions|commits`: options, checking all input before
+// a run directory is made, output (text on stdout, report.json) and the
+// outcome's exit code.
+import { resolve, join } from 'node:path';
+import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
+import { scenarioRequirements } from '../kernel/requirements.ts';
+import { loadScenarioFile } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+import { bisectVersions } from '../bisect/bisect-versions.ts';
+import { bisectCommits, checkCommitInputs } from '../bisect/bisect-commits.ts';
+import { BISECT_EXIT, type BisectResult, type Direction } from '../bisect/result.ts';
+import type { JudgeOptions } from '../bisect/judge-kernel.ts';
+import { bisectText } from '../report/bisect.ts';
+import { writeJsonReport } from '../report/json.ts';
+import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
+import { setQuiet } from '../util/progress.ts';
+import { LeaklabError } from '../util/errors.ts';
+
+interface CommonOptions {
+  fix?: boolean;
+  runs: string;
+  retries: string;
+  json?: string;
+  runsDir: string;
+  quiet?: boolean;
+}
+
+export interface VersionsCliOptions extends CommonOptions { kernels: string }
+export interface CommitsCliOptions extends CommonOptions { tree: string; good: string; bad: string; configFrom?: string }
+
+export async function bisectVersionsCommand(scenarioFile: string, opts: VersionsCliOptions): Promise<number> {
+  const { scenario, catalog, direction, count } = await common(scenarioFile, opts);
+  const kernels = kernelList(catalog, opts.kernels);
+  const runDir = await makeRunDir(opts.runsDir, 'bisect-', opts.json);
+  const result = await bisectVersions(catalog, { ...judgeOptions(scenario, count, runDir), kernels, direction });
+  return finish(result, scenario, runDir, opts.json);
+}
+
+export async function bisectCommitsCommand(scenarioFile: string, opts: CommitsCliOptions): Promise<number> {
+  const { scenario, catalog, direction, count } = await common(scenarioFile, opts);
+  await checkCommitInputs(resolve(opts.tree), opts.good, opts.bad, direction);
+  const runDir = await makeRunDir(opts.runsDir, 'bisect-', opts.json);
+  const result = await bisectCommits(catalog, {
+    ...judgeOptions(scenario, count, runDir), tree: resolve(opts.tree), good: opts.good, bad: opts.bad, direction, configFrom: opts.configFrom,
+  });
+  return finish(result, scenario, runDir, opts.json);
+}
+
+async function common(scenarioFile: string, opts: CommonOptions): Promise<{ scenario: Scenario; catalog: Catalog; direction: Direction; count: { runs: number; retries: number } }> {
+  setQuiet(!!opts.quiet);
+  await reapAndCheckEnvironment();
+  const runs = wholeNumber('--runs', opts.runs, 1, 20);
+  const retries = wholeNumber('--retries', opts.retries, 0, 20);
+  return { scenario: await loadScenarioFile(scenarioFile), catalog: await loadCatalog(), direction: opts.fix ? 'fixed' : 'introduced', count: { runs, retries } };
+}
+
+function judgeOptions(scenario: Scenario, count: { runs: number; retries: number }, runDir: string): JudgeOptions {
+  return { scenario, requirements: scenarioRequirements(scenario), runs: count.runs, retries: count.retries, runDir };
+}
+
+/** --kernels a,b,c (oldest first) or the name of a catalog series. */
+function kernelList(catalog: Catalog, spec: string): string[] {
+  const names = catalog.series.get(spec) ?? spec.split(',').map((k) => k.trim()).filter(Boolean);
+  for (const k of names) findKernel(catalog, k);
+  if (names.length < 2) {
+    throw new LeaklabError('usage', `--kernels ${spec}: a bisect needs at least two kernels, oldest first`, {
+      hint: `give a comma-separated list, or a series from ${catalog.file}${catalog.series.size ? ` (${[...catalog.series.keys()].join(', ')})` : ''}`,
+    });
+  }
+  const twice = names.find((k, i) => names.indexOf(k) !== i);
+  if (twice) throw new LeaklabError('usage', `--kernels names ${twice} twice`, { hint: 'list each kernel once, oldest first' });
+  return names;
+}
+
+function wholeNumber(flag: string, value: string, min: number, max: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min || n > max) throw new LeaklabError('usage', `${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
+  return n;
+}
+
+async function finish(result: BisectResult, scenario: Scenario, runDir: string, json?: string): Promise<number> {
+  const exitCode = BISECT_EXIT[result.outcome];
+  process.stdout.write(bisectText(result, scenario.name) + '\n');
+  const report = { leaklab: '0.1.0', command: process.argv.slice(2), runDir, exitCode, scenario: scenario.name, bisect: result };
+  await writeJsonReport(join(runDir, 'report.json'), report);
+  if (json) await writeJsonReport(resolve(json), report);
+  return exitCode;
+}

@@ -1,0 +1,87 @@
+// Owns reading a user's kernel git tree without ever changing it: checks
+// (a repository, refs that exist, ancestry, uncommitted changes) and a
+// private checkout of its commits in the cache. The private checkout is a
+// local clone (objects hard-linked, so it costs one checkout of files):
+// leaklab applies patches and git bisect moves there, never in the user's
+// tree, so an interrupted run cannot leave the user's checkout anywhere.
+import { realpath } from 'node:fs/promises';
+import { run, runAllowFail } from '../util/exec.ts';
+import { cachedDir, cachePath, exists } from '../util/cache.ts';
+import { sha256, short } from '../util/hash.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress } from '../util/progress.ts';
+
+const GIT_TIMEOUT_MS = 10 * 60_000;
+
+/** Runs git in `dir` and returns its stdout; a failure names `what`. */
+export async function git(dir: string, args: string[], what: string): Promise<string> {
+  const r = await run('git', ['-C', dir, ...args], { timeoutMs: GIT_TIMEOUT_MS, what, kind: 'tree', hint: `check the tree with: git -C ${dir} status` });
+  return r.stdout;
+}
+
+async function gitOk(dir: string, args: string[]): Promise<{ ok: boolean; out: string }> {
+  const r = await runAllowFail('git', ['-C', dir, ...args], { timeoutMs: GIT_TIMEOUT_MS, what: `git ${args[0]}`, kind: 'tree' });
+  return { ok: r.exitCode === 0, out: r.stdout.trim() };
+}
+
+/** The top directory of the git work tree at `dir`, or a clear error. */
+export async function gitTopLevel(dir: string): Promise<string> {
+  if (!(await exists(dir))) throw new LeaklabError('tree', `kernel tree not found: ${dir}`, { hint: 'give the path of a kernel git checkout' });
+  const top = await gitOk(dir, ['rev-parse', '--show-toplevel']);
+  if (!top.ok) throw new LeaklabError('tree', `${dir} is not a git repository`, { hint: 'give a kernel git checkout (git clone, or git init && git add -A && git commit in an unpacked source)' });
+  if (!(await exists(`${top.out}/Makefile`)) || !(await exists(`${top.out}/Kconfig`))) {
+    throw new LeaklabError('tree', `${top.out} is not a kernel tree (no top-level Makefile and Kconfig)`, { hint: 'give the top directory of a Linux source checkout' });
+  }
+  return realpath(top.out);
+}
+
+/** The full commit id `ref` names in `dir`, or a clear error. */
+export async function resolveCommit(dir: string, ref: string): Promise<string> {
+  const r = await gitOk(dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
+  if (!r.ok) throw new LeaklabError('tree', `"${ref}" is not a commit in ${dir}`, { hint: `list what exists with: git -C ${dir} log --oneline -20 (or git tag, git branch)` });
+  return r.out;
+}
+
+export async function isAncestor(dir: string, older: string, newer: string): Promise<boolean> {
+  return (await gitOk(dir, ['merge-base', '--is-ancestor', older, newer])).ok;
+}
+
+/** Tracked files with uncommitted changes (untracked files do not count). */
+export async function uncommittedChanges(dir: string): Promise<string[]> {
+  const out = await git(dir, ['status', '--porcelain', '--untracked-files=no'], 'git status');
+  return out.split('\n').filter(Boolean).map((l) => l.slice(3));
+}
+
+/** "abc123def012 subject" for messages. */
+export async function describeCommit(dir: string, commit: string): Promise<string> {
+  return (await git(dir, ['log', '-1', '--format=%h %s', commit], 'git log')).trim();
+}
+
+/** Where the private clone of `tree` lives (known before it exists, for locking). */
+export function privateClonePath(tree: string): string {
+  return cachePath('trees', short(sha256(tree)), 'src');
+}
+
+/**
+ * Makes or refreshes the private clone of `tree` (its current refs are
+ * fetched every time). Call it, and `checkoutCommit`, holding the lock of
+ * `privateClonePath(tree)`.
+ */
+export async function privateClone(tree: string): Promise<string> {
+  const clone = await cachedDir('trees', short(sha256(tree)), async (tmp) => {
+    progress('tree', `making a private checkout of ${tree} (your tree is never changed)`);
+    await run('git', ['clone', '--quiet', '--local', '--no-checkout', tree, `${tmp}/src`], { timeoutMs: GIT_TIMEOUT_MS, what: `git clone ${tree}`, kind: 'tree' });
+  });
+  // Commits made in the user's tree since the last run, and a detached HEAD.
+  await git(`${clone}/src`, ['fetch', '--quiet', '--no-tags', 'origin', '+HEAD:refs/leaklab/head', '+refs/heads/*:refs/leaklab/heads/*', '+refs/tags/*:refs/leaklab/tags/*'], `git fetch from ${tree}`);
+  return `${clone}/src`;
+}
+
+/** Puts the private clone exactly at `commit`, whatever state it was left in. */
+export async function checkoutCommit(clone: string, commit: string): Promise<void> {
+  const head = await gitOk(clone, ['rev-parse', 'HEAD']);
+  const clean = head.ok && head.out === commit && (await git(clone, ['status', '--porcelain'], 'git status')).trim() === '';
+  if (clean) return;
+  await git(clone, ['checkout', '--quiet', '--force', '--detach', commit], `git checkout ${commit}`);
+  await git(clone, ['clean', '--quiet', '-fdx'], 'git clean');
+}
