@@ -6,7 +6,7 @@
 import { join, basename } from 'node:path';
 import { rm, writeFile } from 'node:fs/promises';
 import { treeKernel, type Catalog } from '../kernel/catalog.ts';
-import { gitTopLevel, resolveCommit, isAncestor, uncommittedChanges, git, describeCommit } from '../kernel/git-tree.ts';
+import { gitTopLevel, resolveCommit, isAncestor, uncommittedChanges, git, describeCommit, NO_GC } from '../kernel/git-tree.ts';
 import { judgeKernel, type JudgeOptions, type StepResult } from './judge-kernel.ts';
 import { endpointProblem, type BisectResult, type Direction } from './result.ts';
 import { run } from '../util/exec.ts';
@@ -69,7 +69,7 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
   const repo = join(opts.runDir, 'bisect.git');
   const unregister = onCleanup(`bisect repo ${repo}`, () => rm(repo, { recursive: true, force: true }));
   try {
-    await run('git', ['clone', '--quiet', '--bare', '--local', top, repo], { timeoutMs: 10 * 60_000, what: 'git clone --bare', kind: 'tree' });
+    await run('git', ['clone', '--quiet', ...NO_GC, '--bare', '--local', top, repo], { timeoutMs: 10 * 60_000, what: 'git clone --bare', kind: 'tree' });
     const [termOld, termNew] = opts.direction === 'introduced' ? ['good', 'bad'] : ['leaking', 'fixed'];
     let out = await git(repo, ['bisect', 'start', '--no-checkout', `--term-old=${termOld}`, `--term-new=${termNew}`, inputs.new, inputs.old], 'git bisect start');
     for (;;) {

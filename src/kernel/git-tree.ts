@@ -13,14 +13,21 @@ import { progress } from '../util/progress.ts';
 
 const GIT_TIMEOUT_MS = 10 * 60_000;
 
+// Reading a tree must not write to it: no index refresh by git status, and
+// no automatic gc (which repacks a kernel's objects for minutes in the background).
+const READ_ONLY = ['--no-optional-locks', '-c', 'gc.auto=0'];
+
+/** Options for repositories leaklab makes: they are never gc'ed behind its back. */
+export const NO_GC = ['-c', 'gc.auto=0'];
+
 /** Runs git in `dir` and returns its stdout; a failure names `what`. */
 export async function git(dir: string, args: string[], what: string): Promise<string> {
-  const r = await run('git', ['-C', dir, ...args], { timeoutMs: GIT_TIMEOUT_MS, what, kind: 'tree', hint: `check the tree with: git -C ${dir} status` });
+  const r = await run('git', [...READ_ONLY, '-C', dir, ...args], { timeoutMs: GIT_TIMEOUT_MS, what, kind: 'tree', hint: `check the tree with: git -C ${dir} status` });
   return r.stdout;
 }
 
 async function gitOk(dir: string, args: string[]): Promise<{ ok: boolean; out: string }> {
-  const r = await runAllowFail('git', ['-C', dir, ...args], { timeoutMs: GIT_TIMEOUT_MS, what: `git ${args[0]}`, kind: 'tree' });
+  const r = await runAllowFail('git', [...READ_ONLY, '-C', dir, ...args], { timeoutMs: GIT_TIMEOUT_MS, what: `git ${args[0]}`, kind: 'tree' });
   return { ok: r.exitCode === 0, out: r.stdout.trim() };
 }
 
@@ -70,7 +77,7 @@ export function privateClonePath(tree: string): string {
 export async function privateClone(tree: string): Promise<string> {
   const clone = await cachedDir('trees', short(sha256(tree)), async (tmp) => {
     progress('tree', `making a private checkout of ${tree} (your tree is never changed)`);
-    await run('git', ['clone', '--quiet', '--local', '--no-checkout', tree, `${tmp}/src`], { timeoutMs: GIT_TIMEOUT_MS, what: `git clone ${tree}`, kind: 'tree' });
+    await run('git', ['clone', '--quiet', ...NO_GC, '--local', '--no-checkout', tree, `${tmp}/src`], { timeoutMs: GIT_TIMEOUT_MS, what: `git clone ${tree}`, kind: 'tree' });
   });
   // Commits made in the user's tree since the last run, and a detached HEAD.
   await git(`${clone}/src`, ['fetch', '--quiet', '--no-tags', 'origin', '+HEAD:refs/leaklab/head', '+refs/heads/*:refs/leaklab/heads/*', '+refs/tags/*:refs/leaklab/tags/*'], `git fetch from ${tree}`);

@@ -46,8 +46,12 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
   const patches = await readPatches(k);
   const fragments = await readFragments(k);
   const base = k.config.base ?? 'tinyconfig';
-  const configKey = sha256(tree.key, base, ...fragments.map((f) => f.name + '\n' + f.text));
-  const objdir = cachePath('objdirs', `${short(tree.objdirKey)}-${short(configKey)}`);
+  const configInputs = [base, ...fragments.map((f) => f.name + '\n' + f.text)];
+  // The object dir outlives the content of its source dir (bisect steps,
+  // patched variants) so builds are incremental; the config is remade
+  // whenever the content changes, since Kconfig files may have changed.
+  const objdir = cachePath('objdirs', `${short(tree.objdirKey)}-${short(sha256(tree.objdirKey, ...configInputs))}`);
+  const configKey = sha256(tree.key, ...configInputs);
   // One lock per source tree: patches change the tree every objdir builds from.
   const lock = await acquireLock(cachePath('locks', `${short(sha256(tree.dir))}.lock`), k.name);
   try {

@@ -29,8 +29,10 @@ const RANGE = /^([^\s.][^\s]*)\.\.([^\s.][^\s]*)$/;
 /** Reads --source and --patch into the two kernels to compare; every input error is raised here. */
 export async function validationKernels(catalog: Catalog, source: string, patchArgs: string[], configFrom?: string): Promise<ValidationKernels> {
   if (patchArgs.length === 0) throw new LeaklabError('usage', 'no patch given', { hint: 'give --patch FILE (repeatable) or, with a tree as --source, --patch A..B' });
-  const range = patchArgs.length === 1 && RANGE.test(patchArgs[0]) && !(await exists(patchArgs[0])) ? patchArgs[0] : undefined;
-  if (!range && patchArgs.some((p) => RANGE.test(p) && !p.includes('/'))) {
+  const ranges: string[] = [];
+  for (const p of patchArgs) if (RANGE.test(p) && !(await exists(p))) ranges.push(p);
+  const range = ranges.length === 1 && patchArgs.length === 1 ? ranges[0] : undefined;
+  if (ranges.length > 0 && !range) {
     throw new LeaklabError('usage', 'give either patch files or one git range A..B, not both', { hint: 'a git range is the only --patch when it is used' });
   }
   if (catalog.kernels.has(source)) {
