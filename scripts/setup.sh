@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(
   qemu-system-x86            # the QEMU guests
+  docker.io                  # container guests (leaklab run --backend docker)
   mmdebstrap cpio            # guest images (Debian userspace as an initramfs)
   kmod                       # depmod for distribution kernels' modules
   build-essential flex bison bc libelf-dev libssl-dev  # kernel builds

@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { runCommand } from './run.ts';
 import { kernelsCommand } from './kernels.ts';
+import { cleanCommand } from './clean.ts';
 import { validatePatchCommand } from './validate-patch.ts';
 import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
@@ -24,6 +25,7 @@ program.command('run')
   .description('run scenario files (or directories of them) on their kernels and print one verdict per scenario x kernel')
   .argument('<paths...>', 'scenario .yaml files or directories, e.g. scenarios/ or scenarios/fib6-suppress-leak.yaml')
   .option('-k, --kernel <names>', 'comma-separated catalog kernels to run on instead of each scenario\'s own list (repeatable)', collect, [])
+  .option('-b, --backend <qemu|docker|all>', 'qemu guests on catalog kernels, a container on the host\'s kernel, or both (default: each scenario\'s backends:, else qemu)')
   .option('--json <file>', 'write every sample, verdict and error as JSON to this file')
   .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON)', process.env.LEAKLAB_RUNS ?? 'runs')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
@@ -87,6 +89,11 @@ bisectOptions(bisect.command('commits')
   .requiredOption('--bad <ref>', 'a commit that leaks')
   .option('--config-from <kernel>', 'the catalog kernel whose config (base + fragments) every step is built with (default: the first built from source)'))
   .action(async (scenario: string, opts) => { process.exitCode = await bisectCommitsCommand(scenario, opts); });
+
+program.command('clean')
+  .description('remove what killed leaklab runs left behind: QEMU guests and containers whose leaklab process is gone (with --images, leaklab\'s Docker images too)')
+  .option('--images', 'also remove leaklab\'s Docker images (remade from the recipe when next needed)')
+  .action(async (opts) => { process.exitCode = await cleanCommand(opts); });
 
 program.command('kernels')
   .description('list the kernel catalog (lab/kernels.yaml) and which kernels are already built or fetched')

@@ -5,12 +5,14 @@ import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarios } from '../scenario/load.ts';
-import { runSuite } from '../run/suite.ts';
+import { runSuite, planCells } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
 import { resultLine, summaryLine } from '../report/text.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { setQuiet } from '../util/progress.ts';
-import type { Scenario } from '../scenario/scenario.ts';
+import type { Scenario, Backend } from '../scenario/scenario.ts';
+import { connectDocker } from '../guest/docker/engine.ts';
+import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
 import { loadCatalog, findKernel } from '../kernel/catalog.ts';
 
 export interface RunOptions {
@@ -19,6 +21,15 @@ export interface RunOptions {
   runsDir: string;
   quiet?: boolean;
   jobs: string;
+  backend?: string;
+}
+
+/** --backend qemu|docker|all; undefined: each scenario's own backends. */
+function parseBackend(value: string | undefined): Backend[] | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'all') return ['qemu', 'docker'];
+  if (value === 'qemu' || value === 'docker') return [value];
+  throw new LeaklabError('usage', `--backend must be qemu, docker or all, not "${value}"`, { hint: 'leave it out to use each scenario\'s backends: (default qemu)' });
 }
 
 export async function runCommand(paths: string[], opts: RunOptions): Promise<number> {
@@ -34,13 +45,22 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   }
   // Bad input is refused before anything is built, booted or written.
   const catalog = await loadCatalog();
-  for (const s of scenarios) for (const k of opts.kernel.length ? opts.kernel : s.kernels) findKernel(catalog, k);
+  const backends = parseBackend(opts.backend);
+  const kernels = opts.kernel.length ? opts.kernel : undefined;
+  const cells = planCells(scenarios, { kernels, backends });
+  for (const c of cells) if (c.backend === 'qemu') findKernel(catalog, c.k);
+  // Docker must answer before anything is made (and containers a killed run left are removed).
+  if (cells.some((c) => c.backend === 'docker')) {
+    const reaped = await reapOrphanedContainers(await connectDocker());
+    if (reaped > 0) process.stderr.write(`leaklab: removed ${reaped} container(s) left by a leaklab process that was killed\n`);
+  }
   const jobs = parseJobs(opts.jobs);
   const runDir = await makeRunDir(opts.runsDir, '', opts.json);
-  const width = Math.max(20, ...scenarios.flatMap((s) => (opts.kernel.length ? opts.kernel : s.kernels).map((k) => k.length + 2)));
+  const width = Math.max(20, ...cells.map((c) => (c.backend === 'docker' ? 30 : c.k.length + 2)));
   let lastScenario = '';
   const results: RunResult[] = await runSuite(scenarios, {
-    kernels: opts.kernel.length ? opts.kernel : undefined,
+    kernels,
+    backends,
     runDir,
     catalog,
     jobs,

@@ -11,7 +11,7 @@ export function fmt(x: number): string {
 const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE' } as const;
 
 export function resultLine(r: RunResult, kernelWidth = 20): string {
-  const k = r.kernel.padEnd(kernelWidth);
+  const k = (r.backend === 'docker' ? `${r.kernel} (docker)` : r.kernel).padEnd(kernelWidth);
   const indent = ' '.repeat(kernelWidth + 11);
   if (r.error) {
     const details = r.error.details ? r.error.details.trim().split('\n').slice(-12).map((l) => `\n${indent}| ${l}`).join('') : '';
@@ -21,7 +21,8 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
   const c = v.deciding;
   const rate = `${fmt(c.keptPerPacket).startsWith('-') ? '' : '+'}${fmt(c.keptPerPacket)} obj/packet`;
   const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
-  const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${fmt(c.slopePerPacket)}${merged})`;
+  const noise = c.idleNoise !== undefined ? `, host noise ${c.idleNoise} objects while idle` : '';
+  const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${fmt(c.slopePerPacket)}${merged}${noise})`;
   const segments = v.segments.length > 1 ? `\n${indent}rate per segment: ${v.segments.map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${fmt(x.slopePerPacket)} obj/packet`).join(', ')}${v.stopsAfter ? ` => leak stops after step "${v.stopsAfter}"` : ''}` : '';
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
   const troubles = r.troubles.length ? `\n${indent}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';

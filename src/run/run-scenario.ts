@@ -1,6 +1,7 @@
-// Owns running one scenario on one prepared kernel in one QEMU guest: boot,
-// build the topology, take samples around the traffic bursts and the route
-// flush, judge, and stop the guest whatever happens.
+// Owns running one scenario in one guest, a QEMU guest booting a prepared
+// kernel or a container on the host's kernel: start it, build the topology,
+// take samples around the traffic bursts and the route flush, judge, and
+// stop the guest whatever happens.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
@@ -10,6 +11,9 @@ import { readKernelConfig, modulesToLoad, scenarioRequirements } from '../kernel
 import { loadRecipe } from '../image/recipe.ts';
 import { initramfsFor } from '../image/initramfs.ts';
 import { QemuGuest } from '../guest/qemu/qemu-guest.ts';
+import { DockerGuest } from '../guest/docker/docker-guest.ts';
+import { connectDocker, hostKernelRelease } from '../guest/docker/engine.ts';
+import { containerImage } from '../guest/docker/container-image.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
 import { isPanic } from '../guest/qemu/console.ts';
 import type { Guest } from '../guest/guest.ts';
@@ -57,17 +61,7 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
     const uname = await guest.exec('uname -r');
     result.release = uname.stdout.trim();
     progress(scope, `guest up in ${result.seconds.boot.toFixed(1)} s (kernel ${result.release})`);
-    const tMeasure = Date.now();
-    result.samples = await measure(s, guest, scope, runDir);
-    result.seconds.measure = (Date.now() - tMeasure) / 1000;
-    result.verdict = judge(s, result.samples);
-    const expectation = expectationFor(s, kernel.name);
-    if (expectation) {
-      const m = meetsExpectation(result.verdict, expectation);
-      result.expectation = expectation;
-      result.asExpected = m.ok;
-      result.why = m.why;
-    }
+    await measureAndJudge(s, guest, kernel.name, result, scope, runDir);
     result.troubles = await guest.troubles();
     // A kernel that panicked (even after the last sample) gives no verdict.
     if (isPanic(await guest.consoleText())) {
@@ -83,6 +77,63 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
     await writeFile(join(runDir, 'result.json'), JSON.stringify(result, null, 2));
   }
   return result;
+}
+
+/**
+ * Runs one scenario in a container against the host's kernel: the same
+ * topology, traffic, samples and verdict as in a QEMU guest. Slab counts are
+ * host-wide in a container, so extra idle samples measure the host's own
+ * churn, and a verdict that noise could explain is inconclusive.
+ */
+export async function runScenarioInContainer(s: Scenario, runDir: string, runId: string): Promise<RunResult> {
+  const t0 = Date.now();
+  const result: RunResult = {
+    scenario: s.name, scenarioFile: s.file, kernel: 'host', backend: 'docker', runDir, troubles: [],
+    seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
+  };
+  await mkdir(runDir, { recursive: true });
+  let guest: DockerGuest | undefined;
+  try {
+    const docker = await connectDocker();
+    result.release = await hostKernelRelease(docker);
+    result.kernel = result.release;
+    const scope = `${s.name} on ${result.kernel} (docker)`;
+    const image = await containerImage(docker, await loadRecipe(s.guest.image));
+    result.provenance = { origin: 'host kernel (docker)', image };
+    result.seconds.prepare = (Date.now() - t0) / 1000;
+    const tStart = Date.now();
+    guest = await DockerGuest.start({ docker, image, runId, name: s.name });
+    result.seconds.boot = (Date.now() - tStart) / 1000;
+    progress(scope, `container up in ${result.seconds.boot.toFixed(1)} s`);
+    // Host-wide counts: more packets dilute the host's own churn (see traffic.packetsInContainer).
+    const inContainer = { ...s, traffic: { ...s.traffic, packets: s.traffic.packetsInContainer } };
+    await measureAndJudge(inContainer, guest, result.kernel, result, scope, runDir, { idleSamples: IDLE_SAMPLES });
+  } catch (err) {
+    if (!(err instanceof LeaklabError)) throw err;
+    result.error = { kind: err.kind, message: err.message, hint: err.hint, details: err.details };
+  } finally {
+    await guest?.stop();
+    result.seconds.total = (Date.now() - t0) / 1000;
+    await writeFile(join(runDir, 'result.json'), JSON.stringify(result, null, 2));
+  }
+  return result;
+}
+
+/** Idle samples taken after the first one in a container, to see the host's noise. */
+const IDLE_SAMPLES = 3;
+
+async function measureAndJudge(s: Scenario, guest: Guest, kernelName: string, result: RunResult, scope: string, runDir: string, opts: { idleSamples?: number } = {}): Promise<void> {
+  const tMeasure = Date.now();
+  result.samples = await measure(s, guest, scope, runDir, opts.idleSamples ?? 0);
+  result.seconds.measure = (Date.now() - tMeasure) / 1000;
+  result.verdict = judge(s, result.samples);
+  const expectation = expectationFor(s, kernelName);
+  if (expectation) {
+    const m = meetsExpectation(result.verdict, expectation);
+    result.expectation = expectation;
+    result.asExpected = m.ok;
+    result.why = m.why;
+  }
 }
 
 interface Step {
@@ -108,6 +159,7 @@ async function phase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, 
     'set -e',
     ...steps.flatMap((st, i) => [`leaklab_step=${i}`, st.script]),
     'set +e',
+    'trap - EXIT',
     'exec 1>&3',
     sampleScript(s.watch, opts.listAliases),
   ].join('\n');
@@ -132,7 +184,7 @@ async function phase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, 
   }
 }
 
-async function measure(s: Scenario, guest: Guest, scope: string, runDir: string): Promise<SampleSeries> {
+async function measure(s: Scenario, guest: Guest, scope: string, runDir: string, idleSamples: number): Promise<SampleSeries> {
   const raw = join(runDir, 'samples');
   await mkdir(raw, { recursive: true });
   const reach: Step = {
@@ -143,6 +195,10 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string)
     }),
   };
   const before = await phase(s, guest, [...topologySteps(s), reach], join(raw, '0-before.txt'), { listAliases: true });
+  const idle: Sample[] = [];
+  for (let i = 1; i <= idleSamples; i++) {
+    idle.push(await phase(s, guest, [{ name: 'idle', script: 'sleep 0.3' }], join(raw, `0-idle-${i}.txt`)));
+  }
   const bursts: Sample[] = [];
   const sizes = burstSizes(s);
   for (const [i, count] of sizes.entries()) {
@@ -165,5 +221,5 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string)
     script: `[ ! -e /proc/sys/net/ipv6/route/flush ] || echo 1 > /proc/sys/net/ipv6/route/flush\nip -4 route flush cache\nsleep ${s.settleSeconds}`,
   };
   const settled = await phase(s, guest, [flush], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 });
-  return { before, bursts, settled };
+  return { before, bursts, settled, ...(idleSamples > 0 ? { idle } : {}) };
 }

@@ -1,13 +1,13 @@
 // Owns running a suite: every scenario on each of its kernels (or the ones
 // the user picked), preparing each kernel once, one run directory per
 // scenario x kernel, and the results in order.
-import { join } from 'node:path';
-import type { Scenario } from '../scenario/scenario.ts';
+import { join, basename } from 'node:path';
+import type { Scenario, Backend } from '../scenario/scenario.ts';
 import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
 import { scenarioRequirements, type Requirement } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
-import { runScenarioOnKernel } from './run-scenario.ts';
+import { runScenarioOnKernel, runScenarioInContainer } from './run-scenario.ts';
 import type { RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
@@ -22,18 +22,21 @@ export interface SuiteOptions {
   onResult?: (r: RunResult) => void;
   /** Guests run side by side. */
   jobs?: number;
+  /** Overrides every scenario's backends. */
+  backends?: Backend[];
 }
 
 export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promise<RunResult[]> {
   const catalog = opts.catalog ?? await loadCatalog();
-  const plan = scenarios.flatMap((s) => (opts.kernels ?? s.kernels).map((k) => ({ s, k })));
+  const plan = planCells(scenarios, opts);
+  const vms = plan.filter((c) => c.backend === 'qemu');
   // Unknown kernel names are bad input: refuse before building anything.
-  for (const { k } of plan) findKernel(catalog, k);
+  for (const { k } of vms) findKernel(catalog, k);
   const reqsByKernel = new Map<string, Requirement[]>();
-  for (const { s, k } of plan) reqsByKernel.set(k, [...(reqsByKernel.get(k) ?? []), ...scenarioRequirements(s)]);
+  for (const { s, k } of vms) reqsByKernel.set(k, [...(reqsByKernel.get(k) ?? []), ...scenarioRequirements(s)]);
   // Kernels first, one at a time (a build already uses every core).
   const prepared = new Map<string, KernelArtifact | LeaklabError>();
-  for (const { k } of plan) {
+  for (const { k } of vms) {
     if (prepared.has(k)) continue;
     throwIfInterrupted();
     try {
@@ -46,14 +49,37 @@ export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promi
   // Then the guests, `jobs` at a time; results are reported in plan order.
   const done = new Map<number, RunResult>();
   let reported = 0;
-  return mapPool(plan, opts.jobs ?? 1, async ({ s, k }, i) => {
+  // Guests side by side, then containers one at a time: a container sees
+  // host-wide slab counts, which any other guest's activity would move.
+  const cells = [...plan.keys()];
+  const results: RunResult[] = new Array(plan.length);
+  const runCell = async (i: number) => {
+    const { s, k, backend } = plan[i];
     throwIfInterrupted();
-    const kernel = prepared.get(k)!;
     const runDir = join(opts.runDir, s.name, k);
-    const r = kernel instanceof LeaklabError ? failedResult(s, k, runDir, kernel) : await runScenarioOnKernel(s, kernel, runDir);
+    const kernel = prepared.get(k);
+    const r = backend === 'docker' ? await runScenarioInContainer(s, runDir, basename(opts.runDir))
+      : kernel instanceof LeaklabError ? failedResult(s, k, runDir, kernel)
+      : await runScenarioOnKernel(s, kernel!, runDir);
     done.set(i, r);
     while (done.has(reported)) opts.onResult?.(done.get(reported++)!);
-    return r;
+    results[i] = r;
+  };
+  await mapPool(cells.filter((i) => plan[i].backend === 'qemu'), opts.jobs ?? 1, runCell);
+  await mapPool(cells.filter((i) => plan[i].backend === 'docker'), 1, runCell);
+  return results;
+}
+
+export interface Cell { s: Scenario; k: string; backend: Backend }
+
+/** Scenario x kernel for QEMU, plus one container cell per scenario for Docker (named "docker" until it knows the host's release). */
+export function planCells(scenarios: Scenario[], opts: Pick<SuiteOptions, 'kernels' | 'backends'>): Cell[] {
+  return scenarios.flatMap((s) => {
+    const backends = opts.backends ?? s.backends;
+    return [
+      ...(backends.includes('qemu') ? (opts.kernels ?? s.kernels).map((k) => ({ s, k, backend: 'qemu' as const })) : []),
+      ...(backends.includes('docker') ? [{ s, k: 'docker', backend: 'docker' as const }] : []),
+    ];
   });
 }
 

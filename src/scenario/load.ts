@@ -64,6 +64,9 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   if (s.traffic.packets < bursts) {
     out.push(at('/traffic/packets', `must be at least traffic.bursts (${bursts}): every burst sends packets/bursts packets`));
   }
+  if (s.traffic.packetsInContainer !== undefined && s.traffic.packetsInContainer < bursts) {
+    out.push(at('/traffic/packetsInContainer', `must be at least traffic.bursts (${bursts}): every burst sends packetsInContainer/bursts packets`));
+  }
   (s.changes ?? []).forEach((c, i) => {
     if (c.afterBurst >= bursts) out.push(at(`/changes/${i}/afterBurst`, `must be below traffic.bursts (${bursts}): a change needs a burst after it`));
   });

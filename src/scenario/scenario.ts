@@ -12,11 +12,15 @@ export interface Expectation {
   maxPerPacket?: number;
 }
 
+/** Where a scenario runs: QEMU guests booting catalog kernels, or a container on the host's kernel. */
+export type Backend = 'qemu' | 'docker';
+
 export interface Scenario {
   file: string;
   name: string;
   description: string;
   kernels: string[];
+  backends: Backend[];
   guest: { memory: string; cmdline: string[]; image: string };
   topology: {
     guest: string; peer: string; remote: string | null;
@@ -29,7 +33,7 @@ export interface Scenario {
   firewall: { nft?: string; ip6tables: string[] };
   setup: string[];
   changes: { afterBurst: number; name: string; run: string }[];
-  traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number; packets: number; bursts: number };
+  traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number; packets: number; bursts: number; packetsInContainer: number };
   watch: string[];
   settleSeconds: number;
   thresholds: { leak: number; noLeak: number; minPackets: number };
@@ -43,6 +47,7 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     name: s.name,
     description: s.description ?? '',
     kernels: s.kernels,
+    backends: s.backends ?? ['qemu'],
     guest: { memory: s.guest?.memory ?? '512M', cmdline: s.guest?.cmdline ?? [], image: s.guest?.image ?? 'debian-bookworm' },
     topology: {
       guest: t.guest ?? '2001:db8:1::1/64',
@@ -68,6 +73,7 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
       port: s.traffic.port ?? 9,
       packets: s.traffic.packets,
       bursts: s.traffic.bursts ?? 4,
+      packetsInContainer: s.traffic.packetsInContainer ?? 10 * s.traffic.packets,
     },
     watch: s.watch,
     settleSeconds: s.settleSeconds ?? 3,

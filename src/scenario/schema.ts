@@ -20,6 +20,10 @@ export const ScenarioSchema = Type.Object({
   name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', description: 'short identifier used in reports' }),
   description: Type.Optional(Type.String()),
   kernels: Type.Array(Type.String(), { minItems: 1, description: 'catalog names (lab/kernels.yaml) run by default' }),
+  backends: Type.Optional(Type.Array(Type.Union([Type.Literal('qemu'), Type.Literal('docker')]), {
+    minItems: 1, uniqueItems: true, default: ['qemu'],
+    description: 'qemu: boot each of kernels: in a guest; docker: run in a container on the host\'s own kernel. --backend overrides',
+  })),
   guest: Type.Optional(Type.Object({
     memory: Type.Optional(Type.String({ pattern: '^\\d+[MG]$', default: '512M', description: 'guest RAM, e.g. 512M' })),
     cmdline: Type.Optional(Type.Array(Type.String(), { description: 'extra kernel command line words, e.g. slab_nomerge' })),
@@ -56,6 +60,10 @@ export const ScenarioSchema = Type.Object({
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 9, description: 'UDP destination port' })),
     packets: Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests or datagrams sent in all' }),
     bursts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'samples are taken after every burst' })),
+    packetsInContainer: Type.Optional(Type.Integer({
+      minimum: 1, maximum: 10_000_000,
+      description: 'packets sent when run in a container (default: 10 x packets): slab counts are host-wide there, and more packets dilute the host\'s own churn',
+    })),
   }, { additionalProperties: false }),
   watch: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, description: 'slab caches to measure' }),
   settleSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 600, default: 3, description: 'wait after the route flush before the last sample' })),

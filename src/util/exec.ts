@@ -88,10 +88,14 @@ export function tail(text: string, lines: number): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
+/** Whether a command is on PATH. */
+export async function hasTool(cmd: string): Promise<boolean> {
+  return (await $({ quiet: true, nothrow: true, timeout: 10_000 })`command -v ${cmd}`).exitCode === 0;
+}
+
 /** Throws a clear error if a host tool is missing. */
 export async function requireTool(cmd: string, pkg: string): Promise<void> {
-  const r = await $({ quiet: true, nothrow: true, timeout: 10_000 })`command -v ${cmd}`;
-  if (r.exitCode !== 0) {
+  if (!(await hasTool(cmd))) {
     throw new LeaklabError('tool', `${cmd} is not installed`, {
       hint: `install the Debian package ${pkg} (apt-get install ${pkg}, or run scripts/setup.sh)`,
     });

@@ -20,6 +20,8 @@ export interface CacheVerdict {
   objectsKept: number;
   mergedInto?: string;
   sharedWith?: string[];
+  /** Spread of the count over the idle samples (containers): the host's own churn. */
+  idleNoise?: number;
   reason: string;
 }
 
@@ -53,6 +55,11 @@ export interface SampleSeries {
   bursts: Sample[];
   /** After the route flush and settling. */
   settled: Sample;
+  /**
+   * Samples taken idle right after `before` (containers only: their slab
+   * counts are host-wide, so these show how much the host moves them).
+   */
+  idle?: Sample[];
 }
 
 /** Least-squares slope of y over x; 0 when x does not vary. */
@@ -107,10 +114,21 @@ function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleS
   const keptPerPacket = packetsIn > 0 ? kept / packetsIn : 0;
   const { leak, noLeak, minPackets } = s.thresholds;
   const merged = series.before.caches[name];
+  const idle = series.idle && [series.before, ...series.idle].map((p) => p.caches[name].objects);
+  const noise = idle && Math.max(...idle) - Math.min(...idle);
   const base = {
     cache: name, slopePerPacket, keptPerPacket, objectsBefore: before, objectsAfterTraffic: afterTraffic,
-    objectsSettled: settled, objectsKept: kept, mergedInto: merged.mergedInto, sharedWith: merged.sharedWith,
+    objectsSettled: settled, objectsKept: kept, mergedInto: merged.mergedInto, sharedWith: merged.sharedWith, idleNoise: noise,
   };
+  if (noise !== undefined) {
+    // Noise as large as the no-leak margin could fake either verdict: say so rather than guess.
+    if (packetsIn > 0 && noise / packetsIn >= noLeak) {
+      return {
+        ...base, verdict: 'inconclusive',
+        reason: `the host moved ${name} by ${noise} objects while idle (${(noise / packetsIn).toFixed(3)} per packet, not below thresholds.noLeak ${noLeak}): in a container slab counts are host-wide; rerun on a quieter host or send more packets`,
+      };
+    }
+  }
   if (packetsIn < minPackets) {
     return { ...base, verdict: 'inconclusive', reason: `only ${packetsIn} packets received (thresholds.minPackets is ${minPackets}): check that the traffic reaches its destination` };
   }

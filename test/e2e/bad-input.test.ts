@@ -4,7 +4,7 @@
 import test from 'ava';
 import { readdirSync, writeFileSync, mkdirSync, symlinkSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
+import { leaklab, qemuProcesses, tempDir, pathWithout, ROOT } from '../helpers/cli.ts';
 
 const cacheDir = process.env.LEAKLAB_CACHE ?? join(process.env.HOME ?? '/root', '.cache/leaklab');
 const cacheEntries = (area: string) => (existsSync(join(cacheDir, area)) ? readdirSync(join(cacheDir, area)).sort() : []);
@@ -125,19 +125,6 @@ test('a kernel that fails to build: exit 2 with the compiler error, nothing cach
   t.truthy(src);
   t.notRegex(readFileSync(join(cacheDir, 'sources', src!, 'net/ipv6/fib6_rules.c'), 'utf8'), /this_is_not_c/, 'patch reverted');
 });
-
-/** A PATH dir with every command of the system's PATH except those starting with `hidden`. */
-function pathWithout(dir: string, hidden: string): string {
-  const bin = join(dir, 'bin');
-  mkdirSync(bin);
-  for (const d of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
-    for (const f of existsSync(d) ? readdirSync(d) : []) {
-      if (f.startsWith(hidden) || existsSync(join(bin, f))) continue;
-      symlinkSync(join(d, f), join(bin, f));
-    }
-  }
-  return bin;
-}
 
 test('mmdebstrap not installed: exit 2 naming the package, no image cached', async (t) => {
   const dir = tempDir(t);

@@ -1,7 +1,7 @@
 // Runs the real `leaklab` command as a user would, with a time limit, and
 // tells which QEMU processes a test left behind.
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, mkdirSync, existsSync, readdirSync, symlinkSync } from 'node:fs';
 import type { ExecutionContext } from 'ava';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -54,4 +54,17 @@ export function qemuProcesses(needle = ''): string[] {
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }
+}
+
+/** A PATH dir with every command of the system's PATH except those starting with `hidden`. */
+export function pathWithout(dir: string, hidden: string): string {
+  const bin = join(dir, 'bin');
+  mkdirSync(bin);
+  for (const d of ['/usr/local/bin', '/usr/bin', '/bin', '/usr/sbin', '/sbin']) {
+    for (const f of existsSync(d) ? readdirSync(d) : []) {
+      if (f.startsWith(hidden) || existsSync(join(bin, f))) continue;
+      symlinkSync(join(d, f), join(bin, f));
+    }
+  }
+  return bin;
 }

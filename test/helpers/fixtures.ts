@@ -15,6 +15,10 @@ export function fixture(...parts: string[]): string {
 /** The raw sample dumps of one recorded run, parsed into a series. */
 export function recordedSeries(run: string, watch = ['ip6_dst_cache']): SampleSeries {
   const files = readdirSync(join(FIXTURES, 'samples', run)).sort();
-  const samples = files.map((f) => parseSample(fixture('samples', run, f), watch, 'ipv6'));
-  return { before: samples[0], bursts: samples.slice(1, -1), settled: samples[samples.length - 1] };
+  const parse = (f: string) => parseSample(fixture('samples', run, f), watch, 'ipv6');
+  // Container runs also have idle samples (0-idle-N.txt) after 0-before.txt.
+  const idle = files.filter((f) => f.includes('-idle-')).map(parse);
+  const samples = files.filter((f) => !f.includes('-idle-')).map(parse);
+  const series: SampleSeries = { before: samples[0], bursts: samples.slice(1, -1), settled: samples[samples.length - 1] };
+  return idle.length > 0 ? { ...series, idle } : series;
 }

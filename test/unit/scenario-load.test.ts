@@ -1,7 +1,7 @@
 import test from 'ava';
 import { writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseScenarioText, loadScenarios } from '../../src/scenario/load.ts';
+import { parseScenarioText, loadScenarios, loadScenarioFile } from '../../src/scenario/load.ts';
 import { LeaklabError } from '../../src/util/errors.ts';
 import { toScenario } from '../../src/scenario/scenario.ts';
 import { tempDir } from '../helpers/cli.ts';
@@ -123,4 +123,21 @@ test('choices and misspelt keys inside a union are named precisely', (t) => {
 test('schema problems and cross-key problems come in one report', (t) => {
   const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 100, too: remote }\nwatch: [a]\nexpect: { v6.1-typo: leak }\n', 'both.yaml');
   t.deepEqual(problems.map((p) => p.key), ['traffic.too', 'expect.v6.1-typo']);
+});
+
+test('backends: qemu by default; --backend overrides; a container cell per scenario', async (t) => {
+  const { planCells } = await import('../../src/run/suite.ts');
+  const s = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+  t.deepEqual(s.backends, ['qemu']);
+  t.is(s.traffic.packetsInContainer, 10 * s.traffic.packets);
+  t.deepEqual(planCells([s], {}).map((c) => `${c.backend}:${c.k}`), ['qemu:v6.1-fix-reverted', 'qemu:v6.1', 'qemu:debian-6.1-cloud']);
+  t.deepEqual(planCells([s], { backends: ['docker'] }).map((c) => `${c.backend}:${c.k}`), ['docker:docker']);
+  t.is(planCells([s], { backends: ['qemu', 'docker'], kernels: ['v6.1'] }).length, 2);
+  const both = parseScenarioText('name: x\nkernels: [v6.1]\nbackends: [qemu, docker]\ntraffic: { packets: 8, packetsInContainer: 40 }\nwatch: [ip6_dst_cache]\n', 'x.yaml');
+  t.deepEqual(both.value?.backends, ['qemu', 'docker']);
+  const few = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 8, packetsInContainer: 2 }\nwatch: [ip6_dst_cache]\n', 'x.yaml');
+  t.deepEqual(few.problems.map((p) => p.message), ['must be at least traffic.bursts (4): every burst sends packetsInContainer/bursts packets']);
+  const bad = parseScenarioText('name: x\nkernels: [v6.1]\nbackends: [vmware]\ntraffic: { packets: 8 }\nwatch: [ip6_dst_cache]\n', 'x.yaml');
+  t.is(bad.problems.length, 1);
+  t.is(bad.problems[0].line, 3);
 });

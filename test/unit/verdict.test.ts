@@ -72,3 +72,22 @@ test('recorded run with the workaround applied mid-run: the leak stops after "re
   t.is(plain.stopsAfter, undefined);
   t.regex(meetsExpectation(plain, { verdict: 'leak', stopsAfter: 'remove rule' }).why, /did not stop/);
 });
+
+test('recorded container run on the host kernel (6.18, fixed): no leak, host noise measured while idle', (t) => {
+  const series = recordedSeries('seed-docker-host');
+  t.is(series.idle?.length, 3);
+  const v = judge(seed, series);
+  t.is(v.verdict, 'no-leak');
+  t.is(v.deciding.idleNoise, 0);
+  t.true(v.packetsIn >= 20000, 'a container sends packetsInContainer (10 x packets)');
+});
+
+test('in a container, idle noise as large as the no-leak margin makes the verdict inconclusive', (t) => {
+  const series = recordedSeries('seed-docker-host');
+  // The host allocating 2500 objects of the shared slab between two idle samples.
+  const busy = { ...series.idle![1], caches: { ip6_dst_cache: { ...series.idle![1].caches.ip6_dst_cache, objects: series.before.caches.ip6_dst_cache.objects + 2500 } } };
+  const v = judge(seed, { ...series, idle: [series.idle![0], busy, series.idle![2]] });
+  t.is(v.verdict, 'inconclusive');
+  t.is(v.deciding.idleNoise, 2500);
+  t.regex(v.reason, /the host moved ip6_dst_cache by 2500 objects while idle .* slab counts are host-wide/);
+});

@@ -1,0 +1,75 @@
+// Owns the container image of a guest recipe: the recipe's rootfs (the same
+// tar the QEMU initramfs is made from) minus its pruned paths, plus
+// leaklab's init (images/guest-init.sh), imported into Docker (no registry
+// needed, none is reachable) and tagged by the content of both, so it is
+// made once and reused while present.
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import type Docker from 'dockerode';
+import tar from 'tar-stream';
+import { type Recipe, rootfsTar } from '../../image/recipe.ts';
+import { GUEST_INIT } from '../../image/initramfs.ts';
+import { sha256, short } from '../../util/hash.ts';
+import { progress } from '../../util/progress.ts';
+import { dockerError } from './engine.ts';
+
+export const IMAGE_REPO = 'leaklab-guest';
+/** Label on every image and container leaklab makes. */
+export const LABEL = 'leaklab';
+
+export async function containerImage(docker: Docker, recipe: Recipe): Promise<string> {
+  const init = await readFile(GUEST_INIT);
+  const tag = `${recipe.name}-${short(sha256('container-v1', recipe.key, init.toString()))}`;
+  const ref = `${IMAGE_REPO}:${tag}`;
+  if (await imageExists(docker, ref)) return ref;
+  const rootfs = await rootfsTar(recipe);
+  progress('image', `importing ${recipe.name} into Docker as ${ref}`);
+  const stream = withLeaklabInit(rootfs, recipe.prune, init);
+  try {
+    const out = await docker.importImage(stream, {
+      repo: IMAGE_REPO, tag,
+      changes: ['CMD ["/leaklab/init"]', 'ENV LEAKLAB_GUEST=container', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin:/bb', `LABEL ${LABEL}.recipe=${recipe.key}`],
+    });
+    await new Promise<void>((resolve, reject) => docker.modem.followProgress(out, (err: Error | null) => (err ? reject(err) : resolve())));
+  } catch (err) {
+    throw dockerError(`importing the ${recipe.name} image`, err, `the rootfs is ${rootfs}; check dockerd's log and free disk space`);
+  }
+  return ref;
+}
+
+async function imageExists(docker: Docker, ref: string): Promise<boolean> {
+  try {
+    await docker.getImage(ref).inspect();
+    return true;
+  } catch (err) {
+    if ((err as { statusCode?: number }).statusCode === 404) return false;
+    throw dockerError(`looking up image ${ref}`, err);
+  }
+}
+
+/** The rootfs tar re-packed on the fly: pruned paths left out, /leaklab/init added. */
+function withLeaklabInit(rootfs: string, prune: string[], init: Buffer): NodeJS.ReadableStream {
+  const pack = tar.pack();
+  const extract = tar.extract();
+  const pruned = (name: string) => {
+    const path = name.replace(/^\.\//, '').replace(/\/$/, '');
+    return prune.some((p) => path === p || path.startsWith(`${p}/`));
+  };
+  extract.on('entry', (header, body, next) => {
+    if (pruned(header.name)) {
+      body.on('end', next);
+      body.resume();
+      return;
+    }
+    body.pipe(pack.entry(header, next));
+  });
+  extract.on('finish', () => {
+    pack.entry({ name: 'leaklab/', type: 'directory', mode: 0o755 });
+    pack.entry({ name: 'leaklab/init', mode: 0o755 }, init);
+    pack.finalize();
+  });
+  extract.on('error', (err) => pack.destroy(err));
+  createReadStream(rootfs).on('error', (err) => pack.destroy(err)).pipe(extract);
+  // tar-stream's Pack is a streamx Readable, which Node's stream types do not describe.
+  return pack as unknown as NodeJS.ReadableStream;
+}
