@@ -11,7 +11,7 @@ import { readKernelConfig, modulesToLoad, scenarioRequirements } from '../kernel
 import { loadRecipe } from '../image/recipe.ts';
 import { initramfsFor } from '../image/initramfs.ts';
 import { QemuGuest } from '../guest/qemu/qemu-guest.ts';
-import { DockerGuest } from '../guest/docker/docker-guest.ts';
+import { DockerGuest, CAPABILITIES } from '../guest/docker/docker-guest.ts';
 import { connectDocker, hostKernelRelease } from '../guest/docker/engine.ts';
 import { containerImage } from '../guest/docker/container-image.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
@@ -169,6 +169,12 @@ async function phase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, 
   if (failed) {
     const st = steps[Number(failed[2])];
     const output = tail(r.stderr.replace(new RegExp(`^${FAILED}.*$`, 'm'), ''), 10);
+    if (guest instanceof DockerGuest && /Operation not permitted|Permission denied|Read-only file system/.test(output)) {
+      throw new LeaklabError('guest', `the container was not allowed to do "${st.name}"`, {
+        hint: `it needs the capabilities ${CAPABILITIES.join(', ')} and a writable /proc/sys (see README, "Container guests"); a rootless engine, AppArmor/SELinux or a userns-remap setup can take them away`,
+        details: output,
+      });
+    }
     throw st.failure?.(output, Number(failed[1])) ?? new LeaklabError('scenario', `setting up the guest failed at "${st.name}" (exit ${failed[1]})`, {
       hint: 'check this line of the scenario (rules, routes, firewall, setup); the message below is what the guest said',
       details: output,

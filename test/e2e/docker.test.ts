@@ -6,6 +6,7 @@
 import test from 'ava';
 import Docker from 'dockerode';
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaklab, tempDir, pathWithout } from '../helpers/cli.ts';
 
@@ -72,4 +73,15 @@ test('Docker unreachable: one message naming the fix, exit 2, no run directory',
   t.is(badBackend.code, 2);
   t.regex(badBackend.stderr, /--backend must be qemu, docker or all, not "vmware"/);
   t.false((await import('node:fs')).existsSync(runs));
+});
+
+test('a step the container is not allowed to do: named, with the capabilities it has, exit 2, no container left', async (t) => {
+  const dir = tempDir(t);
+  // Reading the kernel log needs CAP_SYSLOG (kernel.dmesg_restrict=1), which a leaklab container never gets.
+  const scenario = join(dir, 'needs-syslog.yaml');
+  writeFileSync(scenario, readFileSync('scenarios/control-no-rule.yaml', 'utf8').replace(/^name: .*$/m, 'name: needs-syslog') + 'setup: ["dmesg"]\n');
+  const r = await leaklab(['run', '--backend', 'docker', scenario, '--runs-dir', join(dir, 'runs')]);
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stdout, /ERROR\s+the container was not allowed to do "setup\[0\]: dmesg"[^]*next step: it needs the capabilities NET_ADMIN, NET_RAW, SYS_ADMIN[^]*Operation not permitted/);
+  t.deepEqual(await leaklabContainers(), []);
 });
