@@ -120,7 +120,7 @@ export async function runScenarioInContainer(s: Scenario, runDir: string, runId:
 }
 
 /** Idle samples taken after the first one in a container, to see the host's noise. */
-const IDLE_SAMPLES = 3;
+const IDLE_SAMPLES = 2;
 
 async function measureAndJudge(s: Scenario, guest: Guest, kernelName: string, result: RunResult, scope: string, runDir: string, opts: { idleSamples?: number } = {}): Promise<void> {
   const tMeasure = Date.now();
@@ -203,7 +203,7 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string,
   const before = await phase(s, guest, [...topologySteps(s), reach], join(raw, '0-before.txt'), { listAliases: true });
   const idle: Sample[] = [];
   for (let i = 1; i <= idleSamples; i++) {
-    idle.push(await phase(s, guest, [{ name: 'idle', script: 'sleep 0.3' }], join(raw, `0-idle-${i}.txt`)));
+    idle.push(await phase(s, guest, [{ name: 'idle', script: 'sleep 0.2' }], join(raw, `0-idle-${i}.txt`)));
   }
   const bursts: Sample[] = [];
   const sizes = burstSizes(s);

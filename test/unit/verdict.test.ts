@@ -75,7 +75,7 @@ test('recorded run with the workaround applied mid-run: the leak stops after "re
 
 test('recorded container run on the host kernel (6.18, fixed): no leak, host noise measured while idle', (t) => {
   const series = recordedSeries('seed-docker-host');
-  t.is(series.idle?.length, 3);
+  t.is(series.idle?.length, 3, 'recorded with 3 idle samples');
   const v = judge(seed, series);
   t.is(v.verdict, 'no-leak');
   t.is(v.deciding.idleNoise, 0);
