@@ -13,6 +13,7 @@ PACKAGES=(
   build-essential flex bison bc libelf-dev libssl-dev  # kernel builds
   linux-source-6.1           # the catalog's v6.1 kernels are built from it
   xz-utils patch git ca-certificates
+  chromium libxml2-utils     # tests only: the HTML report is opened headless, JUnit checked with xmllint
 )
 
 # Node.js 20+ must come first: Debian 12's own nodejs is 18.

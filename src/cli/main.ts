@@ -5,6 +5,8 @@ import { Command } from 'commander';
 import { runCommand } from './run.ts';
 import { kernelsCommand } from './kernels.ts';
 import { cleanCommand } from './clean.ts';
+import { matrixCommand } from './matrix.ts';
+import { reportMergeCommand } from './report-merge.ts';
 import { validatePatchCommand } from './validate-patch.ts';
 import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
@@ -26,6 +28,9 @@ program.command('run')
   .argument('<paths...>', 'scenario .yaml files or directories, e.g. scenarios/ or scenarios/fib6-suppress-leak.yaml')
   .option('-k, --kernel <names>', 'comma-separated catalog kernels to run on instead of each scenario\'s own list (repeatable)', collect, [])
   .option('-b, --backend <qemu|docker|all>', 'qemu guests on catalog kernels, a container on the host\'s kernel, or both (default: each scenario\'s backends:, else qemu)')
+  .option('--shard <i/n>', 'run only shard i of n (cells of one kernel stay together; see leaklab matrix)')
+  .option('--junit <file>', 'write JUnit XML: one test case per scenario x kernel')
+  .option('--report <dir>', 'write report.md and report.html (charts) to this directory; report.md is also appended to $GITHUB_STEP_SUMMARY when set')
   .option('--json <file>', 'write every sample, verdict and error as JSON to this file')
   .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON)', process.env.LEAKLAB_RUNS ?? 'runs')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
@@ -89,6 +94,27 @@ bisectOptions(bisect.command('commits')
   .requiredOption('--bad <ref>', 'a commit that leaks')
   .option('--config-from <kernel>', 'the catalog kernel whose config (base + fragments) every step is built with (default: the first built from source)'))
   .action(async (scenario: string, opts) => { process.exitCode = await bisectCommitsCommand(scenario, opts); });
+
+program.command('matrix')
+  .description('print a GitHub Actions matrix (JSON) of the suite\'s shards: one job per kernel, so each kernel is built once')
+  .argument('<paths...>', 'scenario files or directories, as for run')
+  .option('-k, --kernel <names>', 'comma-separated catalog kernels instead of each scenario\'s own list', collect, [])
+  .option('-b, --backend <qemu|docker|all>', 'as for run')
+  .option('--max-jobs <n>', 'pack the kernels into at most n jobs')
+  .addHelpText('after', `
+Use it in a workflow: matrix: \${{ fromJSON(needs.plan.outputs.matrix) }}, then in each job
+leaklab run scenarios/ --shard \${{ matrix.shard }} --json shard.json; join with leaklab report merge.`)
+  .action(async (paths: string[], opts) => { process.exitCode = await matrixCommand(paths, opts); });
+
+program.command('report')
+  .description('work with run reports')
+  .command('merge')
+  .description('join the JSON reports of a suite\'s shards into one (and write JUnit / Markdown / HTML from it)')
+  .argument('<reports...>', 'report.json files (or --json outputs) of leaklab run --shard')
+  .option('--json <file>', 'write the merged JSON report')
+  .option('--junit <file>', 'write JUnit XML')
+  .option('--report <dir>', 'write report.md and report.html')
+  .action(async (files: string[], opts) => { process.exitCode = await reportMergeCommand(files, opts); });
 
 program.command('clean')
   .description('remove what killed leaklab runs left behind: QEMU guests and containers whose leaklab process is gone (with --images, leaklab\'s Docker images too)')

@@ -1,6 +1,6 @@
 // Owns `leaklab run`: load scenarios, run the suite, print a line per
 // result as it comes, write the JSON report, return the exit code.
-import { resolve, join } from 'node:path';
+import { resolve } from 'node:path';
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
@@ -8,7 +8,10 @@ import { loadScenarios } from '../scenario/load.ts';
 import { runSuite, planCells } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
 import { resultLine, summaryLine } from '../report/text.ts';
-import { writeJsonReport } from '../report/json.ts';
+import { sparkline } from '../report/chart.ts';
+import { writeReports, checkWritable, type RunReport } from '../report/outputs.ts';
+import { checkReportDir } from '../report/run-report.ts';
+import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import { setQuiet } from '../util/progress.ts';
 import type { Scenario, Backend } from '../scenario/scenario.ts';
 import { connectDocker } from '../guest/docker/engine.ts';
@@ -22,10 +25,13 @@ export interface RunOptions {
   quiet?: boolean;
   jobs: string;
   backend?: string;
+  shard?: string;
+  junit?: string;
+  report?: string;
 }
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
-function parseBackend(value: string | undefined): Backend[] | undefined {
+export function parseBackend(value: string | undefined): Backend[] | undefined {
   if (value === undefined) return undefined;
   if (value === 'all') return ['qemu', 'docker'];
   if (value === 'qemu' || value === 'docker') return [value];
@@ -47,7 +53,11 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   const catalog = await loadCatalog();
   const backends = parseBackend(opts.backend);
   const kernels = opts.kernel.length ? opts.kernel : undefined;
-  const cells = planCells(scenarios, { kernels, backends });
+  const planned = planCells(scenarios, { kernels, backends });
+  const shard = opts.shard ? parseShard(opts.shard) : undefined;
+  const cells = shard ? shardCells(planned, shard.count)[shard.index - 1] : planned;
+  if (opts.report) await checkReportDir(resolve(opts.report));
+  if (opts.junit) await checkWritable(resolve(opts.junit));
   for (const c of cells) if (c.backend === 'qemu') findKernel(catalog, c.k);
   // Docker must answer before anything is made (and containers a killed run left are removed).
   if (cells.some((c) => c.backend === 'docker')) {
@@ -58,9 +68,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   const runDir = await makeRunDir(opts.runsDir, '', opts.json);
   const width = Math.max(20, ...cells.map((c) => (c.backend === 'docker' ? 30 : c.k.length + 2)));
   let lastScenario = '';
-  const results: RunResult[] = await runSuite(scenarios, {
-    kernels,
-    backends,
+  const results: RunResult[] = await runSuite(cells, {
     runDir,
     catalog,
     jobs,
@@ -70,15 +78,18 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
         lastScenario = r.scenario;
       }
       process.stdout.write(`  ${resultLine(r, width)}\n`);
+      // A compact chart for people watching; CI logs keep one line per result.
+      if (process.stdout.isTTY && sparkline(r)) process.stdout.write(`  ${' '.repeat(width)} ${sparkline(r)}\n`);
     },
   });
   const exitCode = exitCodeFor(results);
   process.stdout.write(`${summaryLine(results)}\n`);
-  const report = {
+  const report: RunReport = {
     leaklab: '0.1.0', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
-    command: process.argv.slice(2), runDir, exitCode, results,
+    command: process.argv.slice(2), runDir, exitCode,
+    suite: { id: suiteId(planned), cells: planned.length, shard: shard ? `${shard.index}/${shard.count}` : undefined, positions: cells.map((c) => planned.indexOf(c)) },
+    results,
   };
-  await writeJsonReport(join(runDir, 'report.json'), report);
-  if (opts.json) await writeJsonReport(resolve(opts.json), report);
+  await writeReports(report, { runDir, json: opts.json, junit: opts.junit, report: opts.report });
   return exitCode;
 }

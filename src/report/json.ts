@@ -3,18 +3,21 @@
 import { writeFile, rename } from 'node:fs/promises';
 import type { RunResult } from '../run/result.ts';
 
-export interface JsonReport {
+/** The report of `leaklab run` (one per shard in CI; `report merge` joins them). */
+export interface RunReport {
   leaklab: string;
   startedAt: string;
   finishedAt: string;
   command: string[];
   runDir: string;
   exitCode: number;
+  /** Which suite (scenarios' content and cells planned) and which shard of it. */
+  suite: { id: string; cells: number; shard?: string; /** Where each result sits in the whole suite's plan. */ positions: number[] };
   results: RunResult[];
 }
 
 /** Writes atomically, so a reader never sees half a report. */
-export async function writeJsonReport(path: string, report: JsonReport | Record<string, unknown>): Promise<void> {
+export async function writeJsonReport(path: string, report: RunReport | Record<string, unknown>): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
   await writeFile(tmp, JSON.stringify(report, null, 2) + '\n');
   await rename(tmp, path);

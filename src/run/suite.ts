@@ -1,6 +1,6 @@
-// Owns running a suite: every scenario on each of its kernels (or the ones
-// the user picked), preparing each kernel once, one run directory per
-// scenario x kernel, and the results in order.
+// Owns running a suite: the plan of cells (every scenario on each of its
+// kernels or the ones the user picked, and in a container when asked),
+// preparing each kernel once, one run directory per cell, results in order.
 import { join, basename } from 'node:path';
 import type { Scenario, Backend } from '../scenario/scenario.ts';
 import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
@@ -14,21 +14,24 @@ import { throwIfInterrupted } from '../util/cleanup.ts';
 import { mapPool } from '../util/pool.ts';
 
 export interface SuiteOptions {
-  /** Overrides every scenario's kernels. */
-  kernels?: string[];
   runDir: string;
   catalog?: Catalog;
   /** Called with each result, in plan order, as soon as it and all before it are ready. */
   onResult?: (r: RunResult) => void;
   /** Guests run side by side. */
   jobs?: number;
+}
+
+export interface PlanOptions {
+  /** Overrides every scenario's kernels. */
+  kernels?: string[];
   /** Overrides every scenario's backends. */
   backends?: Backend[];
 }
 
-export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promise<RunResult[]> {
+/** Runs the given cells (from planCells, maybe one shard of them); results in cell order. */
+export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunResult[]> {
   const catalog = opts.catalog ?? await loadCatalog();
-  const plan = planCells(scenarios, opts);
   const vms = plan.filter((c) => c.backend === 'qemu');
   // Unknown kernel names are bad input: refuse before building anything.
   for (const { k } of vms) findKernel(catalog, k);
@@ -73,7 +76,7 @@ export async function runSuite(scenarios: Scenario[], opts: SuiteOptions): Promi
 export interface Cell { s: Scenario; k: string; backend: Backend }
 
 /** Scenario x kernel for QEMU, plus one container cell per scenario for Docker (named "docker" until it knows the host's release). */
-export function planCells(scenarios: Scenario[], opts: Pick<SuiteOptions, 'kernels' | 'backends'>): Cell[] {
+export function planCells(scenarios: Scenario[], opts: PlanOptions): Cell[] {
   return scenarios.flatMap((s) => {
     const backends = opts.backends ?? s.backends;
     return [

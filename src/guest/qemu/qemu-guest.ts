@@ -15,7 +15,7 @@ import { ownerName } from './reaper.ts';
 import { findTroubles, isPanic } from './console.ts';
 import { onCleanup } from '../../util/cleanup.ts';
 import { LeaklabError } from '../../util/errors.ts';
-import { requireTool, tail } from '../../util/exec.ts';
+import { requireTool, tail, runAllowFail } from '../../util/exec.ts';
 import { debug } from '../../util/progress.ts';
 
 export interface QemuGuestOptions {
@@ -162,4 +162,12 @@ export class QemuGuest implements Guest {
     const deadline = Date.now() + ms;
     while (!this.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+let version: Promise<string> | undefined;
+
+/** "QEMU emulator version 7.2.x (Debian ...)", for provenance (asked once). */
+export function qemuVersion(): Promise<string> {
+  version ??= runAllowFail(QEMU, ['--version'], { timeoutMs: 10_000, what: 'qemu --version' }).then((r) => r.stdout.split('\n')[0].trim());
+  return version;
 }

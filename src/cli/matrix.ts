@@ -1,0 +1,35 @@
+// Owns `leaklab matrix`: print a GitHub Actions matrix (JSON) of the suite's
+// shards, one shard per kernel (cells that boot the same kernel share a job,
+// so it is built once) unless --max-jobs packs them into fewer. Each entry
+// names the --shard to pass to `leaklab run`.
+import { loadScenarios } from '../scenario/load.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+import { loadCatalog, findKernel } from '../kernel/catalog.ts';
+import { planCells } from '../run/suite.ts';
+import { shardCells } from '../run/shard.ts';
+import { parseBackend } from './run.ts';
+import { LeaklabError } from '../util/errors.ts';
+
+export interface MatrixOptions { kernel: string[]; backend?: string; maxJobs?: string }
+
+export async function matrixCommand(paths: string[], opts: MatrixOptions): Promise<number> {
+  const scenarios: Scenario[] = [];
+  for (const p of paths) scenarios.push(...await loadScenarios(p));
+  const catalog = await loadCatalog();
+  const cells = planCells(scenarios, { kernels: opts.kernel.length ? opts.kernel : undefined, backends: parseBackend(opts.backend) });
+  for (const c of cells) if (c.backend === 'qemu') findKernel(catalog, c.k);
+  const groups = new Set(cells.map((c) => (c.backend === 'docker' ? 'docker' : c.k))).size;
+  const maxJobs = opts.maxJobs === undefined ? groups : Number(opts.maxJobs);
+  if (!Number.isInteger(maxJobs) || maxJobs < 1 || maxJobs > 256) {
+    throw new LeaklabError('usage', `--max-jobs must be a whole number from 1 to 256, not "${opts.maxJobs}"`, { hint: 'leave it out for one job per kernel' });
+  }
+  const count = Math.min(groups, maxJobs);
+  const shards = shardCells(cells, count);
+  const include = shards.map((s, i) => ({
+    shard: `${i + 1}/${count}`,
+    kernels: [...new Set(s.map((c) => (c.backend === 'docker' ? 'host (docker)' : c.k)))].join(', '),
+    cells: s.length,
+  }));
+  process.stdout.write(JSON.stringify({ include }) + '\n');
+  return 0;
+}
