@@ -3,7 +3,7 @@
 // out, c8 does not build). Every step is a real build and a real guest; the
 // number of kernels judged is held to the binary-search minimum.
 import test from 'ava';
-import { readFileSync, writeFileSync, mkdirSync, symlinkSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync, symlinkSync, existsSync, readdirSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
@@ -143,4 +143,19 @@ test('bisect: bad input and wrong ends, one clear message each, the tree left as
   t.regex(wrong.stdout, /--good \S+ leaks \((0\.9\d|1\.0\d) obj\/packet\), but it was given as the end that does not leak/);
   t.is(treeState(tree), before);
   t.deepEqual(qemuProcesses(dir), []);
+});
+
+test('Ctrl-C in the middle of a bisect: exit 130, no guest, no bisect repository left, the tree as it was', async (t) => {
+  const tree = kernelHistory();
+  const before = treeState(tree);
+  const dir = tempDir(t);
+  const runs = join(dir, 'runs');
+  const r = await leaklab(['bisect', 'commits', '--tree', tree, '--good', 'c0', '--bad', 'c16', SEED, '--runs-dir', runs], {
+    onStderr: (all) => (/bisect: step 2: /.test(all) ? 'SIGINT' : undefined),
+  });
+  t.is(r.code, 130, r.stderr.split('\n').slice(-10).join('\n'));
+  t.deepEqual(qemuProcesses(dir), []);
+  const runDir = join(runs, readdirSync(runs)[0]);
+  t.false(existsSync(join(runDir, 'bisect.git')), 'the throwaway bisect repository is removed');
+  t.is(treeState(tree), before);
 });
