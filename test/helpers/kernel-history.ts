@@ -17,7 +17,7 @@ export const LEAK_IN = 'c11';
 export const LEAK_OUT = 'c20';
 export const BROKEN = 'c8';
 
-const VERSION = 'kernel-history-v1';
+const VERSION = 'kernel-history-v2';
 
 function cacheRoot(): string {
   return process.env.LEAKLAB_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'leaklab');
@@ -39,16 +39,20 @@ export function kernelHistory(): string {
 }
 
 function makeHistory(dir: string): void {
-  const sh = (cmd: string, args: string[], input?: string) => execFileSync(cmd, args, { cwd: dir, input, stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 26, timeout: 10 * 60_000 });
-  const env = { GIT_AUTHOR_NAME: 'leaklab test', GIT_AUTHOR_EMAIL: 'test@leaklab.invalid', GIT_COMMITTER_NAME: 'leaklab test', GIT_COMMITTER_EMAIL: 'test@leaklab.invalid' };
-  Object.assign(process.env, env);
+  let n = 0;
+  // Fixed names and dates: the same commit ids on every machine, so git bisect takes the same path everywhere.
+  const date = () => `2024-01-01T00:${String(n).padStart(2, '0')}:00Z`;
+  const env = () => ({
+    ...process.env, GIT_AUTHOR_NAME: 'leaklab test', GIT_AUTHOR_EMAIL: 'test@leaklab.invalid', GIT_COMMITTER_NAME: 'leaklab test',
+    GIT_COMMITTER_EMAIL: 'test@leaklab.invalid', GIT_AUTHOR_DATE: date(), GIT_COMMITTER_DATE: date(),
+  });
+  const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: dir, env: env(), stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 26, timeout: 10 * 60_000 });
   sh('tar', ['-xf', '/usr/src/linux-source-6.1.tar.xz', '--strip-components=1']);
   sh('git', ['init', '-q']);
   // No automatic gc: it would repack 75000 objects in the background for minutes.
   sh('git', ['config', 'gc.auto', '0']);
   // Debian's tarball ignores everything at the top level (.gitignore): -f.
   sh('git', ['-c', 'core.looseCompression=0', 'add', '-f', '-A']);
-  let n = 0;
   const commit = (subject: string) => {
     sh('git', ['-c', 'core.looseCompression=0', 'commit', '-q', '-a', '--allow-empty', '-m', subject]);
     sh('git', ['tag', `c${n++}`]);
