@@ -15,7 +15,7 @@ import { cachedDir, cachePath, exists } from '../util/cache.ts';
 import { run, runAllowFail, requireTool, tail, processAlive } from '../util/exec.ts';
 import { sha256, sha256File, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
+import { progress, progressBar, barsShown } from '../util/progress.ts';
 import { onCleanup } from '../util/cleanup.ts';
 import { gitTopLevel, resolveCommit, describeCommit, uncommittedChanges, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
 
@@ -65,7 +65,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
     const dir = await cachedDir('kernels', artifactKey, async (tmp) => {
       await applyPatches(k, tree, patches);
       try {
-        await make(k, tree.dir, objdir);
+        await make(k, tree.dir, objdir, sha256(...configInputs));
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
         await copyFile(configPath, join(tmp, 'config'));
         const release = (await readFile(join(objdir, 'include/config/kernel.release'), 'utf8')).trim();
@@ -275,7 +275,7 @@ async function repairTree(k: CatalogKernel, tree: SourceTree, patches: NamedText
   }
 }
 
-async function make(k: CatalogKernel, srcdir: string, objdir: string): Promise<void> {
+async function make(k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
   const jobs = String(cpus().length);
   const log = join(objdir, 'build.log');
   await writeFile(log, '');
@@ -283,16 +283,25 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string): Promise<v
   let compiled = 0;
   let lastReport = Date.now();
   const started = Date.now();
+  // A full build's file count, remembered per config, sizes the bar of the next one.
+  const stats = cachePath('stats', `build-files-${short(configInputsKey)}`);
+  const expected = Number(await readFile(stats, 'utf8').catch(() => '0')) || undefined;
   const r = await runAllowFail('make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
     env: REPRODUCIBLE_BUILD, timeoutMs: BUILD_TIMEOUT_MS, what: `building ${k.name}`, kind: 'kernel-build', logFile: log,
     onOutput: (chunk) => {
       compiled += (chunk.match(/^\s+CC\s/gm) ?? []).length;
-      if (Date.now() - lastReport > 15_000) {
+      const label = `building: ${compiled} files compiled, ${Math.round((Date.now() - started) / 1000)} s`;
+      if (barsShown()) progressBar(k.name, compiled, expected, label);
+      else if (Date.now() - lastReport > 15_000) {
         lastReport = Date.now();
-        progress(k.name, `building: ${compiled} files compiled, ${Math.round((Date.now() - started) / 1000)} s`);
+        progress(k.name, label);
       }
     },
   });
+  if (r.exitCode === 0 && compiled > (expected ?? 0) / 2 && compiled > 200) {
+    await mkdir(dirname(stats), { recursive: true });
+    await writeFile(stats, String(compiled));
+  }
   if (r.exitCode !== 0) {
     // The compiler's own error lines say more than make's closing lines.
     const errors = (r.stdout + '\n' + r.stderr).split('\n').filter((l) => /\berror\b:/i.test(l)).slice(0, 6);
