@@ -13,8 +13,12 @@ PACKAGES=(
   build-essential flex bison bc libelf-dev libssl-dev  # kernel builds
   linux-source-6.1           # the catalog's v6.1 kernels are built from it
   xz-utils patch git ca-certificates
-  chromium libxml2-utils     # tests only: the HTML report is opened headless, JUnit checked with xmllint
 )
+# For `npm test` only: the HTML report is opened in headless Chromium and
+# JUnit is checked with xmllint. --no-test-tools leaves them out (the
+# GitHub action, which only runs scenarios, passes it).
+TEST_PACKAGES=(chromium libxml2-utils)
+if [ "${1:-}" != "--no-test-tools" ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
 # Node.js 20+ must come first: Debian 12's own nodejs is 18.
 node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)

@@ -8,8 +8,8 @@ import { rm, writeFile } from 'node:fs/promises';
 import { treeKernel, type Catalog } from '../kernel/catalog.ts';
 import { gitTopLevel, resolveCommit, isAncestor, uncommittedChanges, git, describeCommit, NO_GC } from '../kernel/git-tree.ts';
 import { judgeKernel, type JudgeOptions, type StepResult } from './judge-kernel.ts';
-import { endpointProblem, type BisectResult, type Direction } from './result.ts';
-import { run } from '../util/exec.ts';
+import { endpointProblem, stepProblem, type BisectResult, type Direction } from './result.ts';
+import { run, runAllowFail } from '../util/exec.ts';
 import { onCleanup } from '../util/cleanup.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
@@ -69,17 +69,16 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
   const repo = join(opts.runDir, 'bisect.git');
   const unregister = onCleanup(`bisect repo ${repo}`, () => rm(repo, { recursive: true, force: true }));
   try {
-    await run('git', ['clone', '--quiet', ...NO_GC, '--bare', '--local', top, repo], { timeoutMs: 10 * 60_000, what: 'git clone --bare', kind: 'tree' });
+    // --shared: no copy of the objects (even across filesystems); the repository is thrown away at the end.
+    await run('git', ['clone', '--quiet', ...NO_GC, '--bare', '--shared', top, repo], { timeoutMs: 10 * 60_000, what: 'git clone --bare', kind: 'tree' });
     const [termOld, termNew] = opts.direction === 'introduced' ? ['good', 'bad'] : ['leaking', 'fixed'];
     let out = await git(repo, ['bisect', 'start', '--no-checkout', `--term-old=${termOld}`, `--term-new=${termNew}`, inputs.new, inputs.old], 'git bisect start');
     for (;;) {
       const found = /^([0-9a-f]{40}) is the first \w+ commit/m.exec(out);
       if (found) {
-        await saveLog(repo, opts.runDir);
         return { ...base, ...await firstCommitResult(top, found[1], steps, judge), log: join(opts.runDir, 'bisect.log') };
       }
       if (/only 'skip'ped commits left/.test(out)) {
-        await saveLog(repo, opts.runDir);
         const candidates = [...out.matchAll(/^([0-9a-f]{40})$/gm)].map((m) => m[1]);
         return { ...base, outcome: 'ambiguous', why: `commits that do not build hide the answer: the first ${newState === 'leak' ? 'leaking' : 'fixed'} commit is one of ${candidates.length}`, candidates, log: join(opts.runDir, 'bisect.log') };
       }
@@ -87,17 +86,31 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
       const commit = (await git(repo, ['rev-parse', 'BISECT_HEAD'], 'git rev-parse BISECT_HEAD')).trim();
       progress('bisect', `step ${steps.length - 1}: ${await describeCommit(top, commit)}${left ? ` (${left[1]} left after this, about ${left[2]} more step(s))` : ''}`);
       const s = await judge(commit);
-      if (s.state === 'flaky') {
-        await saveLog(repo, opts.runDir);
-        return { ...base, outcome: 'flaky', why: `${s.kernel} gave contradicting runs (${s.why}); repeat with more --runs, or raise the scenario's packets`, log: join(opts.runDir, 'bisect.log') };
+      if (s.state === 'flaky' || s.state === 'inconclusive') {
+        return { ...base, outcome: s.state, why: stepProblem(s), log: join(opts.runDir, 'bisect.log') };
       }
       const mark = s.state === 'skip' ? 'skip' : s.state === newState ? termNew : termOld;
-      out = await git(repo, ['bisect', mark, commit], `git bisect ${mark}`);
+      out = await bisectMark(repo, mark, commit);
     }
   } finally {
+    // Kept whatever happened (a step that failed to boot, Ctrl-C): the user can replay up to there.
+    await saveLog(repo, opts.runDir).catch(() => {});
     unregister();
     await rm(repo, { recursive: true, force: true });
   }
+}
+
+/**
+ * Marks a commit; git bisect exits 2 when only skipped commits are left,
+ * which is an answer (a list of candidates), not a failure.
+ */
+async function bisectMark(repo: string, mark: string, commit: string): Promise<string> {
+  const r = await runAllowFail('git', ['-C', repo, 'bisect', mark, commit], { timeoutMs: 10 * 60_000, what: `git bisect ${mark}`, kind: 'tree' });
+  const out = r.stdout + r.stderr;
+  if (r.exitCode !== 0 && !/only 'skip'ped commits left/.test(out)) {
+    throw new LeaklabError('tree', `git bisect ${mark} ${commit.slice(0, 12)} failed (exit ${r.exitCode})`, { hint: 'this is unexpected; the bisect log in the run directory shows the steps so far', details: out.trim() });
+  }
+  return out;
 }
 
 async function saveLog(repo: string, runDir: string): Promise<void> {

@@ -4,7 +4,7 @@
 // is skipped and the search goes on around it.
 import { findKernel, type Catalog } from '../kernel/catalog.ts';
 import { judgeKernel, type JudgeOptions, type StepResult } from './judge-kernel.ts';
-import { endpointProblem, type BisectResult, type Direction } from './result.ts';
+import { endpointProblem, stepProblem, type BisectResult, type Direction } from './result.ts';
 import { progress } from '../util/progress.ts';
 import { searchFirstNew } from './search.ts';
 
@@ -28,14 +28,17 @@ export async function bisectVersions(catalog: Catalog, opts: VersionBisectOption
   if (problem) return { ...base, outcome: problem.outcome, why: problem.why };
 
   const what = newState === 'leak' ? 'leaks' : 'no longer leaks';
-  let flaky: StepResult | undefined;
+  let unjudged: StepResult | undefined;
   const found = await searchFirstNew(names.length, async (i, left) => {
     progress('bisect', `${left} kernel(s) left to decide between (about ${Math.ceil(Math.log2(left + 1))} step(s)): trying ${names[i]}`);
     const s = await judge(i);
-    if (s.state === 'flaky') flaky = s;
-    return s.state === 'skip' || s.state === 'flaky' ? s.state : s.state === newState ? 'new' : 'old';
+    if (s.state === 'flaky' || s.state === 'inconclusive') {
+      unjudged = s;
+      return 'flaky';
+    }
+    return s.state === 'skip' ? 'skip' : s.state === newState ? 'new' : 'old';
   });
-  if (found.kind === 'flaky') return { ...base, outcome: 'flaky', why: `${flaky!.kernel} gave contradicting runs (${flaky!.why}); repeat with more --runs` };
+  if (found.kind === 'flaky') return { ...base, outcome: unjudged!.state as 'flaky' | 'inconclusive', why: stepProblem(unjudged!) };
   if (found.kind === 'ambiguous') {
     const candidates = found.candidates.map((i) => names[i]);
     return { ...base, outcome: 'ambiguous', why: `kernels that do not build hide the answer: the first that ${what} is one of ${candidates.join(', ')}`, candidates };

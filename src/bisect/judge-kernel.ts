@@ -1,7 +1,7 @@
 // Owns one bisect step: build (or fetch) a kernel, run the scenario on it
 // until the runs agree, and say which side of the change it is on. A kernel
 // that does not build is "skip"; runs that contradict each other are
-// "flaky"; a run without a verdict (boot failure, guest not answering) is an
+// "flaky", runs that stay inconclusive "inconclusive"; a run without a verdict (boot failure, guest not answering) is an
 // infrastructure failure that stops the bisect: never read as "no leak".
 import { join } from 'node:path';
 import type { CatalogKernel } from '../kernel/catalog.ts';
@@ -16,7 +16,7 @@ import { throwIfInterrupted } from '../util/cleanup.ts';
 import { progress } from '../util/progress.ts';
 import { fmt } from '../report/text.ts';
 
-export type StepState = 'leak' | 'no-leak' | 'skip' | 'flaky';
+export type StepState = 'leak' | 'no-leak' | 'skip' | 'flaky' | 'inconclusive';
 
 export interface StepResult {
   kernel: string;
@@ -71,9 +71,10 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${fmt(v.deciding.keptPerPacket)} obj/packet`);
     if (leaks > 0 && clean > 0) break;
   }
-  if (leaks > 0 && clean > 0 || Math.max(leaks, clean) < opts.runs) {
-    return { ...step, state: 'flaky', why: `${leaks} leak, ${clean} no leak, ${step.verdicts.length - leaks - clean} inconclusive in ${step.verdicts.length} runs` };
-  }
+  const counts = `${leaks} leak, ${clean} no leak, ${step.verdicts.length - leaks - clean} inconclusive in ${step.verdicts.length} runs`;
+  if (leaks > 0 && clean > 0) return { ...step, state: 'flaky', why: counts };
+  // Not enough agreeing verdicts, and nothing contradicting: the kernel could not be judged.
+  if (Math.max(leaks, clean) < opts.runs) return { ...step, state: 'inconclusive', why: counts };
   return { ...step, state: leaks > 0 ? 'leak' : 'no-leak' };
 }
 

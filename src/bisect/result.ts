@@ -5,10 +5,12 @@ import type { StepResult } from './judge-kernel.ts';
 /** 'introduced': find where the leak came in; 'fixed' (--fix): where it went away. */
 export type Direction = 'introduced' | 'fixed';
 
-export type BisectOutcome = 'found' | 'ends-wrong' | 'flaky' | 'ambiguous';
+export type BisectOutcome = 'found' | 'ends-wrong' | 'flaky' | 'ambiguous' | 'inconclusive';
 
 export const BISECT_EXIT: Record<BisectOutcome, number> = {
   found: 0,
+  /** A kernel whose runs gave no verdict (inconclusive) even after retries: no verdict. */
+  inconclusive: 2,
   'ends-wrong': 3,
   flaky: 4,
   ambiguous: 5,
@@ -37,9 +39,16 @@ export function endpointProblem(step: StepResult, expected: 'leak' | 'no-leak', 
   if (step.state === expected) return undefined;
   const rate = step.rates.length ? ` (${step.rates.map((r) => r.toFixed(2)).join(', ')} obj/packet)` : '';
   if (step.state === 'skip') return { outcome: 'ends-wrong', why: `${flag} ${step.kernel} does not build, so it cannot anchor the bisect: ${step.why?.split('\n')[0]}` };
-  if (step.state === 'flaky') return { outcome: 'flaky', why: `${flag} ${step.kernel} gave contradicting runs (${step.why})` };
+  if (step.state === 'flaky' || step.state === 'inconclusive') return { outcome: step.state, why: `${flag} ${stepProblem(step)}` };
   return {
     outcome: 'ends-wrong',
     why: `${flag} ${step.kernel} ${step.state === 'leak' ? 'leaks' : 'does not leak'}${rate}, but it was given as the end that ${expected === 'leak' ? 'leaks' : 'does not leak'}; nothing to bisect between these ends`,
   };
+}
+
+/** Why a step stops the bisect: runs that contradict each other, or runs without a verdict. */
+export function stepProblem(step: StepResult): string {
+  return step.state === 'flaky'
+    ? `${step.kernel} gave contradicting runs (${step.why}); repeat with more --runs, or raise the scenario's packets`
+    : `${step.kernel} gave no verdict (${step.why}); check its runs' result.json, or adjust the scenario's thresholds or packets`;
 }

@@ -12,6 +12,7 @@ import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
+import { clearBar } from '../util/progress.ts';
 
 setInterruptHandler((signal) => {
   process.stderr.write(`\nleaklab: ${signal}: stopping guests and removing temp files...\n`);
@@ -68,8 +69,9 @@ const bisect = program.command('bisect')
   .description('find where a leak came in (or, with --fix, went away): across catalog kernels, or across the commits of a kernel tree')
   .exitOverride();
 const bisectExits = `
-Outcomes and exit codes: 0 found; 2 no verdict (bad input, a run without a verdict stops the
-bisect: a kernel that does not boot is never read as "no leak"); 3 an end does not behave as
+Outcomes and exit codes: 0 found; 2 no verdict (bad input; a run without a verdict stops the
+bisect: a kernel that does not boot is never read as "no leak"; a kernel whose runs stay
+inconclusive after --retries stops it too); 3 an end does not behave as
 given (nothing to bisect); 4 a step's runs contradict each other (flaky); 5 kernels that do not
 build hide the answer (the candidates are listed); 130 interrupted.
 Writes report.json (every kernel judged, with its numbers) to the run directory.`;
@@ -139,6 +141,7 @@ try {
   } else if (code?.startsWith('commander.')) {
     process.exitCode = ExitCode.noVerdict;
   } else {
+    clearBar();
     process.stderr.write(formatError(err) + '\n');
     process.exitCode = err instanceof LeaklabError ? err.exitCode : ExitCode.noVerdict;
   }

@@ -9,7 +9,7 @@ import { writeReports, checkWritable } from '../report/outputs.ts';
 import { checkReportDir } from '../report/run-report.ts';
 import { exitCodeFor } from '../run/result.ts';
 import { resultLine, summaryLine } from '../report/text.ts';
-import { LeaklabError } from '../util/errors.ts';
+import { LeaklabError, ExitCode } from '../util/errors.ts';
 
 export interface MergeOptions { json?: string; junit?: string; report?: string }
 
@@ -22,6 +22,12 @@ export async function reportMergeCommand(files: string[], opts: MergeOptions): P
         hint: 'merge only the shards of one `leaklab run` of the same scenarios, kernels and backends',
       });
     }
+    const of = (x: RunReport) => x.suite.shard?.split('/')[1];
+    if (of(r) !== of(first)) {
+      throw new LeaklabError('usage', `${files[i]} is shard ${r.suite.shard ?? '(whole suite)'} but ${files[0]} is shard ${first.suite.shard ?? '(whole suite)'}: they split the suite differently`, {
+        hint: 'merge the shards of one matrix (all i/n with the same n)',
+      });
+    }
     const twice = reports.findIndex((o, j) => j < i && o.suite.shard === r.suite.shard);
     if (twice >= 0) throw new LeaklabError('usage', `${files[twice]} and ${files[i]} are the same shard (${r.suite.shard ?? 'the whole suite'})`, { hint: 'give each shard\'s report once' });
   }
@@ -29,10 +35,9 @@ export async function reportMergeCommand(files: string[], opts: MergeOptions): P
   if (opts.junit) await checkWritable(resolve(opts.junit));
   // Back into the order of the whole suite's plan.
   const results = reports.flatMap((r) => r.results.map((res, i) => ({ res, at: r.suite.positions[i] }))).sort((a, b) => a.at - b.at).map((x) => x.res);
-  if (results.length < first.suite.cells) {
-    process.stderr.write(`leaklab: warning: ${results.length} of the suite's ${first.suite.cells} results are here: a shard is missing\n`);
-  }
-  const exitCode = exitCodeFor(results);
+  const missing = first.suite.cells - results.length;
+  // A missing shard means results nobody saw: the merge says so and fails (after writing what it has).
+  const exitCode = missing > 0 ? ExitCode.noVerdict : exitCodeFor(results);
   for (const r of results) process.stdout.write(`${r.scenario}: ${resultLine(r)}\n`);
   process.stdout.write(`${summaryLine(results)}\n`);
   const merged: RunReport = {
@@ -44,6 +49,12 @@ export async function reportMergeCommand(files: string[], opts: MergeOptions): P
     results,
   };
   await writeReports(merged, opts);
+  if (missing > 0) {
+    const n = Number(first.suite.shard?.split('/')[1] ?? 1);
+    const seen = new Set(reports.map((r) => r.suite.shard));
+    const absent = Array.from({ length: n }, (_, i) => `${i + 1}/${n}`).filter((sh) => !seen.has(sh));
+    process.stderr.write(`leaklab: usage error: ${missing} of the suite's ${first.suite.cells} results are missing (shard${absent.length === 1 ? '' : 's'} ${absent.join(', ')} not given); the merged report has the other ${results.length}\n  next step: rerun the missing shard(s) and merge again\n`);
+  }
   return exitCode;
 }
 

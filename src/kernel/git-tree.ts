@@ -4,7 +4,7 @@
 // local clone (objects hard-linked, so it costs one checkout of files):
 // leaklab applies patches and git bisect moves there, never in the user's
 // tree, so an interrupted run cannot leave the user's checkout anywhere.
-import { realpath } from 'node:fs/promises';
+import { realpath, rm } from 'node:fs/promises';
 import { run, runAllowFail } from '../util/exec.ts';
 import { cachedDir, cachePath, exists } from '../util/cache.ts';
 import { sha256, short } from '../util/hash.ts';
@@ -79,13 +79,30 @@ export async function privateClone(tree: string): Promise<string> {
     progress('tree', `making a private checkout of ${tree} (your tree is never changed)`);
     await run('git', ['clone', '--quiet', ...NO_GC, '--local', '--no-checkout', tree, `${tmp}/src`], { timeoutMs: GIT_TIMEOUT_MS, what: `git clone ${tree}`, kind: 'tree' });
   });
-  // Commits made in the user's tree since the last run, and a detached HEAD.
-  await git(`${clone}/src`, ['fetch', '--quiet', '--no-tags', 'origin', '+HEAD:refs/leaklab/head', '+refs/heads/*:refs/leaklab/heads/*', '+refs/tags/*:refs/leaklab/tags/*'], `git fetch from ${tree}`);
+  await removeStaleLocks(`${clone}/src`);
+  // Everything the user's tree can name (branches, tags, remote-tracking
+  // branches such as upstream/master, a detached HEAD), as it is now.
+  await git(`${clone}/src`, ['fetch', '--quiet', '--no-tags', 'origin', '+HEAD:refs/leaklab/head', '+refs/*:refs/leaklab/all/*'], `git fetch from ${tree}`);
   return `${clone}/src`;
+}
+
+/**
+ * A git command killed mid-way (Ctrl-C, timeout) leaves *.lock files that
+ * would fail every later one. Only leaklab uses the clone, and the caller
+ * holds leaklab's lock on it, so any lock file there is stale.
+ */
+async function removeStaleLocks(repo: string): Promise<void> {
+  const locks = (await runAllowFail('find', [`${repo}/.git`, '-maxdepth', '6', '-name', '*.lock', '-type', 'f'], { timeoutMs: 60_000, what: 'find stale git locks' })).stdout.split('\n').filter(Boolean);
+  await Promise.all(locks.map((l) => rm(l, { force: true })));
 }
 
 /** Puts the private clone exactly at `commit`, whatever state it was left in. */
 export async function checkoutCommit(clone: string, commit: string): Promise<void> {
+  if (!(await gitOk(clone, ['cat-file', '-e', `${commit}^{commit}`])).ok) {
+    throw new LeaklabError('tree', `commit ${commit.slice(0, 12)} is not reachable from any branch, tag or remote-tracking branch of the tree`, {
+      hint: 'give it a branch or tag (git branch leaklab-target COMMIT), then run again',
+    });
+  }
   const head = await gitOk(clone, ['rev-parse', 'HEAD']);
   const clean = head.ok && head.out === commit && (await git(clone, ['status', '--porcelain'], 'git status')).trim() === '';
   if (clean) return;

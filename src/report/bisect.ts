@@ -4,12 +4,12 @@ import type { BisectResult } from '../bisect/result.ts';
 import type { StepResult } from '../bisect/judge-kernel.ts';
 import { fmt } from './text.ts';
 
-const STATE: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', skip: 'SKIPPED (does not build)', flaky: 'FLAKY' };
+const STATE: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', skip: 'SKIPPED (does not build)', flaky: 'FLAKY', inconclusive: 'INCONCLUSIVE' };
 
 function stepLine(s: StepResult, i: number): string {
   const where = i < 2 ? 'end ' : `step ${i - 1}`;
   const rates = s.rates.length ? `  ${s.rates.map(fmt).join(', ')} obj/packet` : '';
-  return `  ${where.padEnd(7)} ${s.kernel.padEnd(28)} ${STATE[s.state]}${rates}${s.state === 'flaky' ? ` (${s.why})` : ''}`;
+  return `  ${where.padEnd(7)} ${s.kernel.padEnd(28)} ${STATE[s.state]}${rates}${s.state === 'flaky' || s.state === 'inconclusive' ? ` (${s.why})` : ''}`;
 }
 
 export function bisectText(r: BisectResult, scenario: string): string {

@@ -12,7 +12,7 @@ import { loadRecipe } from '../image/recipe.ts';
 import { initramfsFor } from '../image/initramfs.ts';
 import { QemuGuest, qemuVersion } from '../guest/qemu/qemu-guest.ts';
 import { DockerGuest, CAPABILITIES } from '../guest/docker/docker-guest.ts';
-import { connectDocker, hostKernelRelease } from '../guest/docker/engine.ts';
+import { connectDocker, hostKernelRelease, dockerError } from '../guest/docker/engine.ts';
 import { containerImage } from '../guest/docker/container-image.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
 import { isPanic } from '../guest/qemu/console.ts';
@@ -112,10 +112,14 @@ export async function runScenarioInContainer(s: Scenario, runDir: string, runId:
     const inContainer = { ...s, traffic: { ...s.traffic, packets: s.traffic.packetsInContainer } };
     await measureAndJudge(inContainer, guest, result.kernel, result, scope, runDir, { idleSamples: IDLE_SAMPLES });
   } catch (err) {
-    if (!(err instanceof LeaklabError)) throw err;
-    result.error = { kind: err.kind, message: err.message, hint: err.hint, details: err.details };
+    // Engine API failures are errors of this cell, not of the whole run.
+    const e = err instanceof LeaklabError ? err : dockerError('running the scenario', err);
+    result.error = { kind: e.kind, message: e.message, hint: e.hint, details: e.details };
   } finally {
-    await guest?.stop();
+    await guest?.stop().catch((err: unknown) => {
+      const e = err instanceof LeaklabError ? err : dockerError('removing the container', err);
+      result.error ??= { kind: e.kind, message: e.message, hint: 'run leaklab clean to remove it', details: e.details };
+    });
     result.seconds.total = (Date.now() - t0) / 1000;
     await writeFile(join(runDir, 'result.json'), JSON.stringify(result, null, 2));
   }

@@ -40,7 +40,8 @@ export function barText(done: number, total: number | undefined, width = 30): st
   return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.round(frac * 100)).padStart(3)}% `;
 }
 
-function clearBar(): void {
+/** Ends a progress bar's line before other output (an error message) is written. */
+export function clearBar(): void {
   if (!barShown) return;
   process.stderr.write('\r\x1b[2K');
   barShown = false;

@@ -37,7 +37,7 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
   }
   if (catalog.kernels.has(source)) {
     if (range) throw new LeaklabError('usage', `--patch ${range} is a git range, which needs --source to be a kernel git tree (not the catalog kernel ${source})`, { hint: 'export it as a patch file (git format-patch --stdout A..B > fix.patch), or give the tree as --source' });
-    const base = catalogSourceKernel(catalog, source);
+    const base = await pinnedToCommit(catalogSourceKernel(catalog, source));
     const patches = await readPatchFiles(patchArgs);
     return { base, patched: withPatches(base, patches), patches };
   }
@@ -75,6 +75,23 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
   const base = treeKernel(catalog, { tree: top, commit: head, name: name(head), configFrom });
   const patches = await readPatchFiles(patchArgs);
   return { base, patched: withPatches(base, patches), patches };
+}
+
+/**
+ * A catalog kernel built from a user's working tree is pinned to its HEAD:
+ * the patched build happens at a commit (in leaklab's clone), so the base
+ * must be that same commit, and uncommitted changes are refused up front.
+ */
+async function pinnedToCommit(k: SourceKernel & CatalogKernel): Promise<SourceKernel & CatalogKernel> {
+  if (!('tree' in k.source) || k.source.ref !== undefined) return k;
+  const top = await gitTopLevel(resolve(k.labDir, k.source.tree));
+  const changed = await uncommittedChanges(top);
+  if (changed.length > 0) {
+    throw new LeaklabError('tree', `${top} (source of ${k.name}) has uncommitted changes (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}): the base is the committed HEAD, so they would be left out`, {
+      hint: 'commit or stash them (or pass them as another --patch)',
+    });
+  }
+  return { ...k, source: { tree: top, ref: await resolveCommit(top, 'HEAD') } };
 }
 
 function withPatches(base: SourceKernel & CatalogKernel, patches: PatchInput[]): SourceKernel & CatalogKernel {

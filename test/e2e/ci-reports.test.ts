@@ -30,6 +30,9 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
     t.is(r.code, 0, r.stderr.split('\n').slice(-10).join('\n'));
     shards.push(json);
   }
+  const partial = await leaklab(['report', 'merge', shards[0], '--json', join(dir, 'partial.json')]);
+  t.is(partial.code, 2, 'a missing shard fails the merge');
+  t.regex(partial.stderr, /2 of the suite's 4 results are missing \(shard 2\/2 not given\)/);
   const merged = join(dir, 'merged.json');
   const junit = join(dir, 'junit.xml');
   const report = join(dir, 'report');

@@ -47,11 +47,14 @@ export class DockerGuest implements Guest {
   }
 
   static async start(opts: DockerGuestOptions): Promise<DockerGuest> {
+    const name = `leaklab-${opts.runId}-${opts.name}`.replace(/[^A-Za-z0-9_.-]/g, '_');
+    // Ctrl-C while the create request is in flight: remove it by name.
+    const unregisterByName = onCleanup(`container ${name}`, () => opts.docker.getContainer(name).remove({ force: true }).catch(() => {}));
     let container: Docker.Container;
     try {
       container = await opts.docker.createContainer({
         Image: opts.image,
-        name: `leaklab-${opts.runId}-${opts.name}`.replace(/[^A-Za-z0-9_.-]/g, '_'),
+        name,
         Hostname: 'leaklab-guest',
         Labels: { [LABEL]: 'guest', [`${LABEL}.run`]: opts.runId, [`${LABEL}.owner`]: String(process.pid) },
         HostConfig: {
@@ -63,9 +66,12 @@ export class DockerGuest implements Guest {
         },
       });
     } catch (err) {
+      unregisterByName();
+      await opts.docker.getContainer(name).remove({ force: true }).catch(() => {});
       throw dockerError('creating the container', err);
     }
     const guest = new DockerGuest(container, opts.name);
+    unregisterByName();
     try {
       await withTimeout(container.start(), START_TIMEOUT_MS, 'container start');
       await guest.waitReady();
@@ -112,7 +118,7 @@ export class DockerGuest implements Guest {
       stream.destroy();
       throw new LeaklabError('guest', `a command in the container did not finish in ${Math.round(timeoutMs / 1000)} s`, { details: cmd.join(' ').slice(0, 400) });
     }
-    const info = await exec.inspect();
+    const info = await exec.inspect().catch((e) => { throw dockerError('docker exec (reading its exit status)', e, 'the container may have stopped; see dockerd\'s log'); });
     return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
   }
 

@@ -50,7 +50,7 @@ export async function connectDocker(): Promise<Docker> {
 
 /** The host kernel's release, as the Docker daemon reports it. */
 export async function hostKernelRelease(docker: Docker): Promise<string> {
-  const info = await docker.info();
+  const info = await docker.info().catch((err: unknown) => { throw dockerError('asking the daemon for the host kernel', err); });
   return String(info.KernelVersion);
 }
 
