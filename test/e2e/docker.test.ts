@@ -1,17 +1,16 @@
-// End to end: container guests through a real Docker Engine (.ci/run starts
-// one: dockerd --bridge=none with its own data root and socket, DOCKER_HOST
-// pointing at it). The container runs on this machine's own kernel, which
+// End to end: container guests through a real Docker Engine (DOCKER_HOST's,
+// as .ci/run starts one, or a private dockerd the tests start and stop). The container runs on this machine's own kernel, which
 // has the fib6_rule_suppress fix: the seed must not leak, and neither may
 // the control. Nothing may be left behind, even by a killed leaklab.
 import test from 'ava';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
+import { dockerEngine, stopDockerEngine } from '../helpers/docker-engine.ts';
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaklab, tempDir, pathWithout } from '../helpers/cli.ts';
 
-const socket = (process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock').replace(/^unix:\/\//, '');
-const docker = new Docker({ socketPath: socket });
+let docker: Docker;
 
 /** Containers leaklab made that still exist. */
 async function leaklabContainers(): Promise<string[]> {
@@ -20,8 +19,11 @@ async function leaklabContainers(): Promise<string[]> {
 }
 
 test.before(async () => {
-  // The tests need the engine .ci/run (or the README) starts.
-  await docker.ping();
+  docker = await dockerEngine();
+});
+
+test.after.always(async () => {
+  await stopDockerEngine();
 });
 
 test('the seed and a control in containers on the host kernel: no leak, nothing left behind', async (t) => {
