@@ -11,6 +11,7 @@ import { onCleanup } from '../../util/cleanup.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { dockerError, withTimeout } from './engine.ts';
 import { LABEL } from './container-image.ts';
+import { ownerScope } from './reaper.ts';
 
 /**
  * NET_ADMIN, NET_RAW: links, addresses, rules, routes, nftables, ping.
@@ -56,7 +57,7 @@ export class DockerGuest implements Guest {
         Image: opts.image,
         name,
         Hostname: 'leaklab-guest',
-        Labels: { [LABEL]: 'guest', [`${LABEL}.run`]: opts.runId, [`${LABEL}.owner`]: String(process.pid) },
+        Labels: { [LABEL]: 'guest', [`${LABEL}.run`]: opts.runId, [`${LABEL}.owner`]: String(process.pid), [`${LABEL}.scope`]: await ownerScope() },
         HostConfig: {
           NetworkMode: 'none',
           CapAdd: CAPABILITIES,
