@@ -6,7 +6,7 @@
 import { join, basename } from 'node:path';
 import { rm, writeFile } from 'node:fs/promises';
 import { treeKernel, type Catalog } from '../kernel/catalog.ts';
-import { gitTopLevel, resolveCommit, isAncestor, uncommittedChanges, git, describeCommit, NO_GC } from '../kernel/git-tree.ts';
+import { gitTopLevel, resolveCommit, isAncestor, refuseUncommitted, git, describeCommit, NO_GC } from '../kernel/git-tree.ts';
 import { judgeKernel, type JudgeOptions, type StepResult } from './judge-kernel.ts';
 import { endpointProblem, stepProblem, type BisectResult, type Direction } from './result.ts';
 import { run, runAllowFail } from '../util/exec.ts';
@@ -27,12 +27,7 @@ interface CommitInputs { top: string; good: string; bad: string; old: string; ne
 /** Checks the tree and refs; every input error is raised before anything is built. */
 export async function checkCommitInputs(tree: string, goodRef: string, badRef: string, direction: Direction): Promise<CommitInputs> {
   const top = await gitTopLevel(tree);
-  const changed = await uncommittedChanges(top);
-  if (changed.length > 0) {
-    throw new LeaklabError('tree', `${top} has uncommitted changes (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}): no bisect step would include them`, {
-      hint: 'commit or stash them first, so the bisect tests what you think it tests',
-    });
-  }
+  await refuseUncommitted(top, 'no bisect step would include them', 'commit or stash them first, so the bisect tests what you think it tests');
   const good = await resolveCommit(top, goodRef);
   const bad = await resolveCommit(top, badRef);
   const [older, newer, olderRef, newerRef] = direction === 'introduced' ? [good, bad, goodRef, badRef] : [bad, good, badRef, goodRef];

@@ -5,8 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { RunReport } from '../report/json.ts';
-import { writeReports, checkWritable } from '../report/outputs.ts';
-import { checkReportDir } from '../report/run-report.ts';
+import { writeReports, checkWritable, checkReportDir } from '../report/outputs.ts';
 import { exitCodeFor } from '../run/result.ts';
 import { resultLine, summaryLine } from '../report/text.ts';
 import { LeaklabError, ExitCode } from '../util/errors.ts';

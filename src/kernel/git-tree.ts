@@ -59,6 +59,14 @@ export async function uncommittedChanges(dir: string): Promise<string[]> {
   return out.split('\n').filter(Boolean).map((l) => l.slice(3));
 }
 
+/** Refuses a tree with uncommitted changes, naming a few and saying what they would miss. */
+export async function refuseUncommitted(top: string, consequence: string, hint: string): Promise<void> {
+  const changed = await uncommittedChanges(top);
+  if (changed.length === 0) return;
+  const some = `${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}`;
+  throw new LeaklabError('tree', `${top} has uncommitted changes (${some}): ${consequence}`, { hint });
+}
+
 /** "abc123def012 subject" for messages. */
 export async function describeCommit(dir: string, commit: string): Promise<string> {
   return (await git(dir, ['log', '-1', '--format=%h %s', commit], 'git log')).trim();

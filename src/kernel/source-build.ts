@@ -17,7 +17,7 @@ import { sha256, sha256File, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress, progressBar, barsShown } from '../util/progress.ts';
 import { onCleanup } from '../util/cleanup.ts';
-import { gitTopLevel, resolveCommit, describeCommit, uncommittedChanges, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
+import { gitTopLevel, resolveCommit, describeCommit, refuseUncommitted, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 
@@ -135,12 +135,7 @@ async function sourceTree(k: SourceKernel & CatalogKernel): Promise<SourceTree> 
 /** A commit of the user's tree, built in leaklab's private clone of it. */
 async function commitTree(k: SourceKernel & CatalogKernel, top: string, ref: string | undefined): Promise<SourceTree> {
   if (ref === undefined) {
-    const changed = await uncommittedChanges(top);
-    if (changed.length > 0) {
-      throw new LeaklabError('tree', `${top} has uncommitted changes (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}), which a patched build would leave out`, {
-        hint: 'commit (or stash) them, or name the commit to build with ref:',
-      });
-    }
+    await refuseUncommitted(top, 'a patched build would leave them out', 'commit (or stash) them, or name the commit to build with ref:');
   }
   const commit = await resolveCommit(top, ref ?? 'HEAD');
   const dir = privateClonePath(top);

@@ -26,13 +26,18 @@ export async function writeReports(report: RunReport, out: OutputOptions): Promi
 }
 
 /** Fails early, naming the file, when an output file cannot be written. */
-export async function checkWritable(file: string): Promise<void> {
+export async function checkWritable(file: string, hint = 'give a path in a directory you can write to'): Promise<void> {
   const probe = `${file}.leaklab-write-test`;
   try {
     await mkdir(dirname(file), { recursive: true });
     await writeFile(probe, '');
     await rm(probe);
   } catch (err) {
-    throw new LeaklabError('usage', `cannot write ${file}: ${(err as Error).message}`, { hint: 'give a path in a directory you can write to' });
+    throw new LeaklabError('usage', `cannot write ${file}: ${(err as Error).message}`, { hint });
   }
+}
+
+/** Checks early (before any guest runs) that the report directory can be written. */
+export async function checkReportDir(dir: string): Promise<void> {
+  await checkWritable(join(dir, 'report.html'), 'give a --report directory you can write to');
 }

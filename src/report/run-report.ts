@@ -2,7 +2,7 @@
 // Markdown summary (what CI step summaries show) and a self-contained HTML
 // page with an SVG chart per scenario x kernel, each result naming its
 // kernel's provenance (sha256 of bzImage and config, QEMU, image recipe).
-import { mkdir, writeFile, appendFile, rm } from 'node:fs/promises';
+import { mkdir, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../run/result.ts';
 import { summaryLine, fmt } from './text.ts';
@@ -84,15 +84,4 @@ export async function writeRunReport(dir: string, results: RunResult[]): Promise
     throw new LeaklabError('usage', `cannot write the report to ${dir}: ${(err as Error).message}`, { hint: 'give a --report directory you can write to' });
   }
   if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, runMarkdown(results));
-}
-
-/** Checks early (before any guest runs) that the report directory can be written. */
-export async function checkReportDir(dir: string): Promise<void> {
-  try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(join(dir, '.leaklab-write-test'), '');
-    await rm(join(dir, '.leaklab-write-test'));
-  } catch (err) {
-    throw new LeaklabError('usage', `cannot write the report to ${dir}: ${(err as Error).message}`, { hint: 'give a --report directory you can write to' });
-  }
 }

@@ -5,7 +5,7 @@
 import { resolve, basename } from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { sourceKernels, treeKernel, type Catalog, type CatalogKernel, type SourceKernel } from '../kernel/catalog.ts';
-import { gitTopLevel, resolveCommit, isAncestor, uncommittedChanges, git } from '../kernel/git-tree.ts';
+import { gitTopLevel, resolveCommit, isAncestor, refuseUncommitted, git } from '../kernel/git-tree.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { exists } from '../util/cache.ts';
 import { sha256 } from '../util/hash.ts';
@@ -65,12 +65,7 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
       patches: [{ path: `${range} (${count} commit${count === '1' ? '' : 's'}) in ${top}`, sha256: sha256(diff), files }],
     };
   }
-  const changed = await uncommittedChanges(top);
-  if (changed.length > 0) {
-    throw new LeaklabError('tree', `${top} has uncommitted changes (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}): the base is the committed HEAD, so they would be left out`, {
-      hint: 'commit or stash them (or pass them as another --patch)',
-    });
-  }
+  await refuseUncommitted(top, 'the base is the committed HEAD, so they would be left out', 'commit or stash them (or pass them as another --patch)');
   const head = await resolveCommit(top, 'HEAD');
   const base = treeKernel(catalog, { tree: top, commit: head, name: name(head), configFrom });
   const patches = await readPatchFiles(patchArgs);
@@ -85,12 +80,7 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
 async function pinnedToCommit(k: SourceKernel & CatalogKernel): Promise<SourceKernel & CatalogKernel> {
   if (!('tree' in k.source) || k.source.ref !== undefined) return k;
   const top = await gitTopLevel(resolve(k.labDir, k.source.tree));
-  const changed = await uncommittedChanges(top);
-  if (changed.length > 0) {
-    throw new LeaklabError('tree', `${top} (source of ${k.name}) has uncommitted changes (${changed.slice(0, 3).join(', ')}${changed.length > 3 ? ', ...' : ''}): the base is the committed HEAD, so they would be left out`, {
-      hint: 'commit or stash them (or pass them as another --patch)',
-    });
-  }
+  await refuseUncommitted(top, 'the base is the committed HEAD, so they would be left out', 'commit or stash them (or pass them as another --patch)');
   return { ...k, source: { tree: top, ref: await resolveCommit(top, 'HEAD') } };
 }
 
