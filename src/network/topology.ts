@@ -24,7 +24,12 @@ export function topologySteps(s: Scenario): { name: string; script: string }[] {
     // neighbour discovery) are usable at once instead of ~1 s later.
     `echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad`,
     `ip netns exec ${PEER_NS} sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'`,
-    `ip link add veth0 type veth peer name veth1 netns ${PEER_NS}`,
+    // Made here, then moved: made straight into the peer namespace, both ends
+    // get ifindex 2, and the kernel's link watcher then treats the peer's
+    // carrier change as not urgent and batches it for up to 1 s, during which
+    // the first packets wait (found in containers, where only lo exists).
+    `ip link add veth0 type veth peer name veth1`,
+    `ip link set veth1 netns ${PEER_NS}`,
     `ip -n ${PEER_NS} link set lo up`,
     // nodad: addresses are usable at once instead of after duplicate detection.
     `ip -6 addr add ${t.guest} dev veth0 nodad`,
@@ -33,8 +38,9 @@ export function topologySteps(s: Scenario): { name: string; script: string }[] {
     v4 ? `ip -n ${PEER_NS} -4 addr add ${t.peer4} dev veth1` : '',
     `ip link set veth0 up`,
     `ip -n ${PEER_NS} link set veth1 up`,
-    // Packets sent before the kernel marks the link up are dropped: wait (5 s at most).
+    // Packets sent before the kernel marks both ends up are held or dropped: wait (5 s at most each).
     `n=0; until read -r s < /sys/class/net/veth0/operstate && [ "$s" = up ]; do n=$((n+1)); [ $n -lt 100 ] || exit 1; sleep 0.05; done`,
+    `n=0; until [ "$(ip netns exec ${PEER_NS} cat /sys/class/net/veth1/operstate)" = up ]; do n=$((n+1)); [ $n -lt 100 ] || exit 1; sleep 0.05; done`,
     t.remote ? `ip -n ${PEER_NS} -6 addr add ${t.remote} dev lo` : '',
     v4 && t.remote4 ? `ip -n ${PEER_NS} -4 addr add ${t.remote4} dev lo` : '',
     t.defaultRoute ? `ip -6 route add default via ${hostOf(t.peer)} dev veth0` : '',
