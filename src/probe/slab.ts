@@ -129,3 +129,22 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
   const packetsIn = family === 'ipv6' ? parseSnmp6InReceives(s.get('snmp6') ?? '') : parseSnmpInReceives(s.get('snmp') ?? '');
   return { packetsIn, caches };
 }
+
+/**
+ * The wait after the route flush: at most `maxSeconds`, polling every 0.1 s,
+ * and over as soon as every watched cache is at or below its limit (a count
+ * the verdict can only call "not kept"). A leaking kernel never gets there
+ * and waits the whole time, as does one without /sys/kernel/slab.
+ */
+export function settleScript(limits: Record<string, number>, maxSeconds: number): string {
+  const checks = Object.entries(limits).map(([c, limit]) => {
+    const d = `/sys/kernel/slab/${c}`;
+    return `  { echo 1 > ${d}/shrink; } 2>/dev/null; [ -r ${d}/objects ] && read -r o x < ${d}/objects && [ "$o" -le ${Math.floor(limit)} ] || return 1`;
+  });
+  return [
+    'leaklab_settled() {',
+    ...checks,
+    '}',
+    `t=0; until leaklab_settled || [ $t -ge ${Math.round(maxSeconds * 10)} ]; do sleep 0.1; t=$((t+1)); done`,
+  ].join('\n');
+}

@@ -19,8 +19,8 @@ import { isPanic } from '../guest/qemu/console.ts';
 import type { Guest } from '../guest/guest.ts';
 import { topologySteps } from '../network/topology.ts';
 import { burstScript, burstSizes, reachabilityScript, destination } from '../network/traffic.ts';
-import { sampleScript, parseSample, MissingCacheError, type Sample } from '../probe/slab.ts';
-import { judge, meetsExpectation, type SampleSeries } from '../verdict/verdict.ts';
+import { sampleScript, settleScript, parseSample, MissingCacheError, type Sample } from '../probe/slab.ts';
+import { judge, meetsExpectation, settleLimits, type SampleSeries } from '../verdict/verdict.ts';
 import type { RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
@@ -231,8 +231,12 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string,
   // Flush both families: cached routes are what a leak must survive.
   const flush: Step = {
     name: 'route flush',
-    script: `[ ! -e /proc/sys/net/ipv6/route/flush ] || echo 1 > /proc/sys/net/ipv6/route/flush\nip -4 route flush cache\nsleep ${s.settleSeconds}`,
+    script: `[ ! -e /proc/sys/net/ipv6/route/flush ] || echo 1 > /proc/sys/net/ipv6/route/flush\nip -4 route flush cache`,
   };
-  const settled = await phase(s, guest, [flush], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 });
+  const settle: Step = { name: 'settle', script: settleScript(settleLimits(s, before, bursts[bursts.length - 1]), s.settleSeconds) };
+  const tSettle = Date.now();
+  const settled = await phase(s, guest, [flush, settle], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 });
+  progress(scope, `settled after ${((Date.now() - tSettle) / 1000).toFixed(1)} s (settleSeconds ${s.settleSeconds} at most)`);
   return { before, bursts, settled, ...(idleSamples > 0 ? { idle } : {}) };
 }
+

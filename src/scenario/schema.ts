@@ -66,7 +66,7 @@ export const ScenarioSchema = Type.Object({
     })),
   }, { additionalProperties: false }),
   watch: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, description: 'slab caches to measure' }),
-  settleSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 600, default: 3, description: 'wait after the route flush before the last sample' })),
+  settleSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 600, default: 3, description: 'longest wait after the route flush before the last sample; it ends early once every watched cache is back within half of thresholds.noLeak per packet of its first sample' })),
   thresholds: Type.Optional(Type.Object({
     leak: Type.Optional(Type.Number({ exclusiveMinimum: 0, default: 0.5, description: 'objects kept per packet at or above which it is a LEAK' })),
     noLeak: Type.Optional(Type.Number({ minimum: 0, default: 0.1, description: 'objects kept per packet at or below which it is no leak' })),

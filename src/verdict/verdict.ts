@@ -145,6 +145,16 @@ function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleS
   };
 }
 
+/**
+ * Counts at which settling can end early: the first sample's count plus half
+ * of what thresholds.noLeak allows for the packets received, so a count
+ * there can only be judged "not kept", with room for a little noise.
+ */
+export function settleLimits(s: Scenario, before: Sample, last: Sample): Record<string, number> {
+  const packets = last.packetsIn - before.packetsIn;
+  return Object.fromEntries(s.watch.map((c) => [c, before.caches[c].objects + (s.thresholds.noLeak * packets) / 2]));
+}
+
 /** Whether a verdict meets an expectation; the reason says why not. */
 export function meetsExpectation(v: Verdict, e: Expectation): { ok: boolean; why: string } {
   if (v.verdict === 'inconclusive') return { ok: false, why: `expected ${e.verdict}, got inconclusive` };

@@ -1,5 +1,7 @@
 import test from 'ava';
-import { parseSample, parseSlabinfo, parseSnmp6InReceives, parseSnmpInReceives, MissingCacheError } from '../../src/probe/slab.ts';
+import { readdirSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { parseSample, parseSlabinfo, parseSnmp6InReceives, parseSnmpInReceives, MissingCacheError, settleScript } from '../../src/probe/slab.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 test('slabinfo of a real guest: ip6_dst_cache under its own name with slab_nomerge', (t) => {
@@ -47,4 +49,21 @@ test('the compact dump (only the lines the parsers read) of a real leaking run p
   const settled = parseSample(fixture('samples/seed-v6.1-fix-reverted-compact/5-settled.txt'), ['ip6_dst_cache'], 'ipv6');
   t.true(settled.packetsIn - before.packetsIn >= 2000);
   t.true(settled.caches.ip6_dst_cache.objects - before.caches.ip6_dst_cache.objects >= 1990);
+});
+
+// The settle loop runs in the host's own shell against its real /sys/kernel/slab.
+const hostCache = readdirSync('/sys/kernel/slab').find((c) => !c.startsWith(':'))!;
+
+test('settling ends at once when the count is already within its limit', (t) => {
+  const started = Date.now();
+  const r = spawnSync('sh', ['-ec', settleScript({ [hostCache]: 1e12 }, 3)]);
+  t.is(r.status, 0, r.stderr.toString());
+  t.true(Date.now() - started < 1000, `${hostCache}: ${Date.now() - started} ms`);
+});
+
+test('settling waits the whole settleSeconds while the count stays above its limit', (t) => {
+  const started = Date.now();
+  const r = spawnSync('sh', ['-ec', settleScript({ [hostCache]: -1 }, 0.5)]);
+  t.is(r.status, 0, r.stderr.toString());
+  t.true(Date.now() - started >= 500, `${Date.now() - started} ms`);
 });

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { judge, slope, meetsExpectation } from '../../src/verdict/verdict.ts';
+import { judge, slope, meetsExpectation, settleLimits } from '../../src/verdict/verdict.ts';
 import { toScenario } from '../../src/scenario/scenario.ts';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { recordedSeries } from '../helpers/fixtures.ts';
@@ -90,4 +90,16 @@ test('in a container, idle noise as large as the no-leak margin makes the verdic
   t.is(v.verdict, 'inconclusive');
   t.is(v.deciding.idleNoise, 2500);
   t.regex(v.reason, /the host moved ip6_dst_cache by 2500 objects while idle .* slab counts are host-wide/);
+});
+
+test('settling ends early only where the verdict could only be "not kept": recorded fixed kernel yes, leaking kernel no', (t) => {
+  for (const [run, early] of [['seed-v6.1', true], ['seed-v6.1-fix-reverted', false], ['seed-debian-6.1-cloud-merged', true]] as const) {
+    const r = recordedSeries(run);
+    const limit = settleLimits(seed, r.before, r.bursts[r.bursts.length - 1]).ip6_dst_cache;
+    t.is(r.settled.caches.ip6_dst_cache.objects <= limit, early, `${run}: settled ${r.settled.caches.ip6_dst_cache.objects}, limit ${limit}`);
+    // A count at the limit is judged no leak, with room to spare.
+    const atLimit = { ...r.settled, caches: { ip6_dst_cache: { ...r.settled.caches.ip6_dst_cache, objects: Math.floor(limit) } } };
+    const v = judge(seed, { ...r, settled: atLimit });
+    t.true(v.deciding.keptPerPacket <= seed.thresholds.noLeak / 2, `${run}: ${v.deciding.keptPerPacket}`);
+  }
 });
