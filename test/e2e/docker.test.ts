@@ -54,7 +54,7 @@ test('a container left by a SIGKILLed leaklab is removed by leaklab clean; Ctrl-
   t.deepEqual(await leaklabContainers(), []);
 
   const interrupted = await leaklab(['run', '--backend', 'docker', 'scenarios/fib6-suppress-leak.yaml', '--runs-dir', join(dir, 'runs')], {
-    onStderr: (all) => (/burst 1\//.test(all) ? 'SIGINT' : undefined),
+    onStderr: (all) => (/container up/.test(all) ? 'SIGINT' : undefined),
   });
   t.is(interrupted.code, 130, interrupted.stderr);
   t.deepEqual(await leaklabContainers(), []);
