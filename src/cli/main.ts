@@ -12,7 +12,7 @@ import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
-import { clearBar } from '../util/progress.ts';
+import { clearTasks } from '../util/progress.ts';
 
 setInterruptHandler((signal) => {
   process.stderr.write(`\nleaklab: ${signal}: stopping guests and removing temp files...\n`);
@@ -141,7 +141,7 @@ try {
   } else if (code?.startsWith('commander.')) {
     process.exitCode = ExitCode.noVerdict;
   } else {
-    clearBar();
+    clearTasks();
     process.stderr.write(formatError(err) + '\n');
     process.exitCode = err instanceof LeaklabError ? err.exitCode : ExitCode.noVerdict;
   }

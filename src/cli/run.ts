@@ -11,7 +11,7 @@ import { resultLine, summaryLine } from '../report/text.ts';
 import { sparkline } from '../report/chart.ts';
 import { writeReports, checkWritable, checkReportDir, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
-import { setQuiet } from '../util/progress.ts';
+import { setQuiet, aboveTasks } from '../util/progress.ts';
 import type { Scenario, Backend } from '../scenario/scenario.ts';
 import { connectDocker } from '../guest/docker/engine.ts';
 import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
@@ -71,7 +71,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     runDir,
     catalog,
     jobs,
-    onResult: (r) => {
+    onResult: (r) => aboveTasks(() => {
       if (r.scenario !== lastScenario) {
         process.stdout.write(`${r.scenario}:\n`);
         lastScenario = r.scenario;
@@ -79,7 +79,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
       process.stdout.write(`  ${resultLine(r, width)}\n`);
       // A compact chart for people watching; CI logs keep one line per result.
       if (process.stdout.isTTY && sparkline(r)) process.stdout.write(`  ${' '.repeat(width)} ${sparkline(r)}\n`);
-    },
+    }),
   });
   const exitCode = exitCodeFor(results);
   process.stdout.write(`${summaryLine(results)}\n`);

@@ -10,7 +10,7 @@ import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { projectPath } from '../util/paths.ts';
-import { progress } from '../util/progress.ts';
+import { progress, startTask, type Task } from '../util/progress.ts';
 
 const RecipeSchema = Type.Object({
   suite: Type.String({ description: 'Debian suite, e.g. bookworm' }),
@@ -46,12 +46,42 @@ export async function rootfsTar(recipe: Recipe): Promise<string> {
   const dir = await cachedDir('images', `${recipe.name}-${recipe.key}`, async (tmp) => {
     await requireTool('mmdebstrap', 'mmdebstrap');
     progress('image', `making ${recipe.name} with mmdebstrap (${recipe.packages.length} packages)`);
-    await run('mmdebstrap', ['--variant=extract', '--quiet', `--include=${recipe.packages.join(',')}`, recipe.suite, join(tmp, 'rootfs.tar')], {
+    const task = startTask('image');
+    await run('mmdebstrap', ['--variant=extract', '--verbose', `--include=${recipe.packages.join(',')}`, recipe.suite, join(tmp, 'rootfs.tar')], {
       timeoutMs: 20 * 60_000, what: `mmdebstrap for ${recipe.name}`, kind: 'image',
       hint: `check the package names in ${recipe.file} and that Debian's mirror is reachable (apt-get update)`,
       logFile: join(tmp, 'mmdebstrap.log'),
-    });
+      onLine: mmdebstrapProgress(task),
+    }).finally(() => task.end());
     await writeFile(join(tmp, 'recipe.yaml'), recipe.text);
   });
   return join(dir, 'rootfs.tar');
+}
+
+const UNITS: Record<string, number> = { B: 1, kB: 1e3, MB: 1e6, GB: 1e9 };
+const bytes = (n: string, unit: string) => Number(n.replace(/,/g, '')) * UNITS[unit];
+
+/**
+ * Reads mmdebstrap's --verbose output: its "I: stage..." lines name the
+ * stage, and apt's "Need to get N MB of archives" then one "Get:... [size]"
+ * line per package make the download a bar.
+ */
+export function mmdebstrapProgress(task: Task): (line: string) => void {
+  let stage = 'starting';
+  let total: number | undefined;
+  let fetched = 0;
+  return (line) => {
+    const m = /^I: (.*?)(\.\.\.)?$/.exec(line);
+    const need = /^Need to get ([\d.,]+) (B|kB|MB|GB) of archives/.exec(line);
+    const get = total !== undefined ? /^Get:\d+ .* \[([\d.,]+) (B|kB|MB|GB)\]$/.exec(line) : null;
+    if (m) stage = m[1];
+    else if (need) total = bytes(need[1], need[2]);
+    else if (get) fetched += bytes(get[1], get[2]);
+    else return;
+    if (total !== undefined && /download/.test(stage)) {
+      task.update(fetched, `making image: ${stage}: ${(fetched / 1e6).toFixed(1)} of ${(total / 1e6).toFixed(1)} MB`, total);
+    } else {
+      task.update(0, `making image: ${stage}`, 0);
+    }
+  };
 }

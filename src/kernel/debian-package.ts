@@ -9,7 +9,7 @@ import { cachedDir, exists } from '../util/cache.ts';
 import { run, runAllowFail, requireTool } from '../util/exec.ts';
 import { sha256File } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
+import { progress, startTask } from '../util/progress.ts';
 
 interface PackageInfo { name: string; version: string; depends: string[] }
 
@@ -35,6 +35,24 @@ async function resolveImagePackage(name: string): Promise<PackageInfo> {
   return info;
 }
 
+/** The percentage in one of apt's status lines ("dlstatus:N:PERCENT:text", with APT::Status-Fd). */
+export function aptDownloadPercent(line: string): number | undefined {
+  const m = /^dlstatus:\d+:([\d.]+):/.exec(line);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** apt-get download, its percentage shown as a task. */
+async function aptDownload(scope: string, name: string, version: string, dir: string): Promise<void> {
+  const task = startTask(scope, 100);
+  await run('apt-get', ['-o', 'APT::Status-Fd=1', 'download', `${name}=${version}`], {
+    cwd: dir, timeoutMs: 10 * 60_000, what: `apt-get download ${name}`, kind: 'catalog', hint: 'check network access to the Debian mirror and run apt-get update',
+    onLine: (line) => {
+      const percent = aptDownloadPercent(line);
+      if (percent !== undefined) task.update(percent, `downloading ${name}`);
+    },
+  }).finally(() => task.end());
+}
+
 export async function prepareDebianPackage(k: PackageKernel & CatalogKernel): Promise<KernelArtifact> {
   await requireTool('apt-get', 'apt');
   await requireTool('dpkg-deb', 'dpkg');
@@ -45,7 +63,7 @@ export async function prepareDebianPackage(k: PackageKernel & CatalogKernel): Pr
     progress(k.name, `fetching ${pkg.name} ${pkg.version} with apt`);
     const dl = join(tmp, 'download');
     await mkdir(dl);
-    await run('apt-get', ['download', `${pkg.name}=${pkg.version}`], { cwd: dl, timeoutMs: 10 * 60_000, what: `apt-get download ${pkg.name}`, kind: 'catalog', hint: 'check network access to the Debian mirror and run apt-get update' });
+    await aptDownload(k.name, pkg.name, pkg.version, dl);
     const deb = join(dl, (await readdir(dl)).find((f) => f.endsWith('.deb'))!);
     const debSha = await sha256File(deb);
     const root = join(tmp, 'root');

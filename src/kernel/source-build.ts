@@ -15,7 +15,7 @@ import { cachedDir, cachePath, exists } from '../util/cache.ts';
 import { run, runAllowFail, requireTool, tail, processAlive } from '../util/exec.ts';
 import { sha256, sha256File, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress, progressBar, barsShown } from '../util/progress.ts';
+import { progress, startTask } from '../util/progress.ts';
 import { onCleanup } from '../util/cleanup.ts';
 import { gitTopLevel, resolveCommit, describeCommit, refuseUncommitted, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
 
@@ -276,23 +276,19 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string, configInpu
   await writeFile(log, '');
   progress(k.name, `building bzImage (make -j${jobs}; log: ${log})`);
   let compiled = 0;
-  let lastReport = Date.now();
   const started = Date.now();
   // A full build's file count, remembered per config, sizes the bar of the next one.
   const stats = cachePath('stats', `build-files-${short(configInputsKey)}`);
   const expected = Number(await readFile(stats, 'utf8').catch(() => '0')) || undefined;
+  const task = startTask(k.name, expected);
   const r = await runAllowFail('make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
     env: REPRODUCIBLE_BUILD, timeoutMs: BUILD_TIMEOUT_MS, what: `building ${k.name}`, kind: 'kernel-build', logFile: log,
-    onOutput: (chunk) => {
-      compiled += (chunk.match(/^\s+CC\s/gm) ?? []).length;
-      const label = `building: ${compiled} files compiled, ${Math.round((Date.now() - started) / 1000)} s`;
-      if (barsShown()) progressBar(k.name, compiled, expected, label);
-      else if (Date.now() - lastReport > 15_000) {
-        lastReport = Date.now();
-        progress(k.name, label);
-      }
+    onLine: (line) => {
+      if (!/^\s+CC\s/.test(line)) return;
+      compiled++;
+      task.update(compiled, `building: ${compiled} files compiled, ${Math.round((Date.now() - started) / 1000)} s`);
     },
-  });
+  }).finally(() => task.end());
   if (r.exitCode === 0 && compiled > (expected ?? 0) / 2 && compiled > 200) {
     await mkdir(dirname(stats), { recursive: true });
     await writeFile(stats, String(compiled));

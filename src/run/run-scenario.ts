@@ -15,7 +15,7 @@ import { DockerGuest, CAPABILITIES } from '../guest/docker/docker-guest.ts';
 import { connectDocker, hostKernelRelease, dockerError } from '../guest/docker/engine.ts';
 import { containerImage } from '../guest/docker/container-image.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
-import { isPanic } from '../guest/qemu/console.ts';
+import { isPanic, followBoot } from '../guest/qemu/console.ts';
 import type { Guest } from '../guest/guest.ts';
 import { topologySteps } from '../network/topology.ts';
 import { burstScript, burstSizes, reachabilityScript, destination } from '../network/traffic.ts';
@@ -23,7 +23,7 @@ import { sampleScript, settleScript, parseSample, MissingCacheError, type Sample
 import { judge, meetsExpectation, settleLimits, type SampleSeries } from '../verdict/verdict.ts';
 import type { RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
+import { progress, startTask, timedTask } from '../util/progress.ts';
 import { tail } from '../util/exec.ts';
 
 export function bootTimeoutMs(): number {
@@ -55,10 +55,11 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
     result.seconds.prepare = (Date.now() - t0) / 1000;
     progress(scope, `booting (${accel}: ${why}); console: ${join(runDir, 'console.log')}`);
     const tBoot = Date.now();
+    const endBoot = followBoot(scope, join(runDir, 'console.log'), bootTimeoutMs());
     guest = await QemuGuest.start({
       name: kernel.name, bzImage: kernel.bzImage, initrd, cmdline: s.guest.cmdline, memory: s.guest.memory,
       accel, runDir, bootTimeoutMs: bootTimeoutMs(),
-    });
+    }).finally(endBoot);
     result.seconds.boot = (Date.now() - tBoot) / 1000;
     const uname = await guest.exec('uname -r');
     result.release = uname.stdout.trim();
@@ -214,19 +215,25 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string,
   }
   const bursts: Sample[] = [];
   const sizes = burstSizes(s);
-  for (const [i, count] of sizes.entries()) {
-    // ping exits 1 when some replies were lost: still a burst worth measuring.
-    const burst: Step = {
-      name: `burst ${i + 1}`, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
-      failure: (output, code) => new LeaklabError('guest', `traffic burst ${i + 1} failed (exit ${code})`, { hint: 'check traffic: in the scenario; the message below is what the sender said', details: output }),
-    };
-    // Mid-run changes (e.g. a workaround) go in right before the next burst.
-    const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
-    for (const c of changes) progress(scope, `applying ${c.name}`);
-    const smp = await phase(s, guest, [...changes, burst], join(raw, `${i + 1}-burst.txt`), { timeoutMs: 10 * 60_000 });
-    bursts.push(smp);
-    const first = s.watch[0];
-    progress(scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - before.packetsIn} packets in, ${first} ${smp.caches[first].objects} objects`);
+  const traffic = startTask(scope, sizes.length);
+  try {
+    for (const [i, count] of sizes.entries()) {
+      traffic.update(i, `sending burst ${i + 1}/${sizes.length} (${count} packets)`);
+      // ping exits 1 when some replies were lost: still a burst worth measuring.
+      const burst: Step = {
+        name: `burst ${i + 1}`, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
+        failure: (output, code) => new LeaklabError('guest', `traffic burst ${i + 1} failed (exit ${code})`, { hint: 'check traffic: in the scenario; the message below is what the sender said', details: output }),
+      };
+      // Mid-run changes (e.g. a workaround) go in right before the next burst.
+      const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
+      for (const c of changes) progress(scope, `applying ${c.name}`);
+      const smp = await phase(s, guest, [...changes, burst], join(raw, `${i + 1}-burst.txt`), { timeoutMs: 10 * 60_000 });
+      bursts.push(smp);
+      const first = s.watch[0];
+      progress(scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - before.packetsIn} packets in, ${first} ${smp.caches[first].objects} objects`);
+    }
+  } finally {
+    traffic.end();
   }
   // Flush both families: cached routes are what a leak must survive.
   const flush: Step = {
@@ -235,7 +242,8 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string,
   };
   const settle: Step = { name: 'settle', script: settleScript(settleLimits(s, before, bursts[bursts.length - 1]), s.settleSeconds) };
   const tSettle = Date.now();
-  const settled = await phase(s, guest, [flush, settle], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 });
+  const endSettle = timedTask(scope, s.settleSeconds * 1000, (ms) => `settling after the flush: ${(ms / 1000).toFixed(1)} s of ${s.settleSeconds} s`);
+  const settled = await phase(s, guest, [flush, settle], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 }).finally(endSettle);
   progress(scope, `settled after ${((Date.now() - tSettle) / 1000).toFixed(1)} s (settleSeconds ${s.settleSeconds} at most)`);
   return { before, bursts, settled, ...(idleSamples > 0 ? { idle } : {}) };
 }

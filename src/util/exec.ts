@@ -18,8 +18,8 @@ export interface RunOptions {
   kind?: ErrorKind;
   hint?: string;
   input?: string;
-  /** Called with each chunk of stdout, e.g. to report progress. */
-  onOutput?: (chunk: string) => void;
+  /** Called with each whole line of stdout and of stderr, e.g. to report progress. */
+  onLine?: (line: string) => void;
 }
 
 export interface RunResult {
@@ -40,6 +40,17 @@ export async function run(cmd: string, args: string[], opts: RunOptions): Promis
   return result;
 }
 
+/** Calls `onLine` with each whole line of a stream (a chunk can end mid-line). */
+function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  let partial = '';
+  stream.on('data', (d: Buffer) => {
+    const lines = (partial + d.toString()).split('\n');
+    partial = lines.pop()!;
+    for (const line of lines) onLine(line);
+  });
+  stream.on('end', () => partial && onLine(partial));
+}
+
 /** Runs a command and returns its exit code instead of throwing on failure. */
 export async function runAllowFail(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
   const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
@@ -57,7 +68,9 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     p.stdout.pipe(log, { end: false });
     p.stderr.pipe(log, { end: false });
   }
-  if (opts.onOutput) p.stdout.on('data', (d: Buffer) => opts.onOutput!(d.toString()));
+  if (opts.onLine) {
+    for (const stream of [p.stdout, p.stderr]) eachLine(stream, opts.onLine);
+  }
   let out: ProcessOutput;
   try {
     out = await p;

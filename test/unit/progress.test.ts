@@ -1,9 +1,42 @@
 import test from 'ava';
-import { barText } from '../../src/util/progress.ts';
+import { barText, type Task } from '../../src/util/progress.ts';
+import { mmdebstrapProgress } from '../../src/image/recipe.ts';
+import { aptDownloadPercent } from '../../src/kernel/debian-package.ts';
+import { fixture } from '../helpers/fixtures.ts';
 
 test('progress bar text: filled in proportion, clamped, and absent when the total is unknown', (t) => {
   t.is(barText(0, 10, 10), '[----------]   0% ');
   t.is(barText(5, 10, 10), '[#####-----]  50% ');
   t.is(barText(15, 10, 10), '[##########] 100% ');
   t.is(barText(3, undefined), '');
+  t.is(barText(3, 0), '');
+});
+
+/** A task that keeps what it was told, to read back what a user would have seen. */
+function recordingTask(): Task & { seen: { done: number; label: string; total?: number }[] } {
+  const seen: { done: number; label: string; total?: number }[] = [];
+  return { seen, update: (done, label, total) => seen.push({ done, label, total }), end: () => {} };
+}
+
+test('mmdebstrap --verbose output of a real run: its stages, and the download as bytes of what apt said it needs', (t) => {
+  const task = recordingTask();
+  const onLine = mmdebstrapProgress(task);
+  for (const line of fixture('progress/mmdebstrap-verbose.txt').split('\n')) onLine(line);
+  const labels = task.seen.map((s) => s.label);
+  t.true(labels.includes('making image: running apt-get update'), labels.join('\n'));
+  t.true(labels.includes('making image: extracting archives'));
+  t.is(labels[labels.length - 1], 'making image: success in 2.6255 seconds');
+  // The index downloads of apt-get update ("Get:5 ... Packages [8790 kB]") are not package downloads.
+  const download = task.seen.filter((s) => s.total);
+  t.is(download[0].total, 8453e3);
+  t.is(download[0].done, 0);
+  const last = download[download.length - 1];
+  t.true(Math.abs(last.done - last.total!) / last.total! < 0.02, `${last.done} of ${last.total}`);
+  t.regex(last.label, /downloading packages with apt: 8\.\d of 8\.5 MB/);
+  t.true(download.every((s, i) => i === 0 || s.done >= download[i - 1].done), 'the bar never goes back');
+});
+
+test("apt's status lines (APT::Status-Fd) of a real kernel download give its percentage", (t) => {
+  const percents = fixture('progress/apt-status-fd.txt').split('\n').map(aptDownloadPercent).filter((p) => p !== undefined);
+  t.deepEqual(percents, [0, 0, 0.0404, 100]);
 });

@@ -4,13 +4,13 @@
 // needed, none is reachable) and tagged by the content of both, so it is
 // made once and reused while present.
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { type Recipe, rootfsTar } from '../../image/recipe.ts';
 import { GUEST_INIT } from '../../image/initramfs.ts';
 import { sha256, short } from '../../util/hash.ts';
-import { progress } from '../../util/progress.ts';
+import { progress, startTask } from '../../util/progress.ts';
 import { dockerError } from './engine.ts';
 
 export const IMAGE_REPO = 'leaklab-guest';
@@ -24,7 +24,11 @@ export async function containerImage(docker: Docker, recipe: Recipe): Promise<st
   if (await imageExists(docker, ref)) return ref;
   const rootfs = await rootfsTar(recipe);
   progress('image', `importing ${recipe.name} into Docker as ${ref}`);
-  const stream = withLeaklabInit(rootfs, recipe.prune, init);
+  // The bar follows the rootfs tar being read; Docker takes it as fast as it can store it.
+  const task = startTask('image', (await stat(rootfs)).size);
+  const source = createReadStream(rootfs);
+  source.on('data', () => task.update(source.bytesRead, `importing into Docker: ${(source.bytesRead / 1e6).toFixed(0)} MB read`));
+  const stream = withLeaklabInit(source, recipe.prune, init);
   try {
     const out = await docker.importImage(stream, {
       repo: IMAGE_REPO, tag,
@@ -33,6 +37,8 @@ export async function containerImage(docker: Docker, recipe: Recipe): Promise<st
     await new Promise<void>((resolve, reject) => docker.modem.followProgress(out, (err: Error | null) => (err ? reject(err) : resolve())));
   } catch (err) {
     throw dockerError(`importing the ${recipe.name} image`, err, `the rootfs is ${rootfs}; check dockerd's log and free disk space`);
+  } finally {
+    task.end();
   }
   return ref;
 }
@@ -48,7 +54,7 @@ async function imageExists(docker: Docker, ref: string): Promise<boolean> {
 }
 
 /** The rootfs tar re-packed on the fly: pruned paths left out, /leaklab/init added. */
-function withLeaklabInit(rootfs: string, prune: string[], init: Buffer): NodeJS.ReadableStream {
+function withLeaklabInit(rootfs: NodeJS.ReadableStream, prune: string[], init: Buffer): NodeJS.ReadableStream {
   const pack = tar.pack();
   const extract = tar.extract();
   const pruned = (name: string) => {
@@ -69,7 +75,7 @@ function withLeaklabInit(rootfs: string, prune: string[], init: Buffer): NodeJS.
     pack.finalize();
   });
   extract.on('error', (err) => pack.destroy(err));
-  createReadStream(rootfs).on('error', (err) => pack.destroy(err)).pipe(extract);
+  rootfs.on('error', (err) => pack.destroy(err)).pipe(extract);
   // tar-stream's Pack is a streamx Readable, which Node's stream types do not describe.
   return pack as unknown as NodeJS.ReadableStream;
 }

@@ -1,0 +1,23 @@
+import test from 'ava';
+import { join } from 'node:path';
+import { tempDir, qemuProcesses } from '../helpers/cli.ts';
+import { onTerminal } from '../helpers/terminal.ts';
+
+test('on a terminal, boots and traffic of guests side by side are lines redrawn in place, gone when done', (t) => {
+  const dir = tempDir(t);
+  const r = onTerminal(['node', 'bin/leaklab.js', 'run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1,v6.1-fix-reverted', '-j', '2', '--runs-dir', join(dir, 'runs')], 15 * 60_000);
+  t.is(r.code, 0, r.screen.join('\n'));
+  // While running: a task line per guest, bars included.
+  t.regex(r.raw, /fib6-suppress-leak on v6\.1: \[[#-]{20}\] +\d+% booting: \d+ s of 90 s allowed; console: /);
+  t.regex(r.raw, /fib6-suppress-leak on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% sending burst \d\/4 \(500 packets\)/);
+  t.regex(r.raw, /\x1b\[2A\x1b\[0J/, 'two task lines (one per guest) erased and redrawn together');
+  t.regex(r.raw, /fib6-suppress-leak on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% settling after the flush: [1-3]\.\d s of 3 s/, 'the leaking kernel settles the whole 3 s');
+  // At the end: step lines and results stay on the screen, no task line does.
+  const screen = r.screen.join('\n');
+  t.notRegex(screen, /booting: |sending burst|settling after/);
+  t.regex(screen, /burst 4\/4: \d+ packets in/);
+  t.regex(screen, /v6\.1-fix-reverted +LEAK/);
+  t.regex(screen, /v6\.1 +no leak/);
+  t.regex(screen, /2 as expected/);
+  t.deepEqual(qemuProcesses(dir), []);
+});
