@@ -49,13 +49,13 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
       prepared.set(k, err);
     }
   }
-  // Then the guests, `jobs` at a time; results are reported in plan order.
-  const done = new Map<number, RunResult>();
+  // Then the guests, `jobs` at a time; results are reported in plan order:
+  // each one once it and every result before it are in.
+  const results: RunResult[] = new Array(plan.length);
   let reported = 0;
   // Guests side by side, then containers one at a time: a container sees
   // host-wide slab counts, which any other guest's activity would move.
   const cells = [...plan.keys()];
-  const results: RunResult[] = new Array(plan.length);
   const runCell = async (i: number) => {
     const { s, k, backend } = plan[i];
     throwIfInterrupted();
@@ -64,9 +64,8 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
     const r = backend === 'docker' ? await runScenarioInContainer(s, runDir, basename(opts.runDir))
       : kernel instanceof LeaklabError ? failedResult(s, k, runDir, kernel)
       : await runScenarioOnKernel(s, kernel!, runDir);
-    done.set(i, r);
-    while (done.has(reported)) opts.onResult?.(done.get(reported++)!);
     results[i] = r;
+    while (results[reported]) opts.onResult?.(results[reported++]);
   };
   await mapPool(cells.filter((i) => plan[i].backend === 'qemu'), opts.jobs ?? 1, runCell);
   await mapPool(cells.filter((i) => plan[i].backend === 'docker'), 1, runCell);
