@@ -12,9 +12,10 @@ import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
-import { clearTasks } from '../util/progress.ts';
+import { stopTasks } from '../util/progress.ts';
 
 setInterruptHandler((signal) => {
+  stopTasks();
   process.stderr.write(`\nleaklab: ${signal}: stopping guests and removing temp files...\n`);
   void cleanupAll().finally(() => process.exit(ExitCode.interrupted));
 });
@@ -141,7 +142,7 @@ try {
   } else if (code?.startsWith('commander.')) {
     process.exitCode = ExitCode.noVerdict;
   } else {
-    clearTasks();
+    stopTasks();
     process.stderr.write(formatError(err) + '\n');
     process.exitCode = err instanceof LeaklabError ? err.exitCode : ExitCode.noVerdict;
   }

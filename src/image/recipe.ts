@@ -72,7 +72,8 @@ export function mmdebstrapProgress(task: Task): (line: string) => void {
   let fetched = 0;
   return (line) => {
     const m = /^I: (.*?)(\.\.\.)?$/.exec(line);
-    const need = /^Need to get ([\d.,]+) (B|kB|MB|GB) of archives/.exec(line);
+    // "Need to get 8453 kB of archives", or "3027 kB/8453 kB" when some are cached: the first is what is fetched.
+    const need = /^Need to get ([\d.,]+) (B|kB|MB|GB)(\/[\d.,]+ (B|kB|MB|GB))? of archives/.exec(line);
     const get = total !== undefined ? /^Get:\d+ .* \[([\d.,]+) (B|kB|MB|GB)\]$/.exec(line) : null;
     if (m) stage = m[1];
     else if (need) total = bytes(need[1], need[2]);

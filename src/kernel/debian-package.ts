@@ -45,7 +45,8 @@ export function aptDownloadPercent(line: string): number | undefined {
 async function aptDownload(scope: string, name: string, version: string, dir: string): Promise<void> {
   const task = startTask(scope, 100);
   await run('apt-get', ['-o', 'APT::Status-Fd=1', 'download', `${name}=${version}`], {
-    cwd: dir, timeoutMs: 10 * 60_000, what: `apt-get download ${name}`, kind: 'catalog', hint: 'check network access to the Debian mirror and run apt-get update',
+    // apt formats the percentage in the locale's way (0,04 in de_DE): ask for C.
+    cwd: dir, env: { LC_ALL: 'C.UTF-8' }, timeoutMs: 10 * 60_000, what: `apt-get download ${name}`, kind: 'catalog', hint: 'check network access to the Debian mirror and run apt-get update',
     onLine: (line) => {
       const percent = aptDownloadPercent(line);
       if (percent !== undefined) task.update(percent, `downloading ${name}`);

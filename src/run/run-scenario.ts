@@ -240,7 +240,7 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string,
     name: 'route flush',
     script: `[ ! -e /proc/sys/net/ipv6/route/flush ] || echo 1 > /proc/sys/net/ipv6/route/flush\nip -4 route flush cache`,
   };
-  const settle: Step = { name: 'settle', script: settleScript(settleLimits(s, before, bursts[bursts.length - 1]), s.settleSeconds) };
+  const settle: Step = { name: 'settle', script: settleScript(settleLimits(s, { before, idle }, bursts[bursts.length - 1]), s.settleSeconds) };
   const tSettle = Date.now();
   const endSettle = timedTask(scope, s.settleSeconds * 1000, (ms) => `settling after the flush: ${(ms / 1000).toFixed(1)} s of ${s.settleSeconds} s`);
   const settled = await phase(s, guest, [flush, settle], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 }).finally(endSettle);

@@ -3,6 +3,7 @@
 // tail of its output so the user sees why.
 import { $, ProcessOutput } from 'zx';
 import { createWriteStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { LeaklabError, type ErrorKind } from './errors.ts';
 import { onCleanup } from './cleanup.ts';
 
@@ -42,13 +43,19 @@ export async function run(cmd: string, args: string[], opts: RunOptions): Promis
 
 /** Calls `onLine` with each whole line of a stream (a chunk can end mid-line). */
 function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void): void {
+  // The decoder keeps a character split across chunks whole; \r\n ends a line too.
+  const decoder = new StringDecoder('utf8');
   let partial = '';
-  stream.on('data', (d: Buffer) => {
-    const lines = (partial + d.toString()).split('\n');
+  const emit = (text: string) => {
+    const lines = (partial + text).split(/\r?\n/);
     partial = lines.pop()!;
     for (const line of lines) onLine(line);
+  };
+  stream.on('data', (d: Buffer) => emit(decoder.write(d)));
+  stream.on('end', () => {
+    emit(decoder.end());
+    if (partial) onLine(partial);
   });
-  stream.on('end', () => partial && onLine(partial));
 }
 
 /** Runs a command and returns its exit code instead of throwing on failure. */

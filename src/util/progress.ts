@@ -51,6 +51,7 @@ interface TaskLine {
 export const PLAIN_EVERY_MS = 15_000;
 const REDRAW_EVERY_MS = 200;
 const tasks = new Set<TaskLine>();
+let stopped = false;
 let linesOnScreen = 0;
 let lastDraw = 0;
 
@@ -65,7 +66,7 @@ export function startTask(scope: string, total?: number): Task {
   return {
     update(done, label, newTotal) {
       // An update after the end (a late timer, say) must not bring the line back.
-      if (quiet || ended) return;
+      if (quiet || ended || stopped) return;
       total = newTotal ?? total;
       line.text = `${barText(done, total, 20)}${label}`;
       if (!drawn()) {
@@ -144,10 +145,15 @@ export function aboveTasks(write: () => void): void {
   drawTasks();
 }
 
-/** Takes the task lines off the screen before other output (an error message). */
-export function clearTasks(): void {
+/**
+ * Takes the task lines off the screen for good, before the last words (an
+ * error, the Ctrl-C message and cleanup): tasks still running (a boot timer)
+ * must not draw below them.
+ */
+export function stopTasks(): void {
   eraseTasks();
   tasks.clear();
+  stopped = true;
 }
 
 const debugScopes = (process.env.LEAKLAB_DEBUG ?? '').split(',').map((x) => x.trim()).filter(Boolean);

@@ -114,8 +114,7 @@ function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleS
   const keptPerPacket = packetsIn > 0 ? kept / packetsIn : 0;
   const { leak, noLeak, minPackets } = s.thresholds;
   const merged = series.before.caches[name];
-  const idle = series.idle && [series.before, ...series.idle].map((p) => p.caches[name].objects);
-  const noise = idle && Math.max(...idle) - Math.min(...idle);
+  const noise = idleNoise(series, name);
   const base = {
     cache: name, slopePerPacket, keptPerPacket, objectsBefore: before, objectsAfterTraffic: afterTraffic,
     objectsSettled: settled, objectsKept: kept, mergedInto: merged.mergedInto, sharedWith: merged.sharedWith, idleNoise: noise,
@@ -145,14 +144,21 @@ function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleS
   };
 }
 
+/** Spread of a cache's count over the first and the idle samples (containers): the host's own churn. */
+export function idleNoise(series: Pick<SampleSeries, 'before' | 'idle'>, name: string): number | undefined {
+  const idle = series.idle && [series.before, ...series.idle].map((p) => p.caches[name].objects);
+  return idle && Math.max(...idle) - Math.min(...idle);
+}
+
 /**
  * Counts at which settling can end early: the first sample's count plus half
- * of what thresholds.noLeak allows for the packets received, so a count
- * there can only be judged "not kept", with room for a little noise.
+ * of what thresholds.noLeak allows for the packets received, less the host's
+ * noise seen while idle (containers), so a count there can only be judged
+ * "not kept", with room for a little noise.
  */
-export function settleLimits(s: Scenario, before: Sample, last: Sample): Record<string, number> {
-  const packets = last.packetsIn - before.packetsIn;
-  return Object.fromEntries(s.watch.map((c) => [c, before.caches[c].objects + (s.thresholds.noLeak * packets) / 2]));
+export function settleLimits(s: Scenario, series: Pick<SampleSeries, 'before' | 'idle'>, last: Sample): Record<string, number> {
+  const packets = last.packetsIn - series.before.packetsIn;
+  return Object.fromEntries(s.watch.map((c) => [c, series.before.caches[c].objects + (s.thresholds.noLeak * packets) / 2 - (idleNoise(series, c) ?? 0)]));
 }
 
 /** Whether a verdict meets an expectation; the reason says why not. */

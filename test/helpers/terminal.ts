@@ -15,7 +15,7 @@ export interface TerminalRun {
 /** Runs `args` (a command line) on a terminal 120 columns wide. */
 export function onTerminal(args: string[], timeoutMs: number): TerminalRun {
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('script', ['-qec', `stty cols 120 rows 50; ${quoted}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs });
+  const r = spawnSync('script', ['-qec', `stty cols 120 rows 50; ${quoted}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
   return { code: r.status, raw: r.stdout, screen: replay(r.stdout) };
 }
 

@@ -1,6 +1,8 @@
-import test from 'ava';
-import { readdirSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import test, { type ExecutionContext } from 'ava';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseSample, parseSlabinfo, parseSnmp6InReceives, parseSnmpInReceives, MissingCacheError, settleScript } from '../../src/probe/slab.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
@@ -51,19 +53,45 @@ test('the compact dump (only the lines the parsers read) of a real leaking run p
   t.true(settled.caches.ip6_dst_cache.objects - before.caches.ip6_dst_cache.objects >= 1990);
 });
 
-// The settle loop runs in the host's own shell against its real /sys/kernel/slab.
-const hostCache = readdirSync('/sys/kernel/slab').find((c) => !c.startsWith(':'))!;
+// The settle loop, run by dash (the guests' /bin/sh) against a slab directory
+// laid out like /sys/kernel/slab, whose counts a test changes while it waits.
+function slabDir(t: ExecutionContext, objects: number | undefined): { dir: string; set: (n: number) => void } {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-slab-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  mkdirSync(join(dir, 'ip6_dst_cache'));
+  const set = (n: number) => writeFileSync(join(dir, 'ip6_dst_cache', 'objects'), `${n} N0=${n}\n`);
+  if (objects !== undefined) set(objects);
+  return { dir, set };
+}
 
-test('settling ends at once when the count is already within its limit', (t) => {
+function settle(dir: string, limit: number, maxSeconds: number): { ms: number; promise: Promise<number | null> } {
   const started = Date.now();
-  const r = spawnSync('sh', ['-ec', settleScript({ [hostCache]: 1e12 }, 3)]);
-  t.is(r.status, 0, r.stderr.toString());
-  t.true(Date.now() - started < 1000, `${hostCache}: ${Date.now() - started} ms`);
+  const child = spawn('dash', ['-ec', settleScript({ ip6_dst_cache: limit }, maxSeconds, dir)], { stdio: 'ignore', timeout: 20_000 });
+  const result = { ms: 0, promise: new Promise<number | null>((done) => child.on('exit', (code) => { result.ms = Date.now() - started; done(code); })) };
+  return result;
+}
+
+test('settling ends after two polls when the count is already within its limit', async (t) => {
+  const { dir } = slabDir(t, 16);
+  const r = settle(dir, 16, 3);
+  t.is(await r.promise, 0);
+  t.true(r.ms < 1500, `${r.ms} ms`);
 });
 
-test('settling waits the whole settleSeconds while the count stays above its limit', (t) => {
-  const started = Date.now();
-  const r = spawnSync('sh', ['-ec', settleScript({ [hostCache]: -1 }, 0.5)]);
-  t.is(r.status, 0, r.stderr.toString());
-  t.true(Date.now() - started >= 500, `${Date.now() - started} ms`);
+test('settling ends soon after the count comes down, long before settleSeconds', async (t) => {
+  const { dir, set } = slabDir(t, 2016);
+  const r = settle(dir, 100, 5);
+  await new Promise((res) => setTimeout(res, 600));
+  set(20);
+  t.is(await r.promise, 0);
+  t.true(r.ms >= 600 && r.ms < 2500, `${r.ms} ms`);
+});
+
+test('settling waits the whole settleSeconds while the count stays above its limit, or cannot be read', async (t) => {
+  for (const objects of [2016, undefined]) {
+    const { dir } = slabDir(t, objects);
+    const r = settle(dir, 100, 1);
+    t.is(await r.promise, 0);
+    t.true(r.ms >= 1000 && r.ms < 3000, `objects ${objects}: ${r.ms} ms`);
+  }
 });

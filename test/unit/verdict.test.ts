@@ -95,11 +95,20 @@ test('in a container, idle noise as large as the no-leak margin makes the verdic
 test('settling ends early only where the verdict could only be "not kept": recorded fixed kernel yes, leaking kernel no', (t) => {
   for (const [run, early] of [['seed-v6.1', true], ['seed-v6.1-fix-reverted', false], ['seed-debian-6.1-cloud-merged', true]] as const) {
     const r = recordedSeries(run);
-    const limit = settleLimits(seed, r.before, r.bursts[r.bursts.length - 1]).ip6_dst_cache;
+    const limit = settleLimits(seed, r, r.bursts[r.bursts.length - 1]).ip6_dst_cache;
     t.is(r.settled.caches.ip6_dst_cache.objects <= limit, early, `${run}: settled ${r.settled.caches.ip6_dst_cache.objects}, limit ${limit}`);
     // A count at the limit is judged no leak, with room to spare.
     const atLimit = { ...r.settled, caches: { ip6_dst_cache: { ...r.settled.caches.ip6_dst_cache, objects: Math.floor(limit) } } };
     const v = judge(seed, { ...r, settled: atLimit });
     t.true(v.deciding.keptPerPacket <= seed.thresholds.noLeak / 2, `${run}: ${v.deciding.keptPerPacket}`);
   }
+});
+
+test('in a container, the host noise seen while idle lowers the count at which settling may end', (t) => {
+  const r = recordedSeries('seed-docker-host');
+  const inContainer = { ...seed, traffic: { ...seed.traffic, packets: seed.traffic.packetsInContainer } };
+  const last = r.bursts[r.bursts.length - 1];
+  const quiet = settleLimits(inContainer, { before: r.before }, last).ip6_dst_cache;
+  const noisy = { ...r, idle: [{ ...r.before, caches: { ip6_dst_cache: { ...r.before.caches.ip6_dst_cache, objects: r.before.caches.ip6_dst_cache.objects + 300 } } }] };
+  t.is(settleLimits(inContainer, noisy, last).ip6_dst_cache, quiet - 300);
 });

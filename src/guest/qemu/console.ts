@@ -21,7 +21,7 @@ export function isPanic(consoleText: string): boolean {
 
 /** The console's last non-empty line, without control characters (what a boot is doing now). */
 export function lastLine(consoleText: string): string {
-  const lines = consoleText.split(/\r?\n/).map((l) => l.replace(/[\x00-\x1f\x7f]/g, '').trim()).filter(Boolean);
+  const lines = consoleText.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x1f\x7f]/g, '').trim()).filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }
 
