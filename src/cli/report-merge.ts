@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { RunReport } from '../report/json.ts';
 import { writeReports, checkWritable, checkReportDir } from '../report/outputs.ts';
 import { exitCodeFor } from '../run/result.ts';
-import { resultLine, summaryLine } from '../report/text.ts';
+import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { LeaklabError, ExitCode } from '../util/errors.ts';
 
 export interface MergeOptions { json?: string; junit?: string; report?: string }
@@ -39,6 +39,7 @@ export async function reportMergeCommand(files: string[], opts: MergeOptions): P
   const exitCode = missing > 0 ? ExitCode.noVerdict : exitCodeFor(results);
   for (const r of results) process.stdout.write(`${r.scenario}: ${resultLine(r)}\n`);
   process.stdout.write(`${summaryLine(results)}\n`);
+  for (const line of rerunLines(results)) process.stdout.write(`${line}\n`);
   const merged: RunReport = {
     leaklab: first.leaklab,
     startedAt: reports.map((r) => r.startedAt).sort()[0],

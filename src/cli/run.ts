@@ -7,7 +7,7 @@ import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite, planCells } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
-import { resultLine, summaryLine } from '../report/text.ts';
+import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { sparkline } from '../report/chart.ts';
 import { writeReports, checkWritable, checkReportDir, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
@@ -83,6 +83,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   });
   const exitCode = exitCodeFor(results);
   process.stdout.write(`${summaryLine(results)}\n`);
+  for (const line of rerunLines(results)) process.stdout.write(`${line}\n`);
   const report: RunReport = {
     leaklab: '0.1.0', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
     command: process.argv.slice(2), runDir, exitCode,

@@ -2,11 +2,12 @@
 // scenario x kernel (grouped in one test suite per scenario). A verdict
 // that contradicts the expectation is a failure, with the numbers; a run
 // without a verdict (error, inconclusive) is an error. Both carry the tail
-// of the guest's serial console when there is one.
+// of the guest's serial console when there is one, and the command that
+// runs the case again.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../run/result.ts';
-import { resultLine } from './text.ts';
+import { resultLine, reproduceCommand } from './text.ts';
 import { tail } from '../util/exec.ts';
 import { escapeXml as esc } from './xml.ts';
 
@@ -30,7 +31,8 @@ async function testCase(r: RunResult): Promise<{ kind: 'pass' | 'failure' | 'err
   const open = `    <testcase classname="leaklab.${esc(r.scenario)}" name="${esc(r.kernel)}${r.backend === 'docker' ? ' (docker)' : ''}" time="${r.seconds.total.toFixed(1)}">`;
   const out = `      <system-out>${esc(resultLine(r))}</system-out>`;
   const console = await consoleTail(r);
-  const body = (text: string) => esc(console ? `${text}\n\nserial console (last ${CONSOLE_LINES} lines):\n${console}` : text);
+  const again = `to run again: ${reproduceCommand(r)}`;
+  const body = (text: string) => esc([text, again, console && `serial console (last ${CONSOLE_LINES} lines):\n${console}`].filter(Boolean).join('\n\n'));
   if (r.error) {
     const text = [r.error.message, r.error.hint && `next step: ${r.error.hint}`, r.error.details].filter(Boolean).join('\n');
     return { kind: 'error', xml: `${open}\n      <error type="${esc(r.error.kind)}" message="${esc(r.error.message)}">${body(text)}</error>\n${out}\n    </testcase>` };

@@ -5,7 +5,7 @@
 import { mkdir, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../run/result.ts';
-import { summaryLine, fmt } from './text.ts';
+import { summaryLine, fmt, rerunLines } from './text.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -40,6 +40,7 @@ export function runMarkdown(results: RunResult[]): string {
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map((r) => `| ${md(r.scenario)} | ${md(kernelName(r))} | ${md(verdictCell(r))} | ${r.verdict?.packetsIn ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`),
     '',
+    ...(rerunLines(results).length > 0 ? ['```', ...rerunLines(results), '```', ''] : []),
     '<details><summary>kernels and images</summary>',
     '',
     ...[...new Map(results.map((r) => [kernelName(r), provenance(r)])).entries()].map(([k, p]) => `- **${md(k)}**: ${md(p)}`),

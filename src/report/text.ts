@@ -1,5 +1,7 @@
 // Owns the human-readable result lines: one per scenario x kernel, with the
-// verdict, the deciding cache and its numbers, and whether it was expected.
+// verdict, the deciding cache and its numbers, and whether it was expected;
+// and the command that runs one of them again.
+import { relative, isAbsolute } from 'node:path';
 import type { RunResult } from '../run/result.ts';
 
 /** Two decimals, with no "-0.00": a rate that rounds to zero is zero. */
@@ -37,4 +39,22 @@ export function summaryLine(results: RunResult[]): string {
   const noExpectation = results.filter((r) => !r.error && r.verdict?.verdict !== 'inconclusive' && r.asExpected === undefined).length;
   const ok = results.length - errors - inconclusive - unexpected - noExpectation;
   return `${ok} as expected, ${unexpected} unexpected, ${noExpectation} without expectation, ${inconclusive} inconclusive, ${errors} without a verdict (of ${results.length})`;
+}
+
+/** Quotes a word for a shell only when it needs it, so commands stay readable. */
+function shWord(w: string): string {
+  return /^[A-Za-z0-9_./:=,+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that runs one scenario x kernel again, to paste from a CI report (paths relative to `cwd` when under it). */
+export function reproduceCommand(r: RunResult, cwd = process.cwd()): string {
+  const rel = relative(cwd, r.scenarioFile);
+  const file = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : r.scenarioFile;
+  return `leaklab run ${shWord(file)} ${r.backend === 'docker' ? '--backend docker' : `-k ${shWord(r.kernel)}`}`;
+}
+
+/** "to run again: ..." lines for the results that did not go as expected (none when all did). */
+export function rerunLines(results: RunResult[], cwd = process.cwd()): string[] {
+  const off = results.filter((r) => r.error || r.verdict?.verdict === 'inconclusive' || r.asExpected === false);
+  return off.map((r) => `to run again: ${reproduceCommand(r, cwd)}`);
 }

@@ -1,9 +1,33 @@
 import test from 'ava';
-import { fmt } from '../../src/report/text.ts';
+import { fmt, reproduceCommand, rerunLines } from '../../src/report/text.ts';
+import type { RunResult } from '../../src/run/result.ts';
 
 test('rates that round to zero print as 0.00, never -0.00', (t) => {
   t.is(fmt(-0.001), '0.00');
   t.is(fmt(0.004), '0.00');
   t.is(fmt(-0.5), '-0.50');
   t.is(fmt(1), '1.00');
+});
+
+const cell = (over: Partial<RunResult>): RunResult => ({
+  scenario: 'fib6-suppress-leak', scenarioFile: '/work/lab/scenarios/fib6-suppress-leak.yaml', kernel: 'v6.1', backend: 'qemu',
+  runDir: '/tmp/x', troubles: [], seconds: { prepare: 0, boot: 0, measure: 0, total: 0 }, ...over,
+});
+
+test('the command to run a cell again: path relative to where leaklab runs when under it, quoted only when it must be', (t) => {
+  t.is(reproduceCommand(cell({}), '/work/lab'), 'leaklab run scenarios/fib6-suppress-leak.yaml -k v6.1');
+  t.is(reproduceCommand(cell({}), '/elsewhere'), 'leaklab run /work/lab/scenarios/fib6-suppress-leak.yaml -k v6.1');
+  t.is(reproduceCommand(cell({ scenarioFile: "/work/lab/it's here.yaml" }), '/work/lab'), "leaklab run 'it'\\''s here.yaml' -k v6.1");
+  t.is(reproduceCommand(cell({ backend: 'docker', kernel: '6.18.44' }), '/work/lab'), 'leaklab run scenarios/fib6-suppress-leak.yaml --backend docker');
+});
+
+test('"to run again" lines only for results that did not go as expected', (t) => {
+  const ok = cell({ asExpected: true });
+  const wrong = cell({ kernel: 'v6.1-fix-reverted', asExpected: false });
+  const failed = cell({ kernel: 'debian-6.1-cloud', error: { kind: 'guest', message: 'boom' } });
+  t.deepEqual(rerunLines([ok], '/work/lab'), []);
+  t.deepEqual(rerunLines([ok, wrong, failed], '/work/lab'), [
+    'to run again: leaklab run scenarios/fib6-suppress-leak.yaml -k v6.1-fix-reverted',
+    'to run again: leaklab run scenarios/fib6-suppress-leak.yaml -k debian-6.1-cloud',
+  ]);
 });
