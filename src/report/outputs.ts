@@ -1,12 +1,13 @@
 // Owns writing every output a run asked for, in one place: report.json in
 // the run directory, --json FILE, --junit FILE and --report DIR; and
 // checking, before any guest runs, that each can be written.
-import { mkdir, writeFile, rm } from 'node:fs/promises';
+import { writeFile, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { writeJsonReport, type RunReport } from './json.ts';
 import { junitXml } from './junit.ts';
 import { writeRunReport } from './run-report.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { makeDirs } from '../util/dirs.ts';
 
 export type { RunReport } from './json.ts';
 
@@ -29,7 +30,7 @@ export async function writeReports(report: RunReport, out: OutputOptions): Promi
 export async function checkWritable(file: string, hint = 'give a path in a directory you can write to'): Promise<void> {
   const probe = `${file}.leaklab-write-test`;
   try {
-    await mkdir(dirname(file), { recursive: true });
+    await makeDirs(dirname(file));
     await writeFile(probe, '');
     await rm(probe);
   } catch (err) {

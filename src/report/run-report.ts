@@ -2,13 +2,14 @@
 // Markdown summary (what CI step summaries show) and a self-contained HTML
 // page with an SVG chart per scenario x kernel, each result naming its
 // kernel's provenance (sha256 of bzImage and config, QEMU, image recipe).
-import { mkdir, writeFile, appendFile } from 'node:fs/promises';
+import { writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../run/result.ts';
 import { summaryLine, fmt, rerunLines } from './text.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { makeDirs } from '../util/dirs.ts';
 
 function verdictCell(r: RunResult): string {
   if (r.error) return `ERROR: ${r.error.message}`;
@@ -78,7 +79,7 @@ ${figures.join('\n')}
 /** Writes DIR/report.md and DIR/report.html, and appends the Markdown to $GITHUB_STEP_SUMMARY when set. */
 export async function writeRunReport(dir: string, results: RunResult[]): Promise<void> {
   try {
-    await mkdir(dir, { recursive: true });
+    await makeDirs(dir);
     await writeFile(join(dir, 'report.md'), runMarkdown(results));
     await writeFile(join(dir, 'report.html'), runHtml(results));
   } catch (err) {

@@ -1,10 +1,11 @@
 // Owns the on-disk cache: where it lives, and the one way entries are made
 // (built in a temp dir beside the entry, renamed into place when complete),
 // so an interrupted or failed build never leaves a half-written entry.
-import { mkdir, rename, rm, stat, mkdtemp } from 'node:fs/promises';
+import { rename, rm, stat, mkdtemp } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { onCleanup } from './cleanup.ts';
+import { makeUserDir } from './dirs.ts';
 
 export function cacheRoot(): string {
   if (process.env.LEAKLAB_CACHE) return process.env.LEAKLAB_CACHE;
@@ -33,7 +34,7 @@ export async function exists(path: string): Promise<boolean> {
 export async function cachedDir(area: string, key: string, fill: (dir: string) => Promise<void>): Promise<string> {
   const final = cachePath(area, key);
   if (await exists(final)) return final;
-  await mkdir(cachePath(area), { recursive: true });
+  await makeUserDir(cachePath(area), 'the cache directory', 'set LEAKLAB_CACHE to a directory you can write to (default ~/.cache/leaklab)');
   const tmp = await mkdtemp(join(cachePath(area), `.${key}.tmp-`));
   const unregister = onCleanup(`temp dir ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {

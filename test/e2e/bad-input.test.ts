@@ -169,3 +169,21 @@ test('a guest left running by a SIGKILLed leaklab is stopped by the next run', a
   for (let i = 0; i < 30 && qemuProcesses(dir).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
   t.deepEqual(qemuProcesses(dir), []);
 });
+
+test('output paths that cannot be made (under /proc, where a recursive mkdir loops forever): one message each, exit 2, nothing run', async (t) => {
+  const dir = tempDir(t);
+  const seed = 'scenarios/fib6-suppress-leak.yaml';
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [['--report', '/proc/leaklab-x', '--runs-dir', join(dir, 'runs')], {}, /cannot write \/proc\/leaklab-x\/report\.html[^]*next step: give a --report directory/],
+    [['--json', '/proc/leaklab-x/r.json', '--runs-dir', join(dir, 'runs')], {}, /cannot make the directory for --json \/proc\/leaklab-x[^]*next step: give --json a path/],
+    [['--runs-dir', '/proc/leaklab-x'], {}, /cannot make the runs directory \/proc\/leaklab-x[^]*next step: give --runs-dir/],
+    [['--runs-dir', join(dir, 'runs')], { LEAKLAB_CACHE: '/proc/leaklab-x' }, /cannot make the cache directory \/proc\/leaklab-x[^]*next step: set LEAKLAB_CACHE/],
+  ];
+  for (const [args, env, message] of cases) {
+    const r = await leaklab(['run', seed, '-k', 'v6.1', ...args], { env, timeoutMs: 60_000 });
+    t.is(r.code, 2, `${args.join(' ')}: ${r.signal ?? ''}\n${r.stderr}`);
+    t.regex(r.stderr, message);
+  }
+  t.false(existsSync(join(dir, 'runs')), 'no run directory');
+  t.deepEqual(qemuProcesses(dir), []);
+});
