@@ -187,3 +187,16 @@ test('output paths that cannot be made (under /proc, where a recursive mkdir loo
   t.false(existsSync(join(dir, 'runs')), 'no run directory');
   t.deepEqual(qemuProcesses(dir), []);
 });
+
+test('LEAKLAB_ACCEL=kvm where KVM cannot work: refused at once instead of waiting out the boot timeout', async (t) => {
+  const cpuinfo = readFileSync('/proc/cpuinfo', 'utf8');
+  if (/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) {
+    t.pass('this machine can run KVM guests: nothing to refuse');
+    return;
+  }
+  const dir = tempDir(t);
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_ACCEL: 'kvm' }, timeoutMs: 60_000 });
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /LEAKLAB_ACCEL=kvm cannot work here: [^\n]*\n {2}next step: unset LEAKLAB_ACCEL/);
+  t.false(existsSync(join(dir, 'runs')));
+});

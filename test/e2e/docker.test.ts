@@ -65,7 +65,7 @@ test('Docker unreachable: one message naming the fix, exit 2, no run directory',
   const runs = join(dir, 'runs');
   const notRunning = await leaklab(['run', '--backend', 'docker', 'scenarios/fib6-suppress-leak.yaml', '--runs-dir', runs], { env: { DOCKER_HOST: `unix://${dir}/docker.sock` } });
   t.is(notRunning.code, 2);
-  t.regex(notRunning.stderr, /the Docker daemon is not running \(no socket at .*docker\.sock\)\n {2}next step: start it/);
+  t.regex(notRunning.stderr, /the Docker daemon is not running \(no socket at .*docker\.sock, from DOCKER_HOST\)\n {2}next step: start it[^\n]*; or fix or unset DOCKER_HOST/);
   const notInstalled = await leaklab(['run', '--backend', 'docker', 'scenarios/fib6-suppress-leak.yaml', '--runs-dir', runs], {
     env: { DOCKER_HOST: `unix://${dir}/docker.sock`, PATH: pathWithout(dir, 'dockerd') },
   });

@@ -24,10 +24,12 @@ let connected: { docker: Docker; socket: string } | undefined;
 export async function connectDocker(): Promise<Docker> {
   const socket = dockerSocket();
   if (connected?.socket === socket) return connected.docker;
-  const start = 'start it: systemctl start docker, or dockerd --bridge=none & (see README, "Container guests")';
+  // A socket named by DOCKER_HOST may simply be the wrong path: say where it came from.
+  const from = process.env.DOCKER_HOST ? ', from DOCKER_HOST' : '';
+  const start = `start it: systemctl start docker, or dockerd --bridge=none & (see README, "Container guests")${from ? '; or fix or unset DOCKER_HOST' : ''}`;
   if (!(await exists(socket))) {
     throw await hasTool('dockerd')
-      ? new LeaklabError('tool', `the Docker daemon is not running (no socket at ${socket})`, { hint: start })
+      ? new LeaklabError('tool', `the Docker daemon is not running (no socket at ${socket}${from})`, { hint: start })
       : new LeaklabError('tool', 'Docker is not installed (no dockerd, no socket at ' + socket + ')', { hint: 'apt-get install docker.io (or run scripts/setup.sh), then start dockerd' });
   }
   try {
@@ -40,7 +42,7 @@ export async function connectDocker(): Promise<Docker> {
     await withTimeout(docker.ping(), PING_TIMEOUT_MS, 'ping');
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'ECONNREFUSED') throw new LeaklabError('tool', `the Docker daemon is not running (${socket} refuses connections)`, { hint: start });
+    if (e.code === 'ECONNREFUSED') throw new LeaklabError('tool', `the Docker daemon is not running (${socket}${from} refuses connections)`, { hint: start });
     if (e.code === 'EACCES') throw new LeaklabError('tool', `no permission to use the Docker socket ${socket}`, { hint: 'run as root, or add your user to the docker group' });
     throw new LeaklabError('tool', `the Docker daemon at ${socket} does not answer: ${e.message}`, { hint: `check dockerd's log; ${start}` });
   }

@@ -8,16 +8,26 @@ export type Accel = 'kvm' | 'tcg';
 
 export async function chooseAccel(): Promise<{ accel: Accel; why: string }> {
   const forced = process.env.LEAKLAB_ACCEL;
-  if (forced === 'kvm' || forced === 'tcg') return { accel: forced, why: 'LEAKLAB_ACCEL' };
-  if (forced) throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${forced}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
+  if (forced && forced !== 'kvm' && forced !== 'tcg') throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${forced}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
+  if (forced === 'tcg') return { accel: 'tcg', why: 'LEAKLAB_ACCEL' };
+  const kvm = await kvmUsable();
+  if (forced === 'kvm') {
+    // Forced KVM where it cannot work would wait out the boot timeout at "Booting from ROM": refuse now.
+    if (!kvm.ok) throw new LeaklabError('usage', `LEAKLAB_ACCEL=kvm cannot work here: ${kvm.why}`, { hint: 'unset LEAKLAB_ACCEL (leaklab then uses TCG here), or enable virtualization for this machine' });
+    return { accel: 'kvm', why: 'LEAKLAB_ACCEL' };
+  }
+  return kvm.ok ? { accel: 'kvm', why: kvm.why } : { accel: 'tcg', why: kvm.why };
+}
+
+async function kvmUsable(): Promise<{ ok: boolean; why: string }> {
   try {
     await access('/dev/kvm', constants.R_OK | constants.W_OK);
   } catch {
-    return { accel: 'tcg', why: '/dev/kvm is not usable' };
+    return { ok: false, why: '/dev/kvm is not usable' };
   }
   const cpuinfo = await readFile('/proc/cpuinfo', 'utf8').catch(() => '');
   if (!/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo)) {
-    return { accel: 'tcg', why: '/dev/kvm exists but the CPU advertises neither vmx nor svm (KVM guests would hang)' };
+    return { ok: false, why: '/dev/kvm exists but the CPU advertises neither vmx nor svm (KVM guests would hang)' };
   }
-  return { accel: 'kvm', why: '/dev/kvm and vmx/svm present' };
+  return { ok: true, why: '/dev/kvm and vmx/svm present' };
 }
