@@ -15,6 +15,7 @@ import { writeJsonReport } from '../report/json.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { setQuiet } from '../util/progress.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { VERSION } from '../util/paths.ts';
 
 interface CommonOptions {
   fix?: boolean;
@@ -81,7 +82,7 @@ function wholeNumber(flag: string, value: string, min: number, max: number): num
 async function finish(result: BisectResult, scenario: Scenario, runDir: string, json?: string): Promise<number> {
   const exitCode = BISECT_EXIT[result.outcome];
   process.stdout.write(bisectText(result, scenario.name) + '\n');
-  const report = { leaklab: '0.1.0', command: process.argv.slice(2), runDir, exitCode, scenario: scenario.name, bisect: result };
+  const report = { leaklab: VERSION, command: process.argv.slice(2), runDir, exitCode, scenario: scenario.name, bisect: result };
   await writeJsonReport(join(runDir, 'report.json'), report);
   if (json) await writeJsonReport(resolve(json), report);
   return exitCode;

@@ -13,6 +13,7 @@ import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
 import { stopTasks } from '../util/progress.ts';
+import { VERSION } from '../util/paths.ts';
 
 setInterruptHandler((signal) => {
   stopTasks();
@@ -21,6 +22,7 @@ setInterruptHandler((signal) => {
 });
 
 const program = new Command('leaklab')
+  .version(VERSION, '-V, --version', 'print leaklab\'s version')
   .description('Reproduce Linux kernel slab leaks in real guests and measure them: real kernels, real traffic, verdicts with numbers.')
   .showHelpAfterError('(run leaklab --help for usage)')
   .exitOverride();

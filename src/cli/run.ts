@@ -16,6 +16,7 @@ import type { Scenario, Backend } from '../scenario/scenario.ts';
 import { connectDocker } from '../guest/docker/engine.ts';
 import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
 import { loadCatalog, findKernel } from '../kernel/catalog.ts';
+import { VERSION } from '../util/paths.ts';
 
 export interface RunOptions {
   kernel: string[];
@@ -85,7 +86,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   process.stdout.write(`${summaryLine(results)}\n`);
   for (const line of rerunLines(results)) process.stdout.write(`${line}\n`);
   const report: RunReport = {
-    leaklab: '0.1.0', startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
+    leaklab: VERSION, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
     command: process.argv.slice(2), runDir, exitCode,
     suite: { id: suiteId(planned), cells: planned.length, shard: shard ? `${shard.index}/${shard.count}` : undefined, positions: cells.map((c) => planned.indexOf(c)) },
     results,

@@ -12,6 +12,7 @@ import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { validationKernels } from '../validate/patch-input.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
+import { VERSION } from '../util/paths.ts';
 
 export const DEFAULT_CONFIDENCE = 0.95;
 
@@ -42,7 +43,7 @@ export async function validatePatchCommand(scenario: string, opts: ValidateCliOp
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');
   await writeFile(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)));
-  const json = { leaklab: '0.1.0', command: process.argv.slice(2), runDir, exitCode, validation: report } as Record<string, unknown>;
+  const json = { leaklab: VERSION, command: process.argv.slice(2), runDir, exitCode, validation: report } as Record<string, unknown>;
   await writeJsonReport(join(runDir, 'report.json'), json);
   if (opts.json) await writeJsonReport(resolve(opts.json), json);
   process.stderr.write(`leaklab: report: ${join(runDir, 'report.md')}\n`);

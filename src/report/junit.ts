@@ -48,7 +48,8 @@ async function testCase(r: RunResult): Promise<{ kind: 'pass' | 'failure' | 'err
 
 async function consoleTail(r: RunResult): Promise<string> {
   const text = await readFile(join(r.runDir, 'console.log'), 'utf8').catch(() => '');
-  return text ? tail(text, CONSOLE_LINES) : '';
+  // Terminal controls the guest wrote (colours, screen clears) are noise in a CI dashboard.
+  return text ? tail(text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), CONSOLE_LINES) : '';
 }
 
 function secs(results: RunResult[]): string {

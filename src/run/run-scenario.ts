@@ -244,7 +244,10 @@ async function measure(s: Scenario, guest: Guest, scope: string, runDir: string,
   const tSettle = Date.now();
   const endSettle = timedTask(scope, s.settleSeconds * 1000, (ms) => `settling after the flush: ${(ms / 1000).toFixed(1)} s of ${s.settleSeconds} s`);
   const settled = await phase(s, guest, [flush, settle], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 }).finally(endSettle);
-  progress(scope, `settled after ${((Date.now() - tSettle) / 1000).toFixed(1)} s (settleSeconds ${s.settleSeconds} at most)`);
+  const waited = (Date.now() - tSettle) / 1000;
+  progress(scope, waited >= s.settleSeconds
+    ? `counts still up after the whole settleSeconds (${waited.toFixed(1)} s)`
+    : `settled after ${waited.toFixed(1)} s (counts back; settleSeconds ${s.settleSeconds} at most)`);
   return { before, bursts, settled, ...(idleSamples > 0 ? { idle } : {}) };
 }
 
