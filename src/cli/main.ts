@@ -145,7 +145,8 @@ try {
     process.exitCode = ExitCode.noVerdict;
   } else {
     stopTasks();
-    process.stderr.write(formatError(err) + '\n');
+    // After Ctrl-C the interrupt handler has said what happens; work cut short adds nothing.
+    if (!(err instanceof LeaklabError && err.kind === 'interrupted')) process.stderr.write(formatError(err) + '\n');
     process.exitCode = err instanceof LeaklabError ? err.exitCode : ExitCode.noVerdict;
   }
 } finally {

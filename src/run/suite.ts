@@ -64,6 +64,8 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
     const r = backend === 'docker' ? await runScenarioInContainer(s, runDir, basename(opts.runDir))
       : kernel instanceof LeaklabError ? failedResult(s, k, runDir, kernel)
       : await runScenarioOnKernel(s, kernel!, runDir);
+    // A guest stopped by Ctrl-C ends in an error that is not the kernel's: report nothing more.
+    throwIfInterrupted();
     results[i] = r;
     while (results[reported]) opts.onResult?.(results[reported++]);
   };
