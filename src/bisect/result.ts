@@ -42,7 +42,7 @@ export function endpointProblem(step: StepResult, expected: 'leak' | 'no-leak', 
   if (step.state === 'flaky' || step.state === 'inconclusive') return { outcome: step.state, why: `${flag} ${stepProblem(step)}` };
   return {
     outcome: 'ends-wrong',
-    why: `${flag} ${step.kernel} ${step.state === 'leak' ? 'leaks' : 'does not leak'}${rate}, but it was given as the end that ${expected === 'leak' ? 'leaks' : 'does not leak'}; nothing to bisect between these ends`,
+    why: `${flag} ${step.kernel} ${step.state === 'leak' ? 'leaks' : 'does not leak'}${rate}, but it was given as the end that ${expected === 'leak' ? 'leaks' : 'does not leak'}; nothing to bisect between these ends (if the leak went the other way between them, run again with --fix, or without it)`,
   };
 }
 

@@ -4,8 +4,8 @@
 // names the --shard to pass to `leaklab run`.
 import { loadScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import { loadCatalog, findKernel } from '../kernel/catalog.ts';
-import { planCells } from '../run/suite.ts';
+import { loadCatalog } from '../kernel/catalog.ts';
+import { planCells, checkCellKernels } from '../run/suite.ts';
 import { shardCells } from '../run/shard.ts';
 import { parseBackend } from './run.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -17,7 +17,7 @@ export async function matrixCommand(paths: string[], opts: MatrixOptions): Promi
   for (const p of paths) scenarios.push(...await loadScenarios(p));
   const catalog = await loadCatalog();
   const cells = planCells(scenarios, { kernels: opts.kernel.length ? opts.kernel : undefined, backends: parseBackend(opts.backend) });
-  for (const c of cells) if (c.backend === 'qemu') findKernel(catalog, c.k);
+  checkCellKernels(catalog, cells, opts.kernel.length > 0);
   const groups = new Set(cells.map((c) => (c.backend === 'docker' ? 'docker' : c.k))).size;
   const maxJobs = opts.maxJobs === undefined ? groups : Number(opts.maxJobs);
   if (!Number.isInteger(maxJobs) || maxJobs < 1 || maxJobs > 256) {

@@ -5,7 +5,7 @@ import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarios } from '../scenario/load.ts';
-import { runSuite, planCells } from '../run/suite.ts';
+import { runSuite, planCells, checkCellKernels } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
 import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { sparkline } from '../report/chart.ts';
@@ -15,7 +15,7 @@ import { setQuiet, aboveTasks } from '../util/progress.ts';
 import type { Scenario, Backend } from '../scenario/scenario.ts';
 import { connectDocker } from '../guest/docker/engine.ts';
 import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
-import { loadCatalog, findKernel } from '../kernel/catalog.ts';
+import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
 
 export interface RunOptions {
@@ -56,9 +56,13 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   const planned = planCells(scenarios, { kernels, backends });
   const shard = opts.shard ? parseShard(opts.shard) : undefined;
   const cells = shard ? shardCells(planned, shard.count)[shard.index - 1] : planned;
+  if (shard && cells.length === 0) {
+    // More shards than groups of cells: legal (the job has nothing to do), but likely a wrong n.
+    process.stderr.write(`leaklab: shard ${shard.index}/${shard.count} has no cells: the suite makes ${shardCells(planned, shard.count).filter((x) => x.length > 0).length} non-empty shards of ${shard.count} (leaklab matrix prints the right count)\n`);
+  }
   if (opts.report) await checkReportDir(resolve(opts.report));
   if (opts.junit) await checkWritable(resolve(opts.junit));
-  for (const c of cells) if (c.backend === 'qemu') findKernel(catalog, c.k);
+  checkCellKernels(catalog, planned, kernels !== undefined);
   // Docker must answer before anything is made (and containers a killed run left are removed).
   if (cells.some((c) => c.backend === 'docker')) {
     const reaped = await reapOrphanedContainers(await connectDocker());

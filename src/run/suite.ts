@@ -76,6 +76,22 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
 
 export interface Cell { s: Scenario; k: string; backend: Backend }
 
+/**
+ * Refuses cells on kernels the catalog does not have, before anything runs;
+ * a name from a scenario's own `kernels:` list is blamed on that file.
+ */
+export function checkCellKernels(catalog: Catalog, cells: Cell[], kernelsGiven: boolean): void {
+  for (const c of cells) {
+    if (c.backend !== 'qemu') continue;
+    try {
+      findKernel(catalog, c.k);
+    } catch (err) {
+      if (kernelsGiven || !(err instanceof LeaklabError)) throw err;
+      throw new LeaklabError('scenario', `${c.s.file}: kernels: ${err.message}`, { hint: `${err.hint}; or fix the scenario's kernels: list` });
+    }
+  }
+}
+
 /** Scenario x kernel for QEMU, plus one container cell per scenario for Docker (named "docker" until it knows the host's release). */
 export function planCells(scenarios: Scenario[], opts: PlanOptions): Cell[] {
   return scenarios.flatMap((s) => {

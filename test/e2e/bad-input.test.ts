@@ -48,6 +48,18 @@ test('an unknown kernel is refused before anything is built', async (t) => {
   t.regex(r.stderr, /use one of: v6\.1, v6\.1-fix-reverted, debian-6\.1-cloud/);
 });
 
+test("an unknown kernel in a scenario's own kernels: list is blamed on that file, for run and matrix", async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'typo.yaml');
+  writeFileSync(file, readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^kernels: .*$/m, 'kernels: [v6.1-fix-reverted, v6.1.0]'));
+  for (const args of [['run', file, '--runs-dir', join(dir, 'runs')], ['matrix', file]]) {
+    const r = await leaklab(args);
+    t.is(r.code, 2, r.stderr);
+    t.regex(r.stderr, new RegExp(`scenario error: ${file.replace(/[.]/g, '\\.')}: kernels: unknown kernel "v6\\.1\\.0"\n  next step: use one of: [^\n]*; or fix the scenario's kernels: list`), args[0]);
+  }
+  t.false(existsSync(join(dir, 'runs')));
+});
+
 test('a kernel that panics at boot: exit 2 naming the panic, no QEMU left', async (t) => {
   const dir = tempDir(t);
   // Neither the initramfs init nor the requested init exists: the kernel panics.
