@@ -29,7 +29,12 @@ export function validateYaml<S extends TSchema>(text: string, file: string, sche
   const problems: YamlProblem[] = [];
   for (const err of [...doc.errors, ...doc.warnings]) {
     const pos = lineCounter.linePos(err.pos[0]);
-    problems.push({ file, line: pos.line, col: pos.col, key: '', message: `YAML: ${err.message.split('\n')[0]}` });
+    // The parser often reports one slip twice at the same spot: keep the first.
+    if (problems.some((p) => p.line === pos.line && p.col === pos.col)) continue;
+    // Its words for a key indented wrongly never say "indentation": we do.
+    const indent = /nested mappings|implicit keys|indent|BAD_INDENT|BLOCK_AS_IMPLICIT_KEY/i.test(`${err.code} ${err.message}`)
+      ? ' (check the indentation of this line and of the line above: keys of one mapping line up, nested keys go further right)' : '';
+    problems.push({ file, line: pos.line, col: pos.col, key: '', message: `YAML: ${err.message.split('\n')[0]}${indent}` });
   }
   if (doc.errors.length > 0) return { problems };
   const data = doc.toJS();

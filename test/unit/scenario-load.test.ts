@@ -1,5 +1,6 @@
 import test from 'ava';
 import { writeFile, mkdir } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScenarioText, loadScenarios, loadScenarioFile } from '../../src/scenario/load.ts';
 import { LeaklabError } from '../../src/util/errors.ts';
@@ -140,4 +141,13 @@ test('backends: qemu by default; --backend overrides; a container cell per scena
   const bad = parseScenarioText('name: x\nkernels: [v6.1]\nbackends: [vmware]\ntraffic: { packets: 8 }\nwatch: [ip6_dst_cache]\n', 'x.yaml');
   t.is(bad.problems.length, 1);
   t.is(bad.problems[0].line, 3);
+});
+
+test('a key dedented out of its mapping: one problem at its line, which says to check the indentation', (t) => {
+  const text = readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8').replace(/^  packets: 2000$/m, 'packets: 2000');
+  const { problems } = parseScenarioText(text, 'indent.yaml');
+  const line = text.split('\n').findIndex((l) => l === 'packets: 2000') + 1;
+  t.is(problems.length, 1, problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('\n'));
+  t.is(problems[0].line, line);
+  t.regex(problems[0].message, /check the indentation/);
 });
