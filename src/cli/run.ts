@@ -17,6 +17,7 @@ import { connectDocker } from '../guest/docker/engine.ts';
 import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
+import { loadRecipe } from '../image/recipe.ts';
 
 export interface RunOptions {
   kernel: string[];
@@ -51,6 +52,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   }
   // Bad input is refused before anything is built, booted or written.
   const catalog = await loadCatalog();
+  for (const image of new Set(scenarios.map((s) => s.guest.image))) await loadRecipe(image);
   const backends = parseBackend(opts.backend);
   const kernels = opts.kernel.length ? opts.kernel : undefined;
   const planned = planCells(scenarios, { kernels, backends });

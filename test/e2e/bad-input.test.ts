@@ -212,3 +212,13 @@ test('LEAKLAB_ACCEL=kvm where KVM cannot work: refused at once instead of waitin
   t.regex(r.stderr, /LEAKLAB_ACCEL=kvm cannot work here: [^\n]*\n {2}next step: unset LEAKLAB_ACCEL/);
   t.false(existsSync(join(dir, 'runs')));
 });
+
+test('a guest.image without a recipe is refused before anything runs', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'image.yaml');
+  writeFileSync(file, readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^guest:\n/m, 'guest:\n  image: debian-nope\n'));
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')]);
+  t.is(r.code, 2, r.stderr);
+  t.regex(r.stderr, /image error: image recipe not found: .*images\/debian-nope\.yaml\n {2}next step: /);
+  t.false(existsSync(join(dir, 'runs')));
+});
