@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { RunResult } from '../run/result.ts';
 import { resultLine, reproduceCommand } from './text.ts';
 import { tail } from '../util/exec.ts';
+import { withoutTerminalCodes } from '../guest/qemu/console.ts';
 import { escapeXml as esc } from './xml.ts';
 
 const CONSOLE_LINES = 30;
@@ -49,7 +50,7 @@ async function testCase(r: RunResult): Promise<{ kind: 'pass' | 'failure' | 'err
 async function consoleTail(r: RunResult): Promise<string> {
   const text = await readFile(join(r.runDir, 'console.log'), 'utf8').catch(() => '');
   // Terminal controls the guest wrote (colours, screen clears) are noise in a CI dashboard.
-  return text ? tail(text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, ''), CONSOLE_LINES) : '';
+  return text ? tail(withoutTerminalCodes(text), CONSOLE_LINES) : '';
 }
 
 function secs(results: RunResult[]): string {

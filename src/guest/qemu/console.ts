@@ -19,9 +19,14 @@ export function isPanic(consoleText: string): boolean {
   return /Kernel panic - not syncing/.test(consoleText);
 }
 
+/** Console text without the terminal's control sequences (colours, screen clears) the firmware and kernel write. */
+export function withoutTerminalCodes(text: string): string {
+  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
+}
+
 /** The console's last non-empty line, without control characters (what a boot is doing now). */
 export function lastLine(consoleText: string): string {
-  const lines = consoleText.split(/\r?\n/).map((l) => l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').replace(/[\x00-\x1f\x7f]/g, '').trim()).filter(Boolean);
+  const lines = withoutTerminalCodes(consoleText).split(/\r?\n/).map((l) => l.replace(/[\x00-\x1f\x7f]/g, '').trim()).filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }
 
