@@ -1,6 +1,7 @@
 // Benchmark: one scenario on one cached kernel, leaklab from command to
 // verdict, against a bare QEMU boot whose hand-written init runs the same
-// commands (topology, bursts, samples, flush) and powers off. Prints both
+// commands (topology, warm-up, bursts, flushes, settling, samples) and
+// powers off. Prints both
 // times and their ratio (goal: leaklab <= 1.3x bare). Run after the kernel
 // and image are cached (e.g. after `npm run seed`):
 //   node --import=tsx bench/seed-vs-bare.ts [scenario.yaml] [kernel]
@@ -17,8 +18,9 @@ import { scenarioRequirements, readKernelConfig, modulesToLoad } from '../src/ke
 import { loadRecipe } from '../src/image/recipe.ts';
 import { initramfsFor } from '../src/image/initramfs.ts';
 import { topologySteps } from '../src/network/topology.ts';
-import { burstScript, burstSizes } from '../src/network/traffic.ts';
-import { sampleScript } from '../src/probe/slab.ts';
+import { burstScript } from '../src/network/traffic.ts';
+import { plannedBursts } from '../src/measure/protocol.ts';
+import { sampleScript, settleScript, FLUSH_SCRIPT } from '../src/probe/slab.ts';
 import { chooseAccel } from '../src/guest/qemu/accel.ts';
 
 const scenarioFile = process.argv[2] ?? 'scenarios/fib6-suppress-leak.yaml';
@@ -43,9 +45,11 @@ const body = [
   '[ -f /leaklab/modules.load ] && while read -r m; do modprobe "$m"; done < /leaklab/modules.load',
   'ip link set lo up',
   ...topologySteps(s).map((st) => st.script),
-  sampleScript(s.watch) + ' > /dev/null',
-  ...burstSizes(s).flatMap((n) => [burstScript(s, n) + ' > /dev/null', sampleScript(s.watch) + ' > /dev/null']),
-  'echo 1 > /proc/sys/net/ipv6/route/flush; sleep ' + s.settleSeconds,
+  // The same phases as leaklab's protocol: warm-up, baseline, idle, then per burst a sample and an idle one, each after a flush and settling.
+  burstScript(s, 50) + ' > /dev/null',
+  ...[0, 1, 2].flatMap(() => [FLUSH_SCRIPT, settleScript(s.watch, s.settleSeconds), sampleScript(s.watch) + ' > /dev/null']),
+  ...plannedBursts(s, { packets: s.traffic.packets, untilDecided: false }).flatMap((n) => [burstScript(s, n) + ' > /dev/null',
+    ...[0, 1].flatMap(() => [FLUSH_SCRIPT, settleScript(s.watch, s.settleSeconds), sampleScript(s.watch) + ' > /dev/null'])]),
   sampleScript(s.watch) + " | grep -E '^(ip6_dst_cache|Ip6InReceives)'",
   'poweroff -f',
 ].join('\n');

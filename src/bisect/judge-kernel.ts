@@ -14,7 +14,7 @@ import type { RunResult } from '../run/result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
 import { progress } from '../util/progress.ts';
-import { fmt } from '../report/text.ts';
+import { rateFigures } from '../report/text.ts';
 
 export type StepState = 'leak' | 'no-leak' | 'skip' | 'flaky' | 'inconclusive';
 
@@ -65,10 +65,10 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     if (r.error) throw infrastructureFailure(k, r);
     const v = r.verdict!;
     step.verdicts.push(v.verdict);
-    step.rates.push(v.deciding.keptPerPacket);
+    step.rates.push(v.deciding.estimate.rate);
     if (v.verdict === 'leak') leaks++;
     if (v.verdict === 'no-leak') clean++;
-    progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${fmt(v.deciding.keptPerPacket)} obj/packet`);
+    progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${rateFigures(v)}`);
     if (leaks > 0 && clean > 0) break;
   }
   const counts = `${leaks} leak, ${clean} no leak, ${step.verdicts.length - leaks - clean} inconclusive in ${step.verdicts.length} runs`;

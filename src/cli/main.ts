@@ -64,7 +64,8 @@ program.command('validate-patch')
 Outcomes and exit codes: 0 FIX HOLDS (base leaks in every run, patched in none, no regression);
 1 FIX DOES NOT HOLD, or a suite scenario leaks only once patched (regression); 2 no verdict
 (bad input, build failure, a run without a verdict aborts); 3 BASE DOES NOT REPRODUCE (the
-patch cannot be judged); 4 FLAKY (runs on one kernel disagree); 130 interrupted.
+patch cannot be judged); 4 FLAKY (runs on one kernel contradict each other); 6 PARTIAL FIX (the
+patched kernel still leaks, at a lower rate); 130 interrupted.
 Writes report.md and report.json (per-run numbers, kernel provenance, command) to the run directory.`)
   .action(async (scenario: string, opts) => { process.exitCode = await validatePatchCommand(scenario, opts); });
 

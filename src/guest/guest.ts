@@ -1,6 +1,8 @@
 // Owns the interface every guest backend (QEMU now, Docker later) offers the
 // scenario runner: run a shell command and get its exit status and output,
 // and stop with one idempotent call that leaves nothing behind.
+import type { LeaklabError } from '../util/errors.ts';
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;
@@ -14,6 +16,11 @@ export interface Guest {
   exec(script: string, opts?: { timeoutMs?: number }): Promise<ExecResult>;
   /** Kernel messages that mean trouble (panic, Oops, BUG, WARNING) seen so far. */
   troubles(): Promise<string[]>;
+  /**
+   * Explains a failed step when this backend's confinement is the likely
+   * cause (e.g. a container without a capability); undefined otherwise.
+   */
+  explainDenied?(step: string, output: string): LeaklabError | undefined;
   /** Stops the guest and removes what it made; safe to call twice. */
   stop(): Promise<void>;
 }

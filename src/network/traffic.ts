@@ -1,6 +1,7 @@
 // Owns the scenario's traffic as shell commands: where echo requests go
 // (remote, peer, guest, loopback or an address), from which namespace, and
-// how many per burst. Flood ping is bounded by count and by a deadline.
+// how many per burst (a fixed split, or a schedule for traffic until decided).
+// Flood ping is bounded by count and by a deadline.
 import type { Scenario } from '../scenario/scenario.ts';
 import { PEER_NS, hostOf } from './topology.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -28,12 +29,6 @@ export function destination(s: Scenario): string {
   return endpointAddress(s, s.traffic.to);
 }
 
-/** Sizes of the bursts: packets split as evenly as possible. */
-export function burstSizes(s: Scenario): number[] {
-  const { packets, bursts } = s.traffic;
-  return Array.from({ length: bursts }, (_, i) => Math.floor(packets / bursts) + (i < packets % bursts ? 1 : 0));
-}
-
 function senderPrefix(s: Scenario): string {
   return s.traffic.from === 'peer' ? `ip netns exec ${PEER_NS} ` : '';
 }
@@ -53,7 +48,8 @@ export function burstScript(s: Scenario, count: number): string {
     return `head -c ${count * 16} /dev/zero | ${senderPrefix(s)}socat -u -b 16 STDIN UDP${v6 ? '6' : '4'}-SENDTO:${addr(destination(s))}:${s.traffic.port}${bind}`;
   }
   const deadline = Math.max(30, Math.ceil(count / 50));
-  return `${senderPrefix(s)}ping ${fam} -f -q -c ${count} -w ${deadline}${src ? ` -I ${src}` : ''} ${destination(s)}`;
+  // -l 64: 64 requests in flight instead of one round trip at a time (13-14k/s instead of 8k/s under TCG).
+  return `${senderPrefix(s)}ping ${fam} -f -q -l 64 -c ${count} -w ${deadline}${src ? ` -I ${src}` : ''} ${destination(s)}`;
 }
 
 /**

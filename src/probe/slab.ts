@@ -131,31 +131,40 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
 }
 
 /**
- * The wait after the route flush: at most `maxSeconds` (a deadline on the
- * kernel's uptime, so slow polls under TCG do not stretch it), polling every
- * 0.1 s, and over once every watched cache is at or below its limit (a count
- * the verdict can only call "not kept") twice in a row, so a dip of other
- * activity on a shared slab is not enough. A leaking kernel never gets
- * there and waits the whole time, as does one without /sys/kernel/slab.
- * `slabDir` is for tests.
+ * The wait after a route flush: polls every watched cache every 0.05 s and
+ * ends once no count has fallen for `stablePolls` polls in a row (what the
+ * flush released has been freed), or after `maxSeconds` (a deadline on the
+ * kernel's uptime, so slow polls under TCG do not stretch it). Measured
+ * under TCG, the objects a flush releases are gone by the first poll; a
+ * count that keeps falling (e.g. host churn in a container) waits longer.
+ * Builtins only: no fork per poll. `slabDir` is for tests.
  */
-export function settleScript(limits: Record<string, number>, maxSeconds: number, slabDir = '/sys/kernel/slab'): string {
-  const checks = Object.entries(limits).map(([c, limit]) => {
+export function settleScript(caches: string[], maxSeconds: number, stablePolls = 2, slabDir = '/sys/kernel/slab'): string {
+  const read = caches.map((c, i) => {
     const d = `${slabDir}/${c}`;
-    return `  { echo 1 > ${d}/shrink; } 2>/dev/null; [ -r ${d}/objects ] && read -r o x < ${d}/objects && [ "$o" -le ${Math.floor(limit)} ] || return 1`;
+    // `|| :` everywhere: this runs under set -e, and a read-only /sys (containers) must not end the phase.
+    return `  { echo 1 > ${d}/shrink; } 2>/dev/null || :; o${i}=0; [ -r ${d}/objects ] && read -r o${i} x < ${d}/objects || :`;
   });
+  const fell = caches.map((_, i) => `[ "$o${i}" -lt "$p${i}" ]`).join(' || ');
   return [
-    'leaklab_settled() {',
-    ...checks,
+    'leaklab_read() {',
+    ...read,
+    '  :',
     '}',
-    // Uptime in centiseconds with builtins only ("123.45 ..." -> 12345): no fork per poll.
+    // Uptime in centiseconds with builtins only ("123.45 ..." -> 12345).
     'leaklab_now() { read -r u x < /proc/uptime; now=${u%.*}${u#*.}; }',
-    `leaklab_now; end=$((now + ${Math.round(maxSeconds * 100)})); below=0`,
+    `leaklab_now; end=$((now + ${Math.round(maxSeconds * 100)})); stable=0`,
+    'leaklab_read',
     'while :; do',
-    '  if leaklab_settled; then below=$((below + 1)); else below=0; fi',
     '  leaklab_now',
-    '  [ $below -lt 2 ] && [ $now -lt $end ] || break',
-    '  sleep 0.1',
+    `  [ $stable -lt ${stablePolls} ] && [ $now -lt $end ] || break`,
+    '  sleep 0.05',
+    `  ${caches.map((_, i) => `p${i}=$o${i}`).join('; ')}`,
+    '  leaklab_read',
+    `  if ${fell}; then stable=0; else stable=$((stable + 1)); fi`,
     'done',
   ].join('\n');
 }
+
+/** Flushes the routing caches of both families: cached routes are what a leak must survive. */
+export const FLUSH_SCRIPT = '[ ! -e /proc/sys/net/ipv6/route/flush ] || echo 1 > /proc/sys/net/ipv6/route/flush\nip -4 route flush cache';

@@ -1,18 +1,26 @@
-// Owns the charts of a result: an SVG of the watched cache's objects against
-// packets received (bursts as points, the route flush marked, the settled
-// count after it), and a one-line terminal sparkline of the same samples.
+// Owns the charts of a result: an SVG of the deciding cache's objects
+// against packets received (every phase's sample, each taken after a route
+// flush, with the fitted rate as a dashed line), and a one-line terminal
+// sparkline of the same samples.
 import type { RunResult } from '../run/result.ts';
 import { escapeXml as esc } from './xml.ts';
+import { rateFigures, verdictLabel } from './text.ts';
+import { measuredPhases } from '../measure/protocol.ts';
 
 export interface ChartPoint { packets: number; objects: number; label: string }
 
-/** before, each burst, then settled (after the flush) of the deciding cache. */
+/** The deciding cache's settled count after every phase (baseline, idle and traffic), against packets received. */
 export function chartPoints(r: RunResult): ChartPoint[] {
   if (!r.samples || !r.verdict) return [];
   const cache = r.verdict.deciding.cache;
-  const base = r.samples.before.packetsIn;
-  const at = (label: string, s: { packetsIn: number; caches: Record<string, { objects: number }> }) => ({ packets: s.packetsIn - base, objects: s.caches[cache].objects, label });
-  return [at('before', r.samples.before), ...r.samples.bursts.map((b, i) => at(`burst ${i + 1}`, b)), at('settled', r.samples.settled)];
+  const phases = measuredPhases(r.samples);
+  const base = phases[0].sample.packetsIn;
+  let burst = 0;
+  return phases.map((p) => ({
+    packets: p.sample.packetsIn - base,
+    objects: p.sample.caches[cache].objects,
+    label: p.kind === 'traffic' ? `burst ${++burst}` : p.kind,
+  }));
 }
 
 const W = 420;
@@ -29,10 +37,10 @@ export function svgChart(r: RunResult): string {
   const maxY = Math.max(minY + 1, ...ys);
   const x = (v: number) => PAD.left + (v / maxX) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - ((v - minY) / (maxY - minY)) * (H - PAD.top - PAD.bottom);
-  const traffic = pts.slice(0, -1);
-  const settled = pts[pts.length - 1];
-  const flushX = x(traffic[traffic.length - 1].packets);
-  const title = `${r.scenario} on ${r.kernel}: ${r.verdict!.verdict} ${r.verdict!.deciding.keptPerPacket.toFixed(2)} obj/packet`;
+  const title = `${r.scenario} on ${r.kernel}: ${verdictLabel(r.verdict!)} ${rateFigures(r.verdict!)}`;
+  // The fitted line: what the estimate says the count does with the packets.
+  const rate = r.verdict!.deciding.estimate.rate;
+  const fit = [0, maxX].map((px) => ({ px, py: Math.max(minY, Math.min(maxY, pts[0].objects + rate * px)) }));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
     `<title>${esc(title)}</title>`,
@@ -42,13 +50,11 @@ export function svgChart(r: RunResult): string {
     `<text x="${PAD.left - 6}" y="${y(maxY) + 4}" text-anchor="end" font-size="10">${maxY}</text>`,
     `<text x="${PAD.left - 6}" y="${y(minY) + 4}" text-anchor="end" font-size="10">${minY}</text>`,
     `<text x="${W - PAD.right}" y="${H - PAD.bottom + 14}" text-anchor="end" font-size="10">${maxX}</text>`,
-    `<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 8}" text-anchor="middle" font-size="11">packets received</text>`,
+    `<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 8}" text-anchor="middle" font-size="11">packets received (every point after a route flush)</text>`,
     `<text x="14" y="${(PAD.top + H - PAD.bottom) / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${(PAD.top + H - PAD.bottom) / 2})">${esc(cache)} objects</text>`,
-    `<line class="flush" x1="${flushX}" y1="${PAD.top}" x2="${flushX}" y2="${H - PAD.bottom}" stroke="#c60" stroke-dasharray="4 3"/>`,
-    `<text x="${flushX - 4}" y="${PAD.top + 10}" text-anchor="end" font-size="10" fill="#c60">route flush</text>`,
-    `<polyline fill="none" stroke="#236" stroke-width="2" points="${traffic.map((p) => `${x(p.packets).toFixed(1)},${y(p.objects).toFixed(1)}`).join(' ')}"/>`,
-    ...traffic.map((p) => `<circle class="sample" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="3.5" fill="#236"><title>${esc(`${p.label}: ${p.packets} packets, ${p.objects} objects`)}</title></circle>`),
-    `<rect class="settled" x="${(x(settled.packets) - 4).toFixed(1)}" y="${(y(settled.objects) - 4).toFixed(1)}" width="8" height="8" fill="#c60"><title>${esc(`after the flush: ${settled.objects} objects`)}</title></rect>`,
+    `<line class="fit" x1="${x(fit[0].px).toFixed(1)}" y1="${y(fit[0].py).toFixed(1)}" x2="${x(fit[1].px).toFixed(1)}" y2="${y(fit[1].py).toFixed(1)}" stroke="#c60" stroke-dasharray="4 3"/>`,
+    `<polyline fill="none" stroke="#236" stroke-width="2" points="${pts.map((p) => `${x(p.packets).toFixed(1)},${y(p.objects).toFixed(1)}`).join(' ')}"/>`,
+    ...pts.map((p) => `<circle class="sample" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="3.5" fill="${p.label.startsWith('burst') ? '#236' : '#8ab'}"><title>${esc(`${p.label}: ${p.packets} packets, ${p.objects} objects`)}</title></circle>`),
     '</svg>',
   ].join('\n');
 }
@@ -63,5 +69,5 @@ export function sparkline(r: RunResult): string {
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
   const bar = (v: number) => BARS[hi === lo ? 0 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1))];
-  return `${r.verdict!.deciding.cache} ${ys.slice(0, -1).map(bar).join('')} | flush ${bar(ys[ys.length - 1])}  (${lo}..${hi} objects)`;
+  return `${r.verdict!.deciding.cache} ${ys.map(bar).join('')}  (${lo}..${hi} objects)`;
 }

@@ -5,7 +5,7 @@
 import { writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunResult } from '../run/result.ts';
-import { summaryLine, fmt, rerunLines } from './text.ts';
+import { summaryLine, rerunLines, rateFigures, rateNumbers, segmentsText, verdictLabel } from './text.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -14,7 +14,7 @@ import { makeDirs } from '../util/dirs.ts';
 function verdictCell(r: RunResult): string {
   if (r.error) return `ERROR: ${r.error.message}`;
   const v = r.verdict!;
-  return `${v.verdict === 'leak' ? 'LEAK' : v.verdict === 'no-leak' ? 'no leak' : 'INCONCLUSIVE'} ${fmt(v.deciding.keptPerPacket)} obj/packet`;
+  return `${verdictLabel(v)} ${rateFigures(v)} ${rateNumbers(v)}${v.segments.length > 1 ? `; ${segmentsText(v)}` : ''}`;
 }
 
 function expectedCell(r: RunResult): string {

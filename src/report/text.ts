@@ -1,8 +1,11 @@
 // Owns the human-readable result lines: one per scenario x kernel, with the
-// verdict, the deciding cache and its numbers, and whether it was expected;
+// verdict, the deciding cache and its estimate with interval (or detection
+// limit), its numbers, and whether it was expected;
 // and the command that runs one of them again.
 import { relative, isAbsolute } from 'node:path';
 import type { RunResult } from '../run/result.ts';
+import type { Verdict } from '../verdict/verdict.ts';
+import type { RateEstimate } from '../verdict/estimate.ts';
 
 /** Two decimals, with no "-0.00": a rate that rounds to zero is zero. */
 export function fmt(x: number): string {
@@ -12,6 +15,48 @@ export function fmt(x: number): string {
 
 const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE' } as const;
 
+/** Decimals that show two significant digits of the largest of `xs` (at least two). */
+function decimalsFor(...xs: number[]): number {
+  const top = Math.max(...xs.map(Math.abs));
+  return top === 0 || top >= 0.1 ? 2 : Math.min(8, 1 - Math.floor(Math.log10(top)));
+}
+
+/** A rate in obj/packet with two significant digits, no "-0.00". */
+export function fmtRate(x: number, ...alongside: number[]): string {
+  const s = x.toFixed(decimalsFor(x, ...alongside));
+  return /^-0\.0*$/.test(s) ? s.slice(1) : s;
+}
+
+/** The deciding figures: "+0.062 obj/packet [0.058, 0.067]", or "< 0.00040 obj/packet at 95 %" for no leak. */
+export function rateFigures(v: Verdict, e: RateEstimate = v.deciding.estimate): string {
+  if (v.verdict === 'no-leak' && v.tolerance === 0) return `< ${fmtRate(e.high)} obj/packet at ${pct(v.confidence)}`;
+  const d = (x: number) => fmtRate(x, Math.abs(e.rate) > 0 ? e.rate : e.high);
+  return `${e.rate >= 0 ? '+' : ''}${d(e.rate)} obj/packet [${d(e.low)}, ${d(e.high)}]`;
+}
+
+export function pct(level: number): string {
+  return `${Number((level * 100).toFixed(2))} %`;
+}
+
+/** "(6000 packets, 373 kept, noise ±3)" plus what a reader needs to trust it. */
+export function rateNumbers(v: Verdict): string {
+  const c = v.deciding;
+  const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
+  const drift = Math.abs(c.drift) >= 0.5 ? `, drift ${c.drift >= 0 ? '+' : ''}${c.drift.toFixed(1)}/phase` : '';
+  const more = v.packetsToDecide ? `, about ${v.packetsToDecide} packets would decide it` : '';
+  return `(${v.packetsIn} packets, ${c.objectsKept} kept, noise ±${c.noise < 10 ? c.noise.toFixed(1) : Math.round(c.noise)}${drift}${merged}${more})`;
+}
+
+/** One line per segment of a run with mid-run changes. */
+export function segmentsText(v: Verdict): string {
+  return v.segments.map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${LABEL[x.verdict]} ${rateFigures({ ...v, verdict: x.verdict }, x)}`).join('; ')
+    + (v.stopsAfter ? ` => leak stops after "${v.stopsAfter}"` : '');
+}
+
+export function verdictLabel(v: Verdict): string {
+  return LABEL[v.verdict];
+}
+
 export function resultLine(r: RunResult, kernelWidth = 20): string {
   const k = (r.backend === 'docker' ? `${r.kernel} (docker)` : r.kernel).padEnd(kernelWidth);
   const indent = ' '.repeat(kernelWidth + 11);
@@ -20,15 +65,11 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
     return `${k} ERROR     ${r.error.message}${r.error.hint ? `\n${indent}next step: ${r.error.hint}` : ''}${details}`;
   }
   const v = r.verdict!;
-  const c = v.deciding;
-  const rate = `${fmt(c.keptPerPacket).startsWith('-') ? '' : '+'}${fmt(c.keptPerPacket)} obj/packet`;
-  const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
-  const noise = c.idleNoise !== undefined ? `, host noise ${c.idleNoise} objects while idle` : '';
-  const numbers = `(${v.packetsIn} packets in, ${c.objectsKept} objects kept after flush, slope ${fmt(c.slopePerPacket)}${merged}${noise})`;
-  const segments = v.segments.length > 1 ? `\n${indent}rate per segment: ${v.segments.map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${fmt(x.slopePerPacket)} obj/packet`).join(', ')}${v.stopsAfter ? ` => leak stops after step "${v.stopsAfter}"` : ''}` : '';
+  const segments = v.segments.length > 1 ? `\n${indent}per segment: ${segmentsText(v)}` : '';
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
+  const why = v.verdict === 'inconclusive' ? `\n${indent}${v.reason}` : '';
   const troubles = r.troubles.length ? `\n${indent}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
-  return `${k} ${LABEL[v.verdict].padEnd(9)} ${c.cache}  ${rate}  ${numbers}${expect}${segments}${troubles}`;
+  return `${k} ${LABEL[v.verdict].padEnd(9)} ${v.deciding.cache}  ${rateFigures(v)}  ${rateNumbers(v)}${expect}${why}${segments}${troubles}`;
 }
 
 export function summaryLine(results: RunResult[]): string {

@@ -2,19 +2,17 @@
 // the per-scenario table (text and Markdown), and the commands to reproduce.
 import type { ValidationReport, ScenarioComparison } from '../validate/validate-patch.ts';
 import type { Side } from '../validate/outcome.ts';
-import { describeCounts } from '../validate/outcome.ts';
-import { fmt } from './text.ts';
+import { describeCounts, mean } from '../validate/outcome.ts';
+import { fmtRate } from './text.ts';
 
 const LABEL: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'inconclusive', flaky: 'FLAKY' };
 
-function mean(xs: number[]): number {
-  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-}
 
 export function sideText(s: Side | undefined): string {
   if (!s) return 'not run';
-  const agreeing = s.consensus === 'flaky' ? describeCounts(s) : `${s.counts[s.consensus]}/${s.runs} runs`;
-  return `${LABEL[s.consensus]} ${fmt(mean(s.rates))} obj/packet (${agreeing})`;
+  const agreeing = s.consensus === 'flaky' || s.consensus === 'inconclusive' ? '' : `${s.counts[s.consensus]}/${s.runs} runs`;
+  const agreeing2 = s.consensus === 'flaky' || s.consensus === 'inconclusive' ? describeCounts(s) : agreeing;
+  return `${LABEL[s.consensus]} ${fmtRate(mean(s.rates))} obj/packet (${agreeing2})`;
 }
 
 export function validationLine(r: ValidationReport): string {
@@ -32,7 +30,7 @@ export function validationText(r: ValidationReport): string {
 }
 
 function row(c: ScenarioComparison): string {
-  const rates = (s: Side | undefined) => (s ? s.rates.map(fmt).join(', ') : '');
+  const rates = (s: Side | undefined) => (s ? s.rates.map((x, i) => `${fmtRate(x)} [${fmtRate(s.lows[i], x)}, ${fmtRate(s.highs[i], x)}]`).join(', ') : '');
   return `| ${c.scenario} | ${sideText(c.base)} | ${rates(c.base)} | ${sideText(c.patched)} | ${rates(c.patched)} | ${c.regression ? 'REGRESSION' : ''} |`;
 }
 

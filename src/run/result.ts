@@ -1,6 +1,7 @@
 // Owns the result of one scenario on one kernel, and the exit code a whole
 // run ends with (0 all as expected, 1 a verdict contradicts, 2 no verdict).
-import type { Verdict, SampleSeries } from '../verdict/verdict.ts';
+import type { Verdict } from '../verdict/verdict.ts';
+import type { Measurement } from '../measure/protocol.ts';
 import type { Expectation } from '../scenario/scenario.ts';
 import { ExitCode, type ErrorKind } from '../util/errors.ts';
 
@@ -13,7 +14,7 @@ export interface RunResult {
   release?: string;
   provenance?: Record<string, string>;
   verdict?: Verdict;
-  samples?: SampleSeries;
+  samples?: Measurement;
   expectation?: Expectation;
   /** undefined when there is no expectation for this kernel. */
   asExpected?: boolean;

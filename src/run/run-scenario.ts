@@ -1,7 +1,6 @@
 // Owns running one scenario in one guest, a QEMU guest booting a prepared
 // kernel or a container on the host's kernel: start it, build the topology,
-// take samples around the traffic bursts and the route flush, judge, and
-// stop the guest whatever happens.
+// measure (measure/protocol.ts), judge, and stop the guest whatever happens.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
@@ -11,20 +10,17 @@ import { readKernelConfig, modulesToLoad, scenarioRequirements } from '../kernel
 import { loadRecipe } from '../image/recipe.ts';
 import { initramfsFor } from '../image/initramfs.ts';
 import { QemuGuest, qemuVersion } from '../guest/qemu/qemu-guest.ts';
-import { DockerGuest, CAPABILITIES } from '../guest/docker/docker-guest.ts';
+import { DockerGuest } from '../guest/docker/docker-guest.ts';
 import { connectDocker, hostKernelRelease, dockerError } from '../guest/docker/engine.ts';
 import { containerImage } from '../guest/docker/container-image.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
 import { isPanic, followBoot } from '../guest/qemu/console.ts';
 import type { Guest } from '../guest/guest.ts';
-import { topologySteps } from '../network/topology.ts';
-import { burstScript, burstSizes, reachabilityScript, destination } from '../network/traffic.ts';
-import { sampleScript, settleScript, parseSample, MissingCacheError, type Sample } from '../probe/slab.ts';
-import { judge, meetsExpectation, settleLimits, type SampleSeries } from '../verdict/verdict.ts';
+import { measure } from '../measure/protocol.ts';
+import { judge, meetsExpectation, isDecided } from '../verdict/verdict.ts';
 import type { RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress, startTask, timedTask } from '../util/progress.ts';
-import { tail } from '../util/exec.ts';
+import { progress } from '../util/progress.ts';
 
 export function bootTimeoutMs(): number {
   const seconds = Number(process.env.LEAKLAB_BOOT_TIMEOUT ?? 90);
@@ -64,7 +60,7 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
     const uname = await guest.exec('uname -r');
     result.release = uname.stdout.trim();
     progress(scope, `guest up in ${result.seconds.boot.toFixed(1)} s (kernel ${result.release})`);
-    await measureAndJudge(s, guest, kernel.name, result, scope, runDir);
+    await measureAndJudge(s, guest, kernel.name, result, scope, runDir, s.traffic.packets);
     result.troubles = await guest.troubles();
     // A kernel that panicked (even after the last sample) gives no verdict.
     if (isPanic(await guest.consoleText())) {
@@ -85,8 +81,8 @@ export async function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, r
 /**
  * Runs one scenario in a container against the host's kernel: the same
  * topology, traffic, samples and verdict as in a QEMU guest. Slab counts are
- * host-wide in a container, so extra idle samples measure the host's own
- * churn, and a verdict that noise could explain is inconclusive.
+ * host-wide in a container: the host's own churn shows as noise and drift
+ * in the same statistics, which widen the interval instead of guessing.
  */
 export async function runScenarioInContainer(s: Scenario, runDir: string, runId: string): Promise<RunResult> {
   const t0 = Date.now();
@@ -110,8 +106,7 @@ export async function runScenarioInContainer(s: Scenario, runDir: string, runId:
     result.seconds.boot = (Date.now() - tStart) / 1000;
     progress(scope, `container up in ${result.seconds.boot.toFixed(1)} s`);
     // Host-wide counts: more packets dilute the host's own churn (see traffic.packetsInContainer).
-    const inContainer = { ...s, traffic: { ...s.traffic, packets: s.traffic.packetsInContainer } };
-    await measureAndJudge(inContainer, guest, result.kernel, result, scope, runDir, { idleSamples: IDLE_SAMPLES });
+    await measureAndJudge(s, guest, result.kernel, result, scope, runDir, s.traffic.packetsInContainer);
   } catch (err) {
     // Engine API failures are errors of this cell, not of the whole run.
     const e = err instanceof LeaklabError ? err : dockerError('running the scenario', err);
@@ -127,12 +122,12 @@ export async function runScenarioInContainer(s: Scenario, runDir: string, runId:
   return result;
 }
 
-/** Idle samples taken after the first one in a container, to see the host's noise. */
-const IDLE_SAMPLES = 2;
-
-async function measureAndJudge(s: Scenario, guest: Guest, kernelName: string, result: RunResult, scope: string, runDir: string, opts: { idleSamples?: number } = {}): Promise<void> {
+async function measureAndJudge(s: Scenario, guest: Guest, kernelName: string, result: RunResult, scope: string, runDir: string, packets: number): Promise<void> {
   const tMeasure = Date.now();
-  result.samples = await measure(s, guest, scope, runDir, opts.idleSamples ?? 0);
+  result.samples = await measure(s, guest, {
+    scope, runDir, packets, untilDecided: s.traffic.untilDecided,
+    decided: (m) => isDecided(s, m),
+  });
   result.seconds.measure = (Date.now() - tMeasure) / 1000;
   result.verdict = judge(s, result.samples);
   const expectation = expectationFor(s, kernelName);
@@ -143,111 +138,3 @@ async function measureAndJudge(s: Scenario, guest: Guest, kernelName: string, re
     result.why = m.why;
   }
 }
-
-interface Step {
-  name: string;
-  script: string;
-  /** The error for this step's failure; default: a scenario error naming the step. */
-  failure?: (output: string, exitCode: number) => LeaklabError;
-}
-
-const FAILED = '#leaklab-failed#';
-
-/**
- * Runs steps and then takes a sample, in ONE guest command: every guest exec
- * costs ~70 ms under TCG (qemu-ga forks a shell), so a phase is one exec.
- * Steps run under `set -e`; the EXIT trap names the step that failed. Step
- * output goes to stderr so stdout holds only the sample.
- */
-async function phase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, opts: { listAliases?: boolean; timeoutMs?: number } = {}): Promise<Sample> {
-  const script = [
-    'exec 3>&1 1>&2',
-    'leaklab_step=',
-    `trap 'rc=$?; [ $rc -eq 0 ] || echo "${FAILED} $rc $leaklab_step"' EXIT`,
-    'set -e',
-    ...steps.flatMap((st, i) => [`leaklab_step=${i}`, st.script]),
-    'set +e',
-    'trap - EXIT',
-    'exec 1>&3',
-    sampleScript(s.watch, opts.listAliases),
-  ].join('\n');
-  const r = await guest.exec(script, { timeoutMs: opts.timeoutMs ?? 120_000 });
-  await writeFile(rawFile, r.stdout);
-  const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
-  if (failed) {
-    const st = steps[Number(failed[2])];
-    const output = tail(r.stderr.replace(new RegExp(`^${FAILED}.*$`, 'm'), ''), 10);
-    if (guest instanceof DockerGuest && /Operation not permitted|Permission denied|Read-only file system/.test(output)) {
-      throw new LeaklabError('guest', `the container was not allowed to do "${st.name}"`, {
-        hint: `it needs the capabilities ${CAPABILITIES.join(', ')} and a writable /proc/sys (see README, "Container guests"); a rootless engine, AppArmor/SELinux or a userns-remap setup can take them away`,
-        details: output,
-      });
-    }
-    throw st.failure?.(output, Number(failed[1])) ?? new LeaklabError('scenario', `setting up the guest failed at "${st.name}" (exit ${failed[1]})`, {
-      hint: 'check this line of the scenario (rules, routes, firewall, setup); the message below is what the guest said',
-      details: output,
-    });
-  }
-  try {
-    return parseSample(r.stdout, s.watch, s.traffic.family);
-  } catch (err) {
-    if (err instanceof MissingCacheError) {
-      throw new LeaklabError('scenario', err.message, { hint: 'check the names under watch: (see /proc/slabinfo in the guest, or boot with slab_nomerge)' });
-    }
-    throw new LeaklabError('guest', `could not read the kernel's counters: ${(err as Error).message}`, { hint: 'the kernel needs PROC_FS, SYSFS and SLUB_DEBUG; the raw output is in the run directory\'s samples/', details: tail(r.stdout + r.stderr, 10) });
-  }
-}
-
-async function measure(s: Scenario, guest: Guest, scope: string, runDir: string, idleSamples: number): Promise<SampleSeries> {
-  const raw = join(runDir, 'samples');
-  await mkdir(raw, { recursive: true });
-  const reach: Step = {
-    name: 'reachability', script: reachabilityScript(s),
-    failure: (output) => new LeaklabError('scenario', `traffic does not reach ${destination(s)}: one echo request got no reply`, {
-      hint: 'check topology, rules and firewall: a ruleset that drops the replies leaves nothing to measure',
-      details: output,
-    }),
-  };
-  const before = await phase(s, guest, [...topologySteps(s), reach], join(raw, '0-before.txt'), { listAliases: true });
-  const idle: Sample[] = [];
-  for (let i = 1; i <= idleSamples; i++) {
-    idle.push(await phase(s, guest, [{ name: 'idle', script: 'sleep 0.2' }], join(raw, `0-idle-${i}.txt`)));
-  }
-  const bursts: Sample[] = [];
-  const sizes = burstSizes(s);
-  const traffic = startTask(scope, sizes.length);
-  try {
-    for (const [i, count] of sizes.entries()) {
-      traffic.update(i, `sending burst ${i + 1}/${sizes.length} (${count} packets)`);
-      // ping exits 1 when some replies were lost: still a burst worth measuring.
-      const burst: Step = {
-        name: `burst ${i + 1}`, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
-        failure: (output, code) => new LeaklabError('guest', `traffic burst ${i + 1} failed (exit ${code})`, { hint: 'check traffic: in the scenario; the message below is what the sender said', details: output }),
-      };
-      // Mid-run changes (e.g. a workaround) go in right before the next burst.
-      const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
-      for (const c of changes) progress(scope, `applying ${c.name}`);
-      const smp = await phase(s, guest, [...changes, burst], join(raw, `${i + 1}-burst.txt`), { timeoutMs: 10 * 60_000 });
-      bursts.push(smp);
-      const first = s.watch[0];
-      progress(scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - before.packetsIn} packets in, ${first} ${smp.caches[first].objects} objects`);
-    }
-  } finally {
-    traffic.end();
-  }
-  // Flush both families: cached routes are what a leak must survive.
-  const flush: Step = {
-    name: 'route flush',
-    script: `[ ! -e /proc/sys/net/ipv6/route/flush ] || echo 1 > /proc/sys/net/ipv6/route/flush\nip -4 route flush cache`,
-  };
-  const settle: Step = { name: 'settle', script: settleScript(settleLimits(s, { before, idle }, bursts[bursts.length - 1]), s.settleSeconds) };
-  const tSettle = Date.now();
-  const endSettle = timedTask(scope, s.settleSeconds * 1000, (ms) => `settling after the flush: ${(ms / 1000).toFixed(1)} s of ${s.settleSeconds} s`);
-  const settled = await phase(s, guest, [flush, settle], join(raw, `${sizes.length + 1}-settled.txt`), { timeoutMs: (s.settleSeconds + 60) * 1000 }).finally(endSettle);
-  const waited = (Date.now() - tSettle) / 1000;
-  progress(scope, waited >= s.settleSeconds
-    ? `counts still up after the whole settleSeconds (${waited.toFixed(1)} s)`
-    : `settled after ${waited.toFixed(1)} s (counts back; settleSeconds ${s.settleSeconds} at most)`);
-  return { before, bursts, settled, ...(idleSamples > 0 ? { idle } : {}) };
-}
-

@@ -1,6 +1,7 @@
 // Owns reading scenario files: YAML parsing, schema validation with every
 // error of a file reported at once (file:line:col, key, what was expected),
 // and filling in defaults so the rest of leaklab sees one complete Scenario.
+import { FIRST_BURST, sequentialSizes } from './traffic-plan.ts';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { validateYaml, formatProblem, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
@@ -55,14 +56,39 @@ export function parseScenarioText(text: string, file: string): { value?: Scenari
 }
 
 /** Checks that a schema cannot express. */
+/** A burst runs in one guest command of at most 10 minutes; a TCG guest on a busy host still sends 2,000 packets/s. */
+const WORST_RATE = 2000;
+const MAX_BURST = WORST_RATE * 600;
+
+/** The largest budget whose bursts all fit the limit. */
+function maxBudget(): number {
+  let b = 2 * FIRST_BURST;
+  while (Math.max(...sequentialSizes(b * 2)) <= MAX_BURST) b *= 2;
+  return b;
+}
+
 const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const out: YamlProblem[] = [];
-  if (s.thresholds && (s.thresholds.noLeak ?? 0.1) >= (s.thresholds.leak ?? 0.5)) {
-    out.push(at('/thresholds/noLeak', 'must be below thresholds.leak, or no result could be inconclusive'));
-  }
   const bursts = s.traffic.bursts ?? 4;
-  if (s.traffic.packets < bursts) {
+  const { packets, maxPackets } = s.traffic;
+  if (packets === undefined && maxPackets === undefined) {
+    out.push(at('/traffic', 'needs packets (a fixed count) or maxPackets (a budget: traffic until decided)'));
+  }
+  if (packets !== undefined && maxPackets !== undefined) {
+    out.push(at('/traffic/maxPackets', 'cannot be given with packets: give packets for a fixed count, or maxPackets to send until decided'));
+  }
+  if (packets !== undefined && packets < bursts) {
     out.push(at('/traffic/packets', `must be at least traffic.bursts (${bursts}): every burst sends packets/bursts packets`));
+  }
+  if (packets !== undefined && packets / bursts > MAX_BURST) {
+    out.push(at('/traffic/packets', `cannot be sent within a guest's time limit: bursts of ${Math.ceil(packets / bursts)} packets take over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; raise traffic.bursts`));
+  }
+  if (maxPackets !== undefined) {
+    if (maxPackets < 2 * FIRST_BURST) out.push(at('/traffic/maxPackets', `must be at least ${2 * FIRST_BURST}: traffic until decided sends two bursts of ${FIRST_BURST} before its first decision`));
+    const largest = Math.max(...sequentialSizes(maxPackets));
+    if (largest > MAX_BURST) out.push(at('/traffic/maxPackets', `cannot be spent within a guest's time limit: its largest burst (${largest} packets) takes over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; at most ${maxBudget()}`));
+    if (s.traffic.bursts !== undefined) out.push(at('/traffic/bursts', 'is for a fixed packets count: with maxPackets the bursts follow their own schedule (100, 100, 200, 400, ...)'));
+    if ((s.changes ?? []).length > 0) out.push(at('/changes', 'need a fixed traffic.packets (a change comes after a numbered burst); maxPackets with changes is not supported yet'));
   }
   if (s.traffic.packetsInContainer !== undefined && s.traffic.packetsInContainer < bursts) {
     out.push(at('/traffic/packetsInContainer', `must be at least traffic.bursts (${bursts}): every burst sends packetsInContainer/bursts packets`));

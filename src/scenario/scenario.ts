@@ -33,10 +33,12 @@ export interface Scenario {
   firewall: { nft?: string; ip6tables: string[] };
   setup: string[];
   changes: { afterBurst: number; name: string; run: string }[];
-  traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number; packets: number; bursts: number; packetsInContainer: number };
+  traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number;
+    /** A fixed count, or the budget of traffic until decided (untilDecided). */
+    packets: number; untilDecided: boolean; bursts: number; packetsInContainer: number };
   watch: string[];
   settleSeconds: number;
-  thresholds: { leak: number; noLeak: number; minPackets: number };
+  thresholds: { tolerance: number; confidence: number; minPackets: number };
   expect: Record<string, Expectation>;
 }
 
@@ -71,15 +73,17 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
       to: s.traffic.to ?? 'remote',
       source: s.traffic.source,
       port: s.traffic.port ?? 9,
-      packets: s.traffic.packets,
+      // The loader refuses a file with both or neither.
+      packets: s.traffic.packets ?? s.traffic.maxPackets ?? 0,
+      untilDecided: s.traffic.maxPackets !== undefined,
       bursts: s.traffic.bursts ?? 4,
-      packetsInContainer: s.traffic.packetsInContainer ?? 10 * s.traffic.packets,
+      packetsInContainer: s.traffic.packetsInContainer ?? 10 * (s.traffic.packets ?? s.traffic.maxPackets ?? 0),
     },
     watch: s.watch,
     settleSeconds: s.settleSeconds ?? 3,
     thresholds: {
-      leak: s.thresholds?.leak ?? 0.5,
-      noLeak: s.thresholds?.noLeak ?? 0.1,
+      tolerance: s.thresholds?.tolerance ?? 0,
+      confidence: s.thresholds?.confidence ?? 0.95,
       minPackets: s.thresholds?.minPackets ?? 100,
     },
     expect: Object.fromEntries(Object.entries(s.expect ?? {}).map(([k, v]) => [k, normalizeExpectation(v)])),

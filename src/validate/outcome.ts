@@ -1,17 +1,23 @@
-// Owns the judgement of a patch validation from repeated runs: per kernel the
-// verdicts must agree across runs (else flaky), then the two-sided outcome
-// (FIX HOLDS / FIX DOES NOT HOLD / BASE DOES NOT REPRODUCE / FLAKY), its
-// confidence, and regressions in the rest of the suite.
+// Owns the judgement of a patch validation from repeated runs, by rates:
+// per kernel the runs must not contradict each other (a run's "no leak"
+// upper end below another run's LEAK interval is flaky), then the
+// two-sided outcome (FIX HOLDS / PARTIAL FIX / FIX DOES NOT HOLD / BASE
+// DOES NOT REPRODUCE / FLAKY), its confidence, and regressions in the rest
+// of the suite. FIX HOLDS needs every patched run clean at the tolerance;
+// a patched kernel that still leaks, at a rate whose interval lies below
+// every base run's, is a PARTIAL FIX.
 import type { RunResult } from '../run/result.ts';
 import type { VerdictKind } from '../verdict/verdict.ts';
+import { fmtRate } from '../report/text.ts';
 
-export type Outcome = 'FIX HOLDS' | 'FIX DOES NOT HOLD' | 'BASE DOES NOT REPRODUCE' | 'FLAKY';
+export type Outcome = 'FIX HOLDS' | 'PARTIAL FIX' | 'FIX DOES NOT HOLD' | 'BASE DOES NOT REPRODUCE' | 'FLAKY';
 
 export const OUTCOME_EXIT: Record<Outcome, number> = {
   'FIX HOLDS': 0,
   'FIX DOES NOT HOLD': 1,
   'BASE DOES NOT REPRODUCE': 3,
   FLAKY: 4,
+  'PARTIAL FIX': 6,
 };
 
 export interface Side {
@@ -20,19 +26,23 @@ export interface Side {
   consensus: VerdictKind | 'flaky';
   counts: Record<VerdictKind, number>;
   runs: number;
-  /** Objects kept per packet of each run. */
+  /** Objects kept per packet of each run, with its interval. */
   rates: number[];
+  lows: number[];
+  highs: number[];
 }
 
 export function side(kernel: string, results: RunResult[]): Side {
   const counts: Record<VerdictKind, number> = { leak: 0, 'no-leak': 0, inconclusive: 0 };
   for (const r of results) counts[r.verdict!.verdict]++;
-  const seen = (Object.keys(counts) as VerdictKind[]).filter((k) => counts[k] > 0);
-  return {
-    kernel, counts, runs: results.length,
-    consensus: seen.length === 1 ? seen[0] : 'flaky',
-    rates: results.map((r) => r.verdict!.deciding.keptPerPacket),
-  };
+  const est = results.map((r) => r.verdict!.deciding.estimate);
+  const s: Side = { kernel, counts, runs: results.length, consensus: 'inconclusive', rates: est.map((e) => e.rate), lows: est.map((e) => e.low), highs: est.map((e) => e.high) };
+  // A clean run contradicts a leaking one only when its upper end lies below the leak's interval.
+  const leakLows = results.filter((r) => r.verdict!.verdict === 'leak').map((r) => r.verdict!.deciding.estimate.low);
+  const cleanHighs = results.filter((r) => r.verdict!.verdict === 'no-leak').map((r) => r.verdict!.deciding.estimate.high);
+  const contradicts = leakLows.length > 0 && cleanHighs.length > 0 && Math.min(...cleanHighs) < Math.max(...leakLows);
+  s.consensus = contradicts ? 'flaky' : counts.leak > 0 ? 'leak' : counts['no-leak'] === results.length ? 'no-leak' : 'inconclusive';
+  return s;
 }
 
 /**
@@ -55,11 +65,20 @@ export function runsFor(level: number): number {
 
 export function outcome(base: Side, patched: Side | undefined): { outcome: Outcome; why: string } {
   if (base.consensus === 'flaky') return { outcome: 'FLAKY', why: `base runs disagree (${describeCounts(base)})` };
-  if (base.consensus !== 'leak') return { outcome: 'BASE DOES NOT REPRODUCE', why: `base ${base.kernel} gave ${base.consensus} in ${base.runs}/${base.runs} runs: the patch cannot be judged on it` };
+  if (base.consensus !== 'leak') return { outcome: 'BASE DOES NOT REPRODUCE', why: `base ${base.kernel} gave ${describeCounts(base)} in ${base.runs} runs: the patch cannot be judged on it` };
   if (!patched) throw new Error('outcome: the patched side is needed once the base leaks');
   if (patched.consensus === 'flaky') return { outcome: 'FLAKY', why: `patched runs disagree (${describeCounts(patched)})` };
-  if (patched.consensus === 'no-leak') return { outcome: 'FIX HOLDS', why: `leak in ${base.runs}/${base.runs} base runs, none in ${patched.runs}/${patched.runs} patched runs` };
-  return { outcome: 'FIX DOES NOT HOLD', why: `patched ${patched.kernel} gave ${patched.consensus} in ${patched.runs}/${patched.runs} runs` };
+  if (patched.consensus === 'no-leak') return { outcome: 'FIX HOLDS', why: `leak in ${base.counts.leak}/${base.runs} base runs, none in ${patched.runs}/${patched.runs} patched runs (each < ${fmtRate(Math.max(...patched.highs))} obj/packet)` };
+  if (patched.consensus === 'leak' && Math.max(...patched.highs) < Math.min(...base.lows)) {
+    const b = mean(base.rates);
+    const p = mean(patched.rates);
+    return { outcome: 'PARTIAL FIX', why: `base ${fmtRate(b)} -> patched ${fmtRate(p)} obj/packet: leak reduced ${p > 0 ? `${Number((b / p).toPrecision(2))}x` : ''}, not gone` };
+  }
+  return { outcome: 'FIX DOES NOT HOLD', why: `patched ${patched.kernel} gave ${describeCounts(patched)} in ${patched.runs} runs (${patched.rates.map((r) => fmtRate(r)).join(', ')} obj/packet)` };
+}
+
+export function mean(xs: number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
 }
 
 export function describeCounts(s: Side): string {

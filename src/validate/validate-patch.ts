@@ -18,6 +18,7 @@ import { throwIfInterrupted } from '../util/cleanup.ts';
 import { exists } from '../util/cache.ts';
 import { progress } from '../util/progress.ts';
 import { mapPool } from '../util/pool.ts';
+import { rateFigures } from '../report/text.ts';
 
 export interface ValidateOptions {
   /** The kernels to compare, from validationKernels(). */
@@ -125,6 +126,6 @@ async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: Valida
       hint: r.error.hint, details: r.error.details,
     });
   }
-  progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict!.verdict} ${r.verdict!.deciding.keptPerPacket.toFixed(2)} obj/packet`);
+  progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict!.verdict} ${rateFigures(r.verdict!)}`);
   return r;
 }

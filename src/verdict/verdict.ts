@@ -1,164 +1,176 @@
-// Owns turning samples into a verdict with its numbers: objects per packet
-// as a least-squares slope over the bursts, objects kept after the route
-// flush per packet, and LEAK / no leak / inconclusive by the scenario's
-// thresholds. Growth that the flush takes back is not a leak.
+// Owns turning a measurement into a verdict with its numbers: per watched
+// cache the rate of objects kept per packet with its interval (estimate.ts),
+// per segment between mid-run changes too, and LEAK / no leak /
+// inconclusive against the scenario's tolerance and confidence:
+//   LEAK          the interval lies above the tolerance, and the growth was
+//                 seen across at least two bursts (not one jump);
+//   no leak       tolerance 0: nothing significant (the upper end of the
+//                 interval is the smallest leak that could have been missed);
+//                 tolerance > 0: the interval lies at or below it;
+//   inconclusive  the interval straddles the tolerance (with how many more
+//                 packets would decide), or too few packets arrived.
+// Every test the run makes (caches x segments x looks of traffic until
+// decided) shares the confidence: each is made at the level Bonferroni
+// gives, so the run as a whole errs at most 1 - confidence of the time.
 import type { Scenario, Expectation } from '../scenario/scenario.ts';
-import type { Sample } from '../probe/slab.ts';
+import { measuredPhases, type Measurement } from '../measure/protocol.ts';
+import { fitRates, type Increment, type RateEstimate } from './estimate.ts';
 
 export type VerdictKind = 'leak' | 'no-leak' | 'inconclusive';
+
+export interface SegmentVerdict extends RateEstimate {
+  /** "start" or the change it follows. */
+  after: string;
+  verdict: VerdictKind;
+}
 
 export interface CacheVerdict {
   cache: string;
   verdict: VerdictKind;
-  /** Fitted slope of objects against packets received, over the bursts. */
-  slopePerPacket: number;
-  /** (settled - before) / packets: what the flush did not give back. */
-  keptPerPacket: number;
+  /** The whole run as one rate. */
+  estimate: RateEstimate;
+  /** One per segment between mid-run changes (one when there is none). */
+  segments: SegmentVerdict[];
+  /** Standard deviation of one phase's count around the fit (objects). */
+  noise: number;
+  /** Objects every phase kept regardless of traffic. */
+  drift: number;
   objectsBefore: number;
-  objectsAfterTraffic: number;
-  objectsSettled: number;
+  objectsAfter: number;
+  /** objectsAfter - objectsBefore: what the run kept. */
   objectsKept: number;
   mergedInto?: string;
   sharedWith?: string[];
-  /** Spread of the count over the idle samples (containers): the host's own churn. */
-  idleNoise?: number;
   reason: string;
-}
-
-export interface Segment {
-  /** "start" or the change it follows. */
-  after: string;
-  fromBurst: number;
-  toBurst: number;
-  /** Slope of the deciding cache over this segment's samples. */
-  slopePerPacket: number;
-  verdict: VerdictKind;
 }
 
 export interface Verdict {
   verdict: VerdictKind;
-  /** The run cut at each mid-run change (one segment when there is none). */
-  segments: Segment[];
-  /** The change after which the leak stopped, if one did. */
-  stopsAfter?: string;
   /** The cache whose numbers decided the verdict. */
   deciding: CacheVerdict;
   caches: CacheVerdict[];
+  /** The deciding cache's segments. */
+  segments: SegmentVerdict[];
+  /** The change after which the leak stopped, if one did. */
+  stopsAfter?: string;
   packetsIn: number;
+  tolerance: number;
+  /** The confidence the scenario asked for (the run as a whole). */
+  confidence: number;
+  /** The level each single interval is computed at (Bonferroni over the run's tests). */
+  level: number;
+  /** For an interval straddling the tolerance: about how many packets in all would decide it. */
+  packetsToDecide?: number;
   reason: string;
 }
 
-export interface SampleSeries {
-  /** Before any traffic. */
-  before: Sample;
-  /** After each burst, in order. */
-  bursts: Sample[];
-  /** After the route flush and settling. */
-  settled: Sample;
-  /**
-   * Samples taken idle right after `before` (containers only: their slab
-   * counts are host-wide, so these show how much the host moves them).
-   */
-  idle?: Sample[];
+/** Every phase's change of the count, against packets received in it. */
+export function increments(m: Measurement, cache: string): Increment[] {
+  const phases = measuredPhases(m);
+  return phases.slice(1).map((p, i) => ({
+    objects: p.sample.caches[cache].objects - phases[i].sample.caches[cache].objects,
+    packets: p.sample.packetsIn - phases[i].sample.packetsIn,
+    segment: p.segment,
+    traffic: p.kind === 'traffic',
+  }));
 }
 
-/** Least-squares slope of y over x; 0 when x does not vary. */
-export function slope(xs: number[], ys: number[]): number {
-  const n = xs.length;
-  const mx = xs.reduce((a, b) => a + b, 0) / n;
-  const my = ys.reduce((a, b) => a + b, 0) / n;
-  let sxy = 0;
-  let sxx = 0;
-  for (let i = 0; i < n; i++) {
-    sxy += (xs[i] - mx) * (ys[i] - my);
-    sxx += (xs[i] - mx) ** 2;
-  }
-  return sxx === 0 ? 0 : sxy / sxx;
+/** The number of segments the scenario's changes cut a run into. */
+function segmentCount(m: Measurement): number {
+  return Math.max(...m.phases.map((p) => p.segment)) + 1;
 }
 
-export function judge(s: Scenario, series: SampleSeries): Verdict {
-  const points = [series.before, ...series.bursts];
-  const packetsIn = series.settled.packetsIn - series.before.packetsIn;
-  const caches = s.watch.map((name) => judgeCache(s, name, points, series, packetsIn));
-  const leak = caches.find((c) => c.verdict === 'leak');
-  const unsure = caches.find((c) => c.verdict === 'inconclusive');
-  const deciding = leak ?? unsure ?? caches[0];
-  const segments = segmentsOf(s, points, deciding.cache, series.before.packetsIn);
-  const stopsAt = segments.findIndex((seg, i) => i > 0 && segments[i - 1].verdict === 'leak' && segments.slice(i).every((x) => x.verdict === 'no-leak'));
+/** The level of each single interval: the scenario's confidence shared by every test of the run. */
+export function testLevel(s: Scenario, m: Measurement): number {
+  const segs = segmentCount(m);
+  const tests = s.watch.length * (segs > 1 ? segs + 1 : 1) * m.looks;
+  return 1 - (1 - s.thresholds.confidence) / tests;
+}
+
+export function judge(s: Scenario, m: Measurement): Verdict {
+  const level = testLevel(s, m);
+  const phases = measuredPhases(m);
+  const packetsIn = phases[phases.length - 1].sample.packetsIn - phases[0].sample.packetsIn;
+  const caches = s.watch.map((name) => judgeCache(s, m, name, level, packetsIn));
+  const deciding = pickDeciding(caches);
+  const segments = deciding.segments;
+  const stopsAt = segments.findIndex((seg, i) => i > 0 && segments.slice(0, i).some((x) => x.verdict === 'leak') && segments.slice(i).every((x) => x.verdict === 'no-leak'));
   const stopsAfter = stopsAt > 0 ? segments[stopsAt].after : undefined;
   const reason = deciding.reason + (stopsAfter ? `; the leak stops after the change "${stopsAfter}"` : '');
-  return { verdict: deciding.verdict, deciding, caches, packetsIn, reason, segments, stopsAfter };
+  const { tolerance, confidence } = s.thresholds;
+  const v: Verdict = { verdict: deciding.verdict, deciding, caches, segments, stopsAfter, packetsIn, tolerance, confidence, level, reason };
+  if (deciding.verdict === 'inconclusive' && packetsIn >= s.thresholds.minPackets) v.packetsToDecide = packetsToDecide(deciding.estimate, tolerance);
+  return v;
 }
 
-/** Cuts the before+burst samples at every change and fits each piece. */
-function segmentsOf(s: Scenario, points: Sample[], cache: string, base: number): Segment[] {
-  const cuts = [0, ...s.changes.map((c) => c.afterBurst), points.length - 1];
-  const out: Segment[] = [];
-  for (let i = 0; i + 1 < cuts.length; i++) {
-    const piece = points.slice(cuts[i], cuts[i + 1] + 1);
-    const k = slope(piece.map((p) => p.packetsIn - base), piece.map((p) => p.caches[cache].objects));
-    const verdict: VerdictKind = k >= s.thresholds.leak ? 'leak' : k <= s.thresholds.noLeak ? 'no-leak' : 'inconclusive';
-    out.push({ after: i === 0 ? 'start' : s.changes[i - 1].name, fromBurst: cuts[i], toBurst: cuts[i + 1], slopePerPacket: k, verdict });
-  }
-  return out;
+/** A leaking cache (the fastest), else an undecided one, else the noisiest candidate (the largest upper end). */
+function pickDeciding(caches: CacheVerdict[]): CacheVerdict {
+  const by = (kind: VerdictKind) => caches.filter((c) => c.verdict === kind);
+  const leaks = by('leak').sort((a, b) => b.estimate.rate - a.estimate.rate);
+  if (leaks.length) return leaks[0];
+  const unsure = by('inconclusive');
+  if (unsure.length) return unsure[0];
+  return [...caches].sort((a, b) => b.estimate.high - a.estimate.high)[0];
 }
 
-function judgeCache(s: Scenario, name: string, points: Sample[], series: SampleSeries, packetsIn: number): CacheVerdict {
-  const xs = points.map((p) => p.packetsIn - series.before.packetsIn);
-  const ys = points.map((p) => p.caches[name].objects);
-  const before = series.before.caches[name].objects;
-  const afterTraffic = ys[ys.length - 1];
-  const settled = series.settled.caches[name].objects;
-  const kept = settled - before;
-  const slopePerPacket = slope(xs, ys);
-  const keptPerPacket = packetsIn > 0 ? kept / packetsIn : 0;
-  const { leak, noLeak, minPackets } = s.thresholds;
-  const merged = series.before.caches[name];
-  const noise = idleNoise(series, name);
+function judgeCache(s: Scenario, m: Measurement, name: string, level: number, packetsIn: number): CacheVerdict {
+  const incs = increments(m, name);
+  const whole = fitRates(incs.map((i) => ({ ...i, segment: 0 })), 1, level);
+  const bySegment = segmentCount(m) > 1 ? fitRates(incs, segmentCount(m), level) : whole;
+  const { tolerance, minPackets } = s.thresholds;
+  const segments: SegmentVerdict[] = bySegment.segments.map((e, i) => ({ ...e, after: i === 0 ? 'start' : s.changes[i - 1].name, verdict: rateVerdict(e, tolerance) }));
+  const phases = measuredPhases(m);
+  // The setup sample is the one that lists a merged slab's aliases.
+  const first = m.phases[0].sample.caches[name];
+  const before = phases[0].sample.caches[name].objects;
+  const after = phases[phases.length - 1].sample.caches[name].objects;
+  const estimate = whole.segments[0];
   const base = {
-    cache: name, slopePerPacket, keptPerPacket, objectsBefore: before, objectsAfterTraffic: afterTraffic,
-    objectsSettled: settled, objectsKept: kept, mergedInto: merged.mergedInto, sharedWith: merged.sharedWith, idleNoise: noise,
+    cache: name, estimate, segments, noise: bySegment.noise, drift: bySegment.drift,
+    objectsBefore: before, objectsAfter: after, objectsKept: after - before,
+    mergedInto: first.mergedInto, sharedWith: first.sharedWith,
   };
-  if (noise !== undefined) {
-    // Noise as large as the no-leak margin could fake either verdict: say so rather than guess.
-    if (packetsIn > 0 && noise / packetsIn >= noLeak) {
-      return {
-        ...base, verdict: 'inconclusive',
-        reason: `the host moved ${name} by ${noise} objects while idle (${(noise / packetsIn).toFixed(3)} per packet, not below thresholds.noLeak ${noLeak}): in a container slab counts are host-wide; rerun on a quieter host or send more packets`,
-      };
-    }
-  }
   if (packetsIn < minPackets) {
     return { ...base, verdict: 'inconclusive', reason: `only ${packetsIn} packets received (thresholds.minPackets is ${minPackets}): check that the traffic reaches its destination` };
   }
-  if (keptPerPacket >= leak && slopePerPacket >= leak) {
-    return { ...base, verdict: 'leak', reason: `${kept} objects kept after the flush for ${packetsIn} packets` };
-  }
-  if (keptPerPacket <= noLeak) {
-    const transient = slopePerPacket >= leak ? ' (grew during traffic but the flush gave it back)' : '';
-    return { ...base, verdict: 'no-leak', reason: `${kept} objects kept for ${packetsIn} packets${transient}` };
-  }
-  return {
-    ...base, verdict: 'inconclusive',
-    reason: `${keptPerPacket.toFixed(3)} objects kept per packet lies between thresholds.noLeak (${noLeak}) and thresholds.leak (${leak}), slope ${slopePerPacket.toFixed(3)}`,
-  };
+  const overall = rateVerdict(estimate, tolerance);
+  const verdict: VerdictKind = overall === 'leak' || segments.some((x) => x.verdict === 'leak') ? 'leak'
+    : overall === 'no-leak' && segments.every((x) => x.verdict === 'no-leak') ? 'no-leak' : 'inconclusive';
+  return { ...base, verdict, reason: reasonFor(verdict, estimate, segments, tolerance) };
 }
 
-/** Spread of a cache's count over the first and the idle samples (containers): the host's own churn. */
-export function idleNoise(series: Pick<SampleSeries, 'before' | 'idle'>, name: string): number | undefined {
-  const idle = series.idle && [series.before, ...series.idle].map((p) => p.caches[name].objects);
-  return idle && Math.max(...idle) - Math.min(...idle);
+/** One estimate against the tolerance. */
+export function rateVerdict(e: RateEstimate, tolerance: number): VerdictKind {
+  if (e.low > tolerance) return e.trafficPhases >= 2 ? 'leak' : 'inconclusive';
+  if (tolerance === 0 || e.high <= tolerance) return 'no-leak';
+  return 'inconclusive';
+}
+
+function reasonFor(v: VerdictKind, e: RateEstimate, segments: SegmentVerdict[], tolerance: number): string {
+  const kept = `${Math.round(e.kept)} objects kept for ${e.packets} packets`;
+  if (v === 'leak') return `${kept}: the interval lies above the tolerance (${tolerance} obj/packet)`;
+  if (v === 'no-leak') return `${kept}: ${tolerance === 0 ? 'no significant growth' : `the interval lies at or below the tolerance (${tolerance} obj/packet)`}`;
+  const oneJump = [e, ...segments].some((x) => x.low > tolerance && x.trafficPhases < 2);
+  if (oneJump) return `${kept}, but in one burst only: growth across bursts cannot be told from a one-off jump; give that part of the run more bursts`;
+  return `${kept}: the interval straddles the tolerance (${tolerance} obj/packet)`;
 }
 
 /**
- * Counts at which settling can end early: the first sample's count plus half
- * of what thresholds.noLeak allows for the packets received, less the host's
- * noise seen while idle (containers), so a count there can only be judged
- * "not kept", with room for a little noise.
+ * About how many packets in all would bring the interval off the tolerance,
+ * if the rate stays where it is: the half-width shrinks at least as
+ * 1/sqrt(packets). Undefined when the rate sits on the tolerance.
  */
-export function settleLimits(s: Scenario, series: Pick<SampleSeries, 'before' | 'idle'>, last: Sample): Record<string, number> {
-  const packets = last.packetsIn - series.before.packetsIn;
-  return Object.fromEntries(s.watch.map((c) => [c, series.before.caches[c].objects + (s.thresholds.noLeak * packets) / 2 - (idleNoise(series, c) ?? 0)]));
+export function packetsToDecide(e: RateEstimate, tolerance: number): number | undefined {
+  const gap = Math.abs(e.rate - tolerance);
+  if (gap === 0 || e.packets === 0) return undefined;
+  const half = (e.high - e.low) / 2;
+  return Math.ceil(e.packets * (half / gap) ** 2);
+}
+
+/** Whether traffic until decided can stop: every cache is LEAK, or (tolerance > 0) decided either way. */
+export function isDecided(s: Scenario, m: Measurement): boolean {
+  const v = judge(s, m);
+  return v.caches.every((c) => c.verdict !== 'inconclusive') && (v.verdict === 'leak' || s.thresholds.tolerance > 0);
 }
 
 /** Whether a verdict meets an expectation; the reason says why not. */
@@ -166,9 +178,9 @@ export function meetsExpectation(v: Verdict, e: Expectation): { ok: boolean; why
   if (v.verdict === 'inconclusive') return { ok: false, why: `expected ${e.verdict}, got inconclusive` };
   if (v.verdict !== e.verdict) return { ok: false, why: `expected ${e.verdict}, got ${v.verdict}` };
   if (e.stopsAfter !== undefined && v.stopsAfter !== e.stopsAfter) {
-    return { ok: false, why: `expected the leak to stop after "${e.stopsAfter}", ${v.stopsAfter ? `it stopped after "${v.stopsAfter}"` : 'it did not stop'} (${v.segments.map((x) => `${x.after}: ${x.slopePerPacket.toFixed(2)}`).join(', ')})` };
+    return { ok: false, why: `expected the leak to stop after "${e.stopsAfter}", ${v.stopsAfter ? `it stopped after "${v.stopsAfter}"` : 'it did not stop'} (${v.segments.map((x) => `${x.after}: ${x.rate.toFixed(3)}`).join(', ')})` };
   }
-  const rate = v.deciding.keptPerPacket;
+  const rate = v.deciding.estimate.rate;
   if (e.minPerPacket !== undefined && rate < e.minPerPacket) return { ok: false, why: `expected at least ${e.minPerPacket} obj/packet, got ${rate.toFixed(3)}` };
   if (e.maxPerPacket !== undefined && rate > e.maxPerPacket) return { ok: false, why: `expected at most ${e.maxPerPacket} obj/packet, got ${rate.toFixed(3)}` };
   return { ok: true, why: `as expected (${e.verdict})` };

@@ -49,13 +49,13 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
   t.is((xml.match(/<testcase /g) ?? []).length, 4);
   t.regex(xml, /<testsuites name="leaklab" tests="4" failures="0" errors="0"/);
 
-  t.regex(readFileSync(join(report, 'report.md'), 'utf8'), /\| fib6-suppress-leak \| v6\.1-fix-reverted \| LEAK (0\.9\d|1\.0\d) obj\/packet \| 200\d \| (19|20)\d\d \| as expected \|/);
+  t.regex(readFileSync(join(report, 'report.md'), 'utf8'), /\| fib6-suppress-leak \| v6\.1-fix-reverted \| LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(20\d\d packets, 20\d\d kept, noise ±[\d.]+\) \| 20\d\d \| 20\d\d \| as expected \|/);
   t.is(readFileSync(summary, 'utf8'), readFileSync(join(report, 'report.md'), 'utf8'), 'appended to $GITHUB_STEP_SUMMARY');
   // The browser's own parse of the page: one chart per result, every sample drawn.
   const dom = execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${join(report, 'report.html')}`], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] });
   t.is((dom.match(/<svg [^>]*class="chart"/g) ?? []).length, 4);
-  t.is((dom.match(/<circle class="sample"/g) ?? []).length, 4 * 5, 'before + 4 bursts per chart');
-  t.is((dom.match(/<rect class="settled"/g) ?? []).length, 4);
+  t.is((dom.match(/<circle class="sample"/g) ?? []).length, 4 * 10, 'baseline, idle, then 4 bursts with an idle phase each, per chart');
+  t.is((dom.match(/<line class="fit"/g) ?? []).length, 4);
   t.regex(dom, /bzImageSha256: [0-9a-f]{64}; configSha256: [0-9a-f]{64}.*qemu: QEMU emulator version/);
 });
 

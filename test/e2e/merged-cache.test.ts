@@ -24,7 +24,7 @@ test('the seed leak is found through the merged slab, and named', async (t) => {
   t.true(debian.deciding.sharedWith.length > 0);
   const reverted = byKernel['v6.1-fix-reverted'].verdict;
   t.is(reverted.verdict, 'leak');
-  t.true(Math.abs(reverted.deciding.keptPerPacket - 1) < 0.1, `${reverted.deciding.keptPerPacket}`);
+  t.true(Math.abs(reverted.deciding.estimate.rate - 1) < 0.1, `${reverted.deciding.estimate.rate}`);
   t.is(r.code, 0);
   t.deepEqual(qemuProcesses(dir), []);
 });

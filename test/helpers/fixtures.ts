@@ -4,7 +4,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './cli.ts';
 import { parseSample } from '../../src/probe/slab.ts';
-import type { SampleSeries } from '../../src/verdict/verdict.ts';
+import type { Measurement, PhaseKind } from '../../src/measure/protocol.ts';
+import type { Scenario } from '../../src/scenario/scenario.ts';
+import type { Guest, ExecResult } from '../../src/guest/guest.ts';
 
 export const FIXTURES = join(ROOT, 'test/fixtures');
 
@@ -12,13 +14,35 @@ export function fixture(...parts: string[]): string {
   return readFileSync(join(FIXTURES, ...parts), 'utf8');
 }
 
-/** The raw sample dumps of one recorded run, parsed into a series. */
-export function recordedSeries(run: string, watch = ['ip6_dst_cache']): SampleSeries {
-  const files = readdirSync(join(FIXTURES, 'samples', run)).sort();
-  const parse = (f: string) => parseSample(fixture('samples', run, f), watch, 'ipv6');
-  // Container runs also have idle samples (0-idle-N.txt) after 0-before.txt.
-  const idle = files.filter((f) => f.includes('-idle-')).map(parse);
-  const samples = files.filter((f) => !f.includes('-idle-')).map(parse);
-  const series: SampleSeries = { before: samples[0], bursts: samples.slice(1, -1), settled: samples[samples.length - 1] };
-  return idle.length > 0 ? { ...series, idle } : series;
+/** The raw phase dumps of one run recorded with the measurement protocol (test/fixtures/measure/RUN/NN-kind.txt), in order. */
+export function recordedPhases(run: string): { kind: PhaseKind; text: string }[] {
+  return readdirSync(join(FIXTURES, 'measure', run)).sort().map((f) => ({ kind: f.replace(/^\d+-|\.txt$/g, '') as PhaseKind, text: fixture('measure', run, f) }));
+}
+
+/** A recorded run as the protocol measured it (segments from the scenario's changes, as the protocol assigns them). */
+export function recordedMeasurement(run: string, s: Scenario, watch = s.watch): Measurement {
+  let burst = 0;
+  let segment = 0;
+  const phases = recordedPhases(run).map(({ kind, text }) => {
+    if (kind === 'traffic') segment += s.changes.filter((c) => c.afterBurst === burst++).length;
+    return { kind, segment, sent: 0, sample: parseSample(text, watch, s.traffic.family), settleSeconds: 0 };
+  });
+  return { phases, stop: 'fixed', looks: 1 };
+}
+
+/** A guest that answers every command with the next recorded phase dump: the protocol runs without QEMU. */
+export class ReplayGuest implements Guest {
+  readonly description = 'replay';
+  readonly scripts: string[] = [];
+  private next = 0;
+  constructor(private readonly dumps: string[]) {}
+  async exec(script: string): Promise<ExecResult> {
+    this.scripts.push(script);
+    if (script.trim() === 'uname -r') return { exitCode: 0, stdout: '6.1.0-replay\n', stderr: '' };
+    const stdout = this.dumps[this.next++];
+    if (stdout === undefined) throw new Error(`replay: no recorded phase left for command ${this.scripts.length}`);
+    return { exitCode: 0, stdout, stderr: '' };
+  }
+  async troubles(): Promise<string[]> { return []; }
+  async stop(): Promise<void> {}
 }

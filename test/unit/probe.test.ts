@@ -1,5 +1,5 @@
 import test, { type ExecutionContext } from 'ava';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, rmSync, renameSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -59,39 +59,49 @@ function slabDir(t: ExecutionContext, objects: number | undefined): { dir: strin
   const dir = mkdtempSync(join(tmpdir(), 'leaklab-slab-'));
   t.teardown(() => rmSync(dir, { recursive: true, force: true }));
   mkdirSync(join(dir, 'ip6_dst_cache'));
-  const set = (n: number) => writeFileSync(join(dir, 'ip6_dst_cache', 'objects'), `${n} N0=${n}\n`);
+  // Written whole and renamed into place: sysfs reads never see half a file.
+  const set = (n: number) => {
+    writeFileSync(join(dir, 'ip6_dst_cache', '.objects'), `${n} N0=${n}\n`);
+    renameSync(join(dir, 'ip6_dst_cache', '.objects'), join(dir, 'ip6_dst_cache', 'objects'));
+  };
   if (objects !== undefined) set(objects);
   return { dir, set };
 }
 
-function settle(dir: string, limit: number, maxSeconds: number): { ms: number; promise: Promise<number | null> } {
+function settle(dir: string, maxSeconds: number): { ms: number; promise: Promise<number | null> } {
   const started = Date.now();
-  const child = spawn('dash', ['-ec', settleScript({ ip6_dst_cache: limit }, maxSeconds, dir)], { stdio: 'ignore', timeout: 20_000 });
+  const child = spawn('dash', ['-ec', settleScript(['ip6_dst_cache'], maxSeconds, 2, dir)], { stdio: 'ignore', timeout: 20_000 });
   const result = { ms: 0, promise: new Promise<number | null>((done) => child.on('exit', (code) => { result.ms = Date.now() - started; done(code); })) };
   return result;
 }
 
-test('settling ends after two polls when the count is already within its limit', async (t) => {
-  const { dir } = slabDir(t, 16);
-  const r = settle(dir, 16, 3);
-  t.is(await r.promise, 0);
-  t.true(r.ms < 1500, `${r.ms} ms`);
-});
-
-test('settling ends soon after the count comes down, long before settleSeconds', async (t) => {
-  const { dir, set } = slabDir(t, 2016);
-  const r = settle(dir, 100, 5);
-  await new Promise((res) => setTimeout(res, 600));
-  set(20);
-  t.is(await r.promise, 0);
-  t.true(r.ms >= 600 && r.ms < 2500, `${r.ms} ms`);
-});
-
-test('settling waits the whole settleSeconds while the count stays above its limit, or cannot be read', async (t) => {
-  for (const objects of [2016, undefined]) {
+test('settling ends after two polls when the count does not fall (also when it cannot be read)', async (t) => {
+  for (const objects of [16, undefined]) {
     const { dir } = slabDir(t, objects);
-    const r = settle(dir, 100, 1);
+    const r = settle(dir, 3);
     t.is(await r.promise, 0);
-    t.true(r.ms >= 1000 && r.ms < 3000, `objects ${objects}: ${r.ms} ms`);
+    t.true(r.ms < 1000, `objects ${objects}: ${r.ms} ms`);
   }
+});
+
+test('settling goes on while the count keeps falling, and ends two polls after it stops', async (t) => {
+  const { dir, set } = slabDir(t, 2016);
+  const r = settle(dir, 5);
+  let n = 2016;
+  const falling = setInterval(() => set((n -= 10)), 30);
+  await new Promise((res) => setTimeout(res, 800));
+  clearInterval(falling);
+  t.is(await r.promise, 0);
+  t.true(r.ms >= 800 && r.ms < 2500, `${r.ms} ms`);
+});
+
+test('settling ends at settleSeconds when the count never stops falling', async (t) => {
+  const { dir, set } = slabDir(t, 100000);
+  const r = settle(dir, 1);
+  let n = 100000;
+  const falling = setInterval(() => set((n -= 10)), 20);
+  const code = await r.promise;
+  clearInterval(falling);
+  t.is(code, 0);
+  t.true(r.ms >= 1000 && r.ms < 3000, `${r.ms} ms`);
 });

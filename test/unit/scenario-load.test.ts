@@ -52,9 +52,17 @@ test('a missing required key names the key', (t) => {
   t.regex(problems[0].message, /required/i);
 });
 
-test('thresholds that leave no room for inconclusive are rejected', (t) => {
-  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: {packets: 10}\nwatch: [a]\nthresholds: {leak: 0.2, noLeak: 0.3}\n', 't.yaml');
-  t.deepEqual(problems.map((p) => p.key), ['thresholds.noLeak']);
+test('statistical settings out of range, and traffic that cannot be sent, are rejected with their lines', (t) => {
+  const bad = (traffic: string, extra = '') => parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: ${traffic}\nwatch: [a]\n${extra}`, 't.yaml').problems.map((p) => `${p.key}@${p.line}`);
+  t.deepEqual(bad('{packets: 10}', 'thresholds: {tolerance: -1}\n'), ['thresholds.tolerance@5']);
+  t.deepEqual(bad('{packets: 10}', 'thresholds: {confidence: 1}\n'), ['thresholds.confidence@5']);
+  t.deepEqual(bad('{packets: 10}', 'thresholds: {confidence: 0}\n'), ['thresholds.confidence@5']);
+  t.deepEqual(bad('{packets: 10, maxPackets: 1000}'), ['traffic.maxPackets@3']);
+  t.deepEqual(bad('{maxPackets: 150}'), ['traffic.maxPackets@3']);
+  t.deepEqual(bad('{maxPackets: 9000000}'), ['traffic.maxPackets@3']);
+  t.deepEqual(bad('{port: 9}'), ['traffic@3']);
+  t.deepEqual(bad('{maxPackets: 1000, bursts: 4}'), ['traffic.bursts@3']);
+  t.deepEqual(bad('{maxPackets: 100000}'), []);
 });
 
 test('defaults are filled in', (t) => {
@@ -64,7 +72,7 @@ test('defaults are filled in', (t) => {
   t.is(s.traffic.to, 'remote');
   t.is(s.traffic.family, 'ipv6');
   t.is(s.guest.memory, '512M');
-  t.deepEqual(s.thresholds, { leak: 0.5, noLeak: 0.1, minPackets: 100 });
+  t.deepEqual(s.thresholds, { tolerance: 0, confidence: 0.95, minPackets: 100 });
   t.is(s.topology.peer, '2001:db8:1::2/64');
   t.deepEqual(s.expect, {});
 });

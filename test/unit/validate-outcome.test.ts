@@ -1,9 +1,13 @@
 import test from 'ava';
 import { confidence, runsFor, outcome, isRegression, type Side } from '../../src/validate/outcome.ts';
 
-const s = (consensus: Side['consensus'], leak: number, noLeak: number, inconclusive = 0): Side => ({
-  kernel: 'k', consensus, counts: { leak, 'no-leak': noLeak, inconclusive }, runs: leak + noLeak + inconclusive, rates: [],
-});
+const s = (consensus: Side['consensus'], leak: number, noLeak: number, inconclusive = 0, rate = consensus === 'leak' ? 1 : 0, half = 0.05): Side => {
+  const runs = leak + noLeak + inconclusive;
+  return {
+    kernel: 'k', consensus, counts: { leak, 'no-leak': noLeak, inconclusive }, runs,
+    rates: Array(runs).fill(rate), lows: Array(runs).fill(rate - half), highs: Array(runs).fill(rate + half),
+  };
+};
 
 test('confidence is the complement of the one-sided Fisher exact p for an all-vs-none split', (t) => {
   t.is(confidence(1), 0.5);
@@ -22,6 +26,14 @@ test('two-sided outcomes', (t) => {
   t.is(flakyBase.outcome, 'FLAKY');
   t.regex(flakyBase.why, /2 leak, 1 no-leak/);
   t.is(outcome(s('leak', 3, 0), s('flaky', 1, 2)).outcome, 'FLAKY');
+});
+
+test('a patched kernel that still leaks, below every base interval, is a PARTIAL FIX with its reduction', (t) => {
+  const partial = outcome(s('leak', 3, 0, 0, 1), s('leak', 3, 0, 0, 0.0625, 0.007));
+  t.is(partial.outcome, 'PARTIAL FIX');
+  t.regex(partial.why, /base 1\.00 -> patched 0\.06[23] obj\/packet: leak reduced 16x, not gone/);
+  // Overlapping intervals: the patch did not measurably reduce the leak.
+  t.is(outcome(s('leak', 3, 0, 0, 1, 0.1), s('leak', 3, 0, 0, 0.95, 0.1)).outcome, 'FIX DOES NOT HOLD');
 });
 
 test('a regression is a scenario clean on the base that leaks in any patched run', (t) => {

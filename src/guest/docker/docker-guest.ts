@@ -124,6 +124,15 @@ export class DockerGuest implements Guest {
   }
 
   /** A container has no console of its own: kernel messages are the host's. */
+  /** A step refused by the container's confinement names the capabilities it needs. */
+  explainDenied(step: string, output: string): LeaklabError | undefined {
+    if (!/Operation not permitted|Permission denied|Read-only file system/.test(output)) return undefined;
+    return new LeaklabError('guest', `the container was not allowed to do "${step}"`, {
+      hint: `it needs the capabilities ${CAPABILITIES.join(', ')} and a writable /proc/sys (see README, "Container guests"); a rootless engine, AppArmor/SELinux or a userns-remap setup can take them away`,
+      details: output,
+    });
+  }
+
   async troubles(): Promise<string[]> {
     return [];
   }

@@ -1,0 +1,56 @@
+// Owns one phase of a measurement as ONE guest command: steps (topology,
+// a change, a burst, the flush and settling) under `set -e`, then a sample
+// of the kernel's counters. Every guest exec costs ~70 ms under TCG (qemu-ga
+// forks a shell), so a phase is one exec. The raw output is kept in the run
+// directory; a failing step is named in the error.
+import { writeFile } from 'node:fs/promises';
+import type { Scenario } from '../scenario/scenario.ts';
+import type { Guest } from '../guest/guest.ts';
+import { sampleScript, parseSample, MissingCacheError, type Sample } from '../probe/slab.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { tail } from '../util/exec.ts';
+
+export interface Step {
+  name: string;
+  script: string;
+  /** The error for this step's failure; default: a scenario error naming the step. */
+  failure?: (output: string, exitCode: number) => LeaklabError;
+}
+
+const FAILED = '#leaklab-failed#';
+
+/** Runs steps and then takes a sample. Step output goes to stderr so stdout holds only the sample. */
+export async function runPhase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, opts: { listAliases?: boolean; timeoutMs?: number } = {}): Promise<Sample> {
+  const script = [
+    'exec 3>&1 1>&2',
+    'leaklab_step=',
+    `trap 'rc=$?; [ $rc -eq 0 ] || echo "${FAILED} $rc $leaklab_step"' EXIT`,
+    'set -e',
+    ...steps.flatMap((st, i) => [`leaklab_step=${i}`, st.script]),
+    'set +e',
+    'trap - EXIT',
+    'exec 1>&3',
+    sampleScript(s.watch, opts.listAliases),
+  ].join('\n');
+  const r = await guest.exec(script, { timeoutMs: opts.timeoutMs ?? 120_000 });
+  await writeFile(rawFile, r.stdout);
+  const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
+  if (failed) {
+    const st = steps[Number(failed[2])];
+    const output = tail(r.stderr.replace(new RegExp(`^${FAILED}.*$`, 'm'), ''), 10);
+    const denied = guest.explainDenied?.(st.name, output);
+    if (denied) throw denied;
+    throw st.failure?.(output, Number(failed[1])) ?? new LeaklabError('scenario', `setting up the guest failed at "${st.name}" (exit ${failed[1]})`, {
+      hint: 'check this line of the scenario (rules, routes, firewall, setup); the message below is what the guest said',
+      details: output,
+    });
+  }
+  try {
+    return parseSample(r.stdout, s.watch, s.traffic.family);
+  } catch (err) {
+    if (err instanceof MissingCacheError) {
+      throw new LeaklabError('scenario', err.message, { hint: 'check the names under watch: (see /proc/slabinfo in the guest, or boot with slab_nomerge)' });
+    }
+    throw new LeaklabError('guest', `could not read the kernel's counters: ${(err as Error).message}`, { hint: 'the kernel needs PROC_FS, SYSFS and SLUB_DEBUG; the raw output is in the run directory\'s samples/', details: tail(r.stdout + r.stderr, 10) });
+  }
+}

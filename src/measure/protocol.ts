@@ -1,0 +1,142 @@
+// Owns the measurement protocol: which phases a run has, in which order,
+// how many packets each burst sends, and when to stop sending. It depends
+// only on the guest interface (a replay guest serves recorded phases in
+// tests). Every sample is taken after a route flush and settling, so the
+// change of a count across a phase is what that phase kept:
+//
+//   setup:    topology, rules, firewall, setup commands, one answered
+//             echo, a small warm-up burst (what first traffic allocates
+//             once is not a leak), flush, settle -> a sample not used by
+//             the statistics (objects of the setup are still being freed:
+//             seen under TCG, 10 ip6_dst_cache objects after the settling)
+//   baseline: flush, settle, sample: where the statistics start
+//   idle:     flush, settle, sample (no traffic: the noise and drift at rest)
+//   then per burst: [mid-run changes], burst, flush, settle -> sample,
+//          followed by an idle phase.
+//
+// With `traffic.packets` the bursts split that count; with
+// `traffic.maxPackets` bursts go on (100, 100, 200, 400, ...) until
+// `decided()` says the statistics have an answer or the budget is spent.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Scenario } from '../scenario/scenario.ts';
+import type { Guest } from '../guest/guest.ts';
+import { topologySteps } from '../network/topology.ts';
+import { burstScript, reachabilityScript, destination } from '../network/traffic.ts';
+import { burstSizes, sequentialSizes, warmupSize } from '../scenario/traffic-plan.ts';
+import { settleScript, FLUSH_SCRIPT, type Sample } from '../probe/slab.ts';
+import { runPhase, type Step } from './phase.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress, startTask } from '../util/progress.ts';
+
+export type PhaseKind = 'setup' | 'baseline' | 'idle' | 'traffic';
+
+export interface PhaseRecord {
+  kind: PhaseKind;
+  /** 0 before any mid-run change, i after the i-th. */
+  segment: number;
+  /** Packets the burst sent (0 for other phases); received packets are in the sample. */
+  sent: number;
+  /** Counts after the flush and settling. */
+  sample: Sample;
+  /** Seconds the settling took. */
+  settleSeconds: number;
+}
+
+export interface Measurement {
+  /** setup, baseline, idle, then traffic and idle by turns. */
+  phases: PhaseRecord[];
+  /** fixed: traffic.packets were sent; decided: the statistics stopped the traffic; budget: maxPackets spent. */
+  stop: 'fixed' | 'decided' | 'budget';
+  /** How many times the statistics may look at the data (1 for a fixed count): each look is a test they pay for. */
+  looks: number;
+}
+
+export interface MeasureOptions {
+  scope: string;
+  runDir: string;
+  /** Packets of a fixed run, or the budget of a run until decided (containers send more; see traffic.packetsInContainer). */
+  packets: number;
+  untilDecided: boolean;
+  /** Asked after each burst of a run until decided: true ends the traffic. */
+  decided?: (m: Measurement) => boolean;
+}
+
+/** The burst sizes a run will send (until decided: at most these). */
+export function plannedBursts(s: Scenario, opts: Pick<MeasureOptions, 'packets' | 'untilDecided'>): number[] {
+  return opts.untilDecided ? sequentialSizes(opts.packets) : burstSizes(opts.packets, s.traffic.bursts);
+}
+
+/** The phases the statistics use: from the baseline on. */
+export function measuredPhases(m: Measurement): PhaseRecord[] {
+  return m.phases.slice(m.phases.findIndex((p) => p.kind === 'baseline'));
+}
+
+/** Looks the statistics take: one per burst from the second on when traffic goes until decided. */
+export function plannedLooks(sizes: number[], untilDecided: boolean): number {
+  return untilDecided ? Math.max(1, sizes.length - 1) : 1;
+}
+
+export async function measure(s: Scenario, guest: Guest, opts: MeasureOptions): Promise<Measurement> {
+  const raw = join(opts.runDir, 'samples');
+  await mkdir(raw, { recursive: true });
+  const sizes = plannedBursts(s, opts);
+  const m: Measurement = { phases: [], stop: opts.untilDecided ? 'budget' : 'fixed', looks: plannedLooks(sizes, opts.untilDecided) };
+  const file = (kind: PhaseKind) => join(raw, `${String(m.phases.length).padStart(2, '0')}-${kind}.txt`);
+  const settled = async (kind: PhaseKind, segment: number, sent: number, steps: Step[], extra: { listAliases?: boolean; timeoutMs?: number } = {}) => {
+    const t = Date.now();
+    const sample = await runPhase(s, guest, [...steps, flushStep, settleStep(s)], file(kind), extra);
+    m.phases.push({ kind, segment, sent, sample, settleSeconds: (Date.now() - t) / 1000 });
+    return sample;
+  };
+
+  await settled('setup', 0, 0, [...topologySteps(s), reachStep(s), burstStep(s, 'warm-up', warmupSize(sizes[0]))], { listAliases: true });
+  const baseline = await settled('baseline', 0, 0, []);
+  await settled('idle', 0, 0, []);
+  const task = startTask(opts.scope, sizes.length);
+  const first = s.watch[0];
+  try {
+    let segment = 0;
+    for (const [i, count] of sizes.entries()) {
+      task.update(i, `sending burst ${i + 1}/${sizes.length} (${count} packets)`);
+      // Mid-run changes (e.g. a workaround) go in right before the next burst.
+      const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
+      for (const c of changes) progress(opts.scope, `applying ${c.name}`);
+      segment += changes.length;
+      const smp = await settled('traffic', segment, count, [...changes, burstStep(s, `burst ${i + 1}`, count)], { timeoutMs: 10 * 60_000 });
+      await settled('idle', segment, 0, []);
+      progress(opts.scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - baseline.packetsIn} packets in, ${first} ${smp.caches[first].objects - baseline.caches[first].objects} objects kept so far`);
+      if (opts.untilDecided && i >= 1 && opts.decided?.(m)) {
+        m.stop = 'decided';
+        break;
+      }
+    }
+  } finally {
+    task.end();
+  }
+  return m;
+}
+
+const flushStep: Step = { name: 'route flush', script: FLUSH_SCRIPT };
+
+function settleStep(s: Scenario): Step {
+  return { name: 'settle', script: settleScript(s.watch, s.settleSeconds) };
+}
+
+function reachStep(s: Scenario): Step {
+  return {
+    name: 'reachability', script: reachabilityScript(s),
+    failure: (output) => new LeaklabError('scenario', `traffic does not reach ${destination(s)}: one echo request got no reply`, {
+      hint: 'check topology, rules and firewall: a ruleset that drops the replies leaves nothing to measure',
+      details: output,
+    }),
+  };
+}
+
+function burstStep(s: Scenario, name: string, count: number): Step {
+  // ping exits 1 when some replies were lost: still a burst worth measuring.
+  return {
+    name, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
+    failure: (output, code) => new LeaklabError('guest', `traffic ${name} failed (exit ${code})`, { hint: 'check traffic: in the scenario; the message below is what the sender said', details: output }),
+  };
+}
