@@ -7,12 +7,6 @@ import type { RunResult } from '../run/result.ts';
 import type { Verdict } from '../verdict/verdict.ts';
 import type { RateEstimate } from '../verdict/estimate.ts';
 
-/** Two decimals, with no "-0.00": a rate that rounds to zero is zero. */
-export function fmt(x: number): string {
-  const s = x.toFixed(2);
-  return s === '-0.00' ? '0.00' : s;
-}
-
 const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE' } as const;
 
 /** Decimals that show two significant digits of the largest of `xs` (at least two). */

@@ -1,12 +1,14 @@
 import test from 'ava';
-import { fmt, reproduceCommand, rerunLines } from '../../src/report/text.ts';
+import { fmtRate, reproduceCommand, rerunLines } from '../../src/report/text.ts';
 import type { RunResult } from '../../src/run/result.ts';
 
-test('rates that round to zero print as 0.00, never -0.00', (t) => {
-  t.is(fmt(-0.001), '0.00');
-  t.is(fmt(0.004), '0.00');
-  t.is(fmt(-0.5), '-0.50');
-  t.is(fmt(1), '1.00');
+test('rates print two significant digits (at least two decimals), never -0.00', (t) => {
+  t.is(fmtRate(1), '1.00');
+  t.is(fmtRate(-0.5), '-0.50');
+  t.is(fmtRate(0.0625), '0.063');
+  t.is(fmtRate(0.00018), '0.00018');
+  t.is(fmtRate(0), '0.00');
+  t.is(fmtRate(-0.001, 1), '0.00', 'shown beside a rate of 1: rounds to zero');
 });
 
 const cell = (over: Partial<RunResult>): RunResult => ({
