@@ -28,7 +28,9 @@ test('the suite gives LEAK only for the seed scenarios (ping, UDP, workaround) o
       t.true(res.verdict.segments[0].low < 1 && res.verdict.segments[0].high > 1, `${label}: first segment`);
       t.is(res.verdict.stopsAfter, 'remove rule', label);
     } else if (shouldLeak) t.true(e.low <= 1 && e.high >= 1 && e.low > 0.9, `${label}: [${e.low}, ${e.high}] objects kept per packet`);
-    else t.true(e.high < 0.02, `${label}: a clean kernel's detection limit ${e.high} obj/packet`);
+    // A clean kernel's limit depends on the run's noise: the tiny kernel's count steps by 10 objects now
+    // and then (seen in any phase), which lifts a 2000-packet limit from ~0.002 to ~0.03. Far below 1.
+    else t.true(e.high < 0.1, `${label}: a clean kernel's detection limit ${e.high} obj/packet`);
     t.deepEqual(res.troubles, [], `${label}: kernel trouble on the console`);
   }
   // The stock kernel boots without slab_nomerge only if asked; the suite uses it, so the
