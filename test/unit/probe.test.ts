@@ -103,5 +103,6 @@ test('settling ends at settleSeconds when the count never stops falling', async 
   const code = await r.promise;
   clearInterval(falling);
   t.is(code, 0);
-  t.true(r.ms >= 1000 && r.ms < 3000, `${r.ms} ms`);
+  // The deadline is on /proc/uptime in centiseconds: up to 10 ms before a second by the host's clock.
+  t.true(r.ms >= 950 && r.ms < 3000, `${r.ms} ms`);
 });
