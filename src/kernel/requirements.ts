@@ -26,6 +26,7 @@ export function scenarioRequirements(s: Scenario): Requirement[] {
   const v6 = s.traffic.family === 'ipv6' || s.rules.length > 0 || s.routes.length > 0 || s.firewall.ip6tables.length > 0;
   if (v6) out.push(req('IPV6', 'IPv6 addresses and traffic', 'ipv6'));
   if (s.traffic.family === 'ipv4' || s.rules4.length > 0) out.push(req('INET', 'IPv4 traffic'));
+  if (s.traffic.generator === 'trafgen') out.push(req('PACKET', 'trafgen writes the traffic onto the veth link with a packet socket', 'af_packet'));
   if (s.rules.length > 0) out.push(req('IPV6_MULTIPLE_TABLES', '`ip -6 rule` policy rules'), req('FIB_RULES', 'policy rules'));
   if (s.rules4.length > 0) out.push(req('IP_MULTIPLE_TABLES', '`ip -4 rule` policy rules'), req('FIB_RULES', 'policy rules'));
   if (s.firewall.nft) out.push(...nftRequirements(s.firewall.nft));

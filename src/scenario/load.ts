@@ -1,7 +1,7 @@
 // Owns reading scenario files: YAML parsing, schema validation with every
 // error of a file reported at once (file:line:col, key, what was expected),
 // and filling in defaults so the rest of leaklab sees one complete Scenario.
-import { FIRST_BURST, sequentialSizes } from './traffic-plan.ts';
+import { FIRST_BURST, MAX_BURST, WORST_RATE, maxBudget, sequentialSizes } from './traffic-plan.ts';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { validateYaml, formatProblem, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
@@ -55,18 +55,30 @@ export function parseScenarioText(text: string, file: string): { value?: Scenari
   return validateYaml(text, file, ScenarioSchema, semanticProblems);
 }
 
-/** Checks that a schema cannot express. */
-/** A burst runs in one guest command of at most 10 minutes; a TCG guest on a busy host still sends 2,000 packets/s. */
-const WORST_RATE = 2000;
-const MAX_BURST = WORST_RATE * 600;
+/**
+ * trafgen writes onto veth1 (peer side) what the guest's namespace receives:
+ * both ends of the traffic must be on either side of that link.
+ */
+const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
+  if (s.traffic.generator !== 'trafgen') return [];
+  const from = s.traffic.from ?? 'guest';
+  const to = s.traffic.to ?? 'remote';
+  const source = s.traffic.source;
+  const loopback = (a: string) => a === 'loopback' || a === '::1' || a.startsWith('127.');
+  // from guest: packets come back from `to` (beyond the peer) to the guest; from peer: they go to `to` in the guest.
+  const farSide = from === 'guest' ? ['guest'] : ['peer', 'remote'];
+  const nearSide = from === 'guest' ? ['peer', 'remote'] : ['guest'];
+  const out: YamlProblem[] = [];
+  if (loopback(to) || farSide.includes(to)) {
+    out.push(at('/traffic/to', `is "${to}", which traffic from the ${from} reaches without crossing the veth link; generator: trafgen writes packets onto that link, so "to" must be ${from === 'guest' ? 'remote, peer or an address beyond the peer' : 'guest or an address of the guest'} (or use generator: socket)`));
+  }
+  if (source !== undefined && (loopback(source) || nearSide.includes(source))) {
+    out.push(at('/traffic/source', `is "${source}", which is not on the ${from}'s side of the veth link; with generator: trafgen give ${from === 'guest' ? 'guest or an address of the guest' : 'peer, remote or an address of the peer'}`));
+  }
+  return out;
+};
 
-/** The largest budget whose bursts all fit the limit. */
-function maxBudget(): number {
-  let b = 2 * FIRST_BURST;
-  while (Math.max(...sequentialSizes(b * 2)) <= MAX_BURST) b *= 2;
-  return b;
-}
-
+/** Checks that a schema cannot express. A burst runs in one guest command of at most 10 minutes (traffic-plan.ts). */
 const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const out: YamlProblem[] = [];
   const bursts = s.traffic.bursts ?? 4;
@@ -105,6 +117,7 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   for (const [kernel, e] of Object.entries(s.expect ?? {})) {
     if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter)) out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
   }
+  out.push(...trafgenProblems(s, at));
   const fam = s.traffic.family ?? 'ipv6';
   const remote = fam === 'ipv6' ? s.topology?.remote : s.topology?.remote4;
   for (const key of ['to', 'source'] as const) {

@@ -34,6 +34,8 @@ export interface Scenario {
   setup: string[];
   changes: { afterBurst: number; name: string; run: string }[];
   traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number;
+    /** socket: ping/socat in the from namespace; trafgen: one-way packets onto the veth link (network/traffic.ts). */
+    generator: 'socket' | 'trafgen';
     /** A fixed count, or the budget of traffic until decided (untilDecided). */
     packets: number; untilDecided: boolean; bursts: number; packetsInContainer: number };
   watch: string[];
@@ -73,6 +75,7 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
       to: s.traffic.to ?? 'remote',
       source: s.traffic.source,
       port: s.traffic.port ?? 9,
+      generator: s.traffic.generator ?? 'socket',
       // The loader refuses a file with both or neither.
       packets: s.traffic.packets ?? s.traffic.maxPackets ?? 0,
       untilDecided: s.traffic.maxPackets !== undefined,

@@ -55,6 +55,10 @@ export const ScenarioSchema = Type.Object({
     protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('udp')], { default: 'icmp', description: 'icmp: echo requests (flood ping); udp: datagrams sent with socat' })),
     family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: 'ipv6' })),
     from: Type.Optional(Type.Union([Type.Literal('guest'), Type.Literal('peer')], { default: 'guest', description: 'namespace that sends the echo requests' })),
+    generator: Type.Optional(Type.Union([Type.Literal('socket'), Type.Literal('trafgen')], {
+      default: 'socket',
+      description: 'socket: ping -f or socat send from the from namespace (round trips); trafgen: the packets the guest receives are written onto the veth link from the peer namespace, one way (several times faster)',
+    })),
     to: Type.Optional(Type.String({ default: 'remote', description: 'remote | peer | guest | loopback | an address' })),
     source: Type.Optional(Type.String({ description: 'source address of the sender: remote | peer | guest | an address (default: chosen by the kernel)' })),
     port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 9, description: 'UDP destination port' })),

@@ -1,7 +1,9 @@
 // Owns how a scenario's packets are cut into bursts: a fixed count split
 // evenly, or the schedule of traffic until decided (maxPackets), and the
-// warm-up sent before the baseline. The loader checks budgets against it,
-// the measurement protocol sends by it.
+// warm-up sent before the baseline, the largest count a guest can send, and
+// how many packets a retry of an undecided run gets. The loader checks
+// budgets against it, the measurement protocol sends by it.
+import type { Scenario } from './scenario.ts';
 
 /** Sizes of the bursts of a fixed `traffic.packets`: split as evenly as possible. */
 export function burstSizes(packets: number, bursts: number): number[] {
@@ -30,4 +32,27 @@ export function sequentialSizes(budget: number, first = FIRST_BURST): number[] {
 /** Packets sent before the baseline sample: what the first traffic allocates once (neighbours, cached routes) is not a leak. */
 export function warmupSize(firstBurst: number): number {
   return Math.max(1, Math.min(50, firstBurst));
+}
+
+/** Packets/s a busy TCG guest still reaches with the slowest generator (ping -f of one round trip at a time). */
+export const WORST_RATE = 2000;
+/** The largest burst a guest command can send within its 10-minute limit at that rate. */
+export const MAX_BURST = WORST_RATE * 600;
+
+/** The largest budget of traffic until decided whose bursts all fit the limit. */
+export function maxBudget(): number {
+  let b = 2 * FIRST_BURST;
+  while (Math.max(...sequentialSizes(b * 2)) <= MAX_BURST) b *= 2;
+  return b;
+}
+
+/**
+ * The scenario a retry of an inconclusive run uses: at least twice the
+ * packets (or budget), or what the last interval said would decide it with
+ * a fifth more for luck; never more than a guest can send.
+ */
+export function withMorePackets(s: Scenario, packetsToDecide?: number): Scenario {
+  const cap = s.traffic.untilDecided ? maxBudget() : MAX_BURST * s.traffic.bursts;
+  const packets = Math.min(cap, Math.max(2 * s.traffic.packets, Math.ceil(1.2 * (packetsToDecide ?? 0))));
+  return { ...s, traffic: { ...s.traffic, packets } };
 }

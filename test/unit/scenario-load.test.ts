@@ -103,6 +103,21 @@ test('traffic to a remote address the topology does not have is refused at load 
   t.regex(problems[0].message, /topology\.remote is null/);
 });
 
+test('generator: trafgen needs both ends of the traffic on either side of the veth link', (t) => {
+  const problemsOf = (traffic: string) => parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: { packets: 100, generator: trafgen, ${traffic} }\nwatch: [a]\n`, 't.yaml').problems;
+  t.deepEqual(problemsOf('to: remote'), []);
+  t.deepEqual(problemsOf('from: peer, to: guest, source: remote'), []);
+  t.deepEqual(problemsOf('to: loopback').map((p) => p.key), ['traffic.to']);
+  t.deepEqual(problemsOf('to: "::1"').map((p) => p.key), ['traffic.to']);
+  t.deepEqual(problemsOf('to: guest').map((p) => p.key), ['traffic.to']);
+  t.deepEqual(problemsOf('from: peer, to: remote').map((p) => p.key), ['traffic.to']);
+  t.deepEqual(problemsOf('to: remote, source: peer').map((p) => p.key), ['traffic.source']);
+  t.regex(problemsOf('to: guest')[0].message, /"to" must be remote, peer or an address beyond the peer \(or use generator: socket\)/);
+  t.is(problemsOf('to: guest')[0].line, 3);
+  // The socket generator may send anywhere.
+  t.deepEqual(parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 100, to: loopback }\nwatch: [a]\n', 't.yaml').problems, []);
+});
+
 test('a change must leave a burst after it, and stopsAfter must name a change', (t) => {
   const { problems } = parseScenarioText([
     'name: x', 'kernels: [v6.1]', 'traffic: { packets: 100, bursts: 2 }', 'watch: [a]',
