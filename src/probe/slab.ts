@@ -52,11 +52,24 @@ export function sampleScript(watch: string[], listAliases = false): string {
     `  echo "${SECTION} sysfs $c"`,
     `  d=/sys/kernel/slab/$c`,
     `  if [ -L "$d" ]; then`,
-    `    t=$(readlink "$d"); t=\${t##*/}; echo "link $t"; read -r o < "$d/objects"; echo "objects $o"`,
+    `    t=$(readlink "$d"); t=\${t##*/}; echo "link $t"; ${leastOfShrunkReads()}; echo "objects $o"`,
     aliasLoop,
-    `  elif [ -d "$d" ]; then read -r o < "$d/objects"; echo "objects $o"; else echo missing; fi`,
+    `  elif [ -d "$d" ]; then ${leastOfShrunkReads()}; echo "objects $o"; else echo missing; fi`,
     `done`,
   ].filter(Boolean).join('\n');
+}
+
+/**
+ * The objects in use of the cache in $d, as the least of three reads each
+ * after a shrink. SLUB counts every free object of a CPU's active slab as
+ * in use; an allocation between the shrink and the read (a softirq, a
+ * timer) activates a new slab and the count jumps by its free objects
+ * (seen under TCG: +10 in one sample, gone in the next). Such a jump only
+ * ever adds, so the least of the reads is the count.
+ */
+export function leastOfShrunkReads(): string {
+  const one = '{ echo 1 > "$d/shrink"; } 2>/dev/null; read -r r < "$d/objects"; r=${r%% *}';
+  return `${one}; o=$r; for k in 2 3; do ${one}; if [ "$r" -lt "$o" ]; then o=$r; fi; done`;
 }
 
 export function parseSlabinfo(text: string): Map<string, SlabinfoRow> {
@@ -118,10 +131,11 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
       // Merged: /proc/slabinfo lists the shared slab under another name.
       const sharedWith = [...sysfs.matchAll(/^alias (\S+)/gm)].map((m) => m[1]).filter((n) => n !== name).sort();
       caches[name] = { name, objects: Number(objects[1]), mergedInto: link[1], sharedWith };
+    } else if (objects) {
+      // The least of three shrunk reads (sampleScript); /proc/slabinfo's count is one read.
+      caches[name] = { name, objects: Number(objects[1]) };
     } else if (row) {
       caches[name] = { name, objects: row.activeObjs };
-    } else if (objects) {
-      caches[name] = { name, objects: Number(objects[1]) };
     } else {
       throw new MissingCacheError(`slab cache ${name} does not exist in this kernel (not in /proc/slabinfo nor /sys/kernel/slab)`);
     }

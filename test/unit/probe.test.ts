@@ -1,9 +1,9 @@
 import test, { type ExecutionContext } from 'ava';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync, renameSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSample, parseSlabinfo, parseSnmp6InReceives, parseSnmpInReceives, MissingCacheError, settleScript } from '../../src/probe/slab.ts';
+import { parseSample, parseSlabinfo, parseSnmp6InReceives, parseSnmpInReceives, MissingCacheError, settleScript, leastOfShrunkReads } from '../../src/probe/slab.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 test('slabinfo of a real guest: ip6_dst_cache under its own name with slab_nomerge', (t) => {
@@ -105,4 +105,15 @@ test('settling ends at settleSeconds when the count never stops falling', async 
   t.is(code, 0);
   // The deadline is on /proc/uptime in centiseconds: up to 10 ms before a second by the host's clock.
   t.true(r.ms >= 950 && r.ms < 3000, `${r.ms} ms`);
+});
+
+test('a sample takes the least of three shrunk reads: a CPU slab activated between shrink and read only ever adds', (t) => {
+  // Recorded under TCG (v6.1, seed topology): one sample read 16 objects, the next (and the true count) 7.
+  // shrink and objects are FIFOs: each value is served only after a shrink, as the kernel would count anew.
+  const d = mkdtempSync(join(tmpdir(), 'leaklab-slab-'));
+  execFileSync('mkfifo', [join(d, 'objects'), join(d, 'shrink')]);
+  const kernel = `for v in 16 7 9; do read -r x < "$d/shrink"; echo "$v N0=$v" > "$d/objects"; done`;
+  const out = execFileSync('sh', ['-c', `(${kernel}) & ${leastOfShrunkReads()}; wait; echo "$o"`], { encoding: 'utf8', env: { ...process.env, d }, timeout: 10_000 });
+  t.is(out.trim(), '7');
+  rmSync(d, { recursive: true, force: true });
 });
