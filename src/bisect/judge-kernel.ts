@@ -1,7 +1,8 @@
 // Owns one bisect step: build (or fetch) a kernel, run the scenario on it
 // until the runs agree, and say which side of the change it is on. A kernel
 // that does not build is "skip"; runs that contradict each other are
-// "flaky", runs that stay inconclusive "inconclusive"; a run without a verdict (boot failure, guest not answering) is an
+// "flaky", runs that stay inconclusive (each retry with more packets)
+// "inconclusive"; a run without a verdict (boot failure, guest not answering) is an
 // infrastructure failure that stops the bisect: never read as "no leak".
 import { join } from 'node:path';
 import type { CatalogKernel } from '../kernel/catalog.ts';
@@ -9,6 +10,7 @@ import { prepareKernel } from '../kernel/prepare.ts';
 import type { Requirement } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
 import type { Scenario } from '../scenario/scenario.ts';
+import { withMorePackets } from '../scenario/traffic-plan.ts';
 import { runScenarioOnKernel } from '../run/run-scenario.ts';
 import type { RunResult } from '../run/result.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -27,6 +29,8 @@ export interface StepResult {
   why?: string;
   /** Objects kept per packet, one per run with a verdict. */
   rates: number[];
+  /** Each run's deciding figures as printed: "+0.0010 obj/packet [0.0007, 0.0013]" or "< 0.00013 obj/packet at 95 %". */
+  figures: string[];
   verdicts: string[];
   bzImageSha256?: string;
   runDirs: string[];
@@ -44,7 +48,7 @@ export interface JudgeOptions {
 
 export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?: string): Promise<StepResult> {
   throwIfInterrupted();
-  const step: StepResult = { kernel: k.name, commit, state: 'skip', rates: [], verdicts: [], runDirs: [] };
+  const step: StepResult = { kernel: k.name, commit, state: 'skip', rates: [], figures: [], verdicts: [], runDirs: [] };
   let artifact: KernelArtifact;
   try {
     artifact = await prepareKernel(k, opts.requirements);
@@ -57,19 +61,26 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
   step.bzImageSha256 = artifact.provenance.bzImageSha256;
   let leaks = 0;
   let clean = 0;
+  let scenario = opts.scenario;
   for (let attempt = 1; attempt <= opts.runs + opts.retries && Math.max(leaks, clean) < opts.runs; attempt++) {
     throwIfInterrupted();
     const runDir = join(opts.runDir, k.name, `run-${attempt}`);
-    const r = await runScenarioOnKernel(opts.scenario, artifact, runDir);
+    const r = await runScenarioOnKernel(scenario, artifact, runDir);
     step.runDirs.push(runDir);
     if (r.error) throw infrastructureFailure(k, r);
     const v = r.verdict!;
     step.verdicts.push(v.verdict);
     step.rates.push(v.deciding.estimate.rate);
+    step.figures.push(rateFigures(v));
     if (v.verdict === 'leak') leaks++;
     if (v.verdict === 'no-leak') clean++;
     progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${rateFigures(v)}`);
     if (leaks > 0 && clean > 0) break;
+    // An undecided run is never settled by asking again the same way: the next run gets more packets.
+    if (v.verdict === 'inconclusive') {
+      scenario = withMorePackets(scenario, v.packetsToDecide);
+      progress('bisect', `${k.name}: inconclusive; the next run sends ${scenario.traffic.packets} packets${scenario.traffic.untilDecided ? ' at most' : ''}`);
+    }
   }
   const counts = `${leaks} leak, ${clean} no leak, ${step.verdicts.length - leaks - clean} inconclusive in ${step.verdicts.length} runs`;
   if (leaks > 0 && clean > 0) return { ...step, state: 'flaky', why: counts };

@@ -2,13 +2,12 @@
 // diffstat), then every kernel judged with its numbers, and how to replay.
 import type { BisectResult } from '../bisect/result.ts';
 import type { StepResult } from '../bisect/judge-kernel.ts';
-import { fmtRate } from './text.ts';
 
 const STATE: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', skip: 'SKIPPED (does not build)', flaky: 'FLAKY', inconclusive: 'INCONCLUSIVE' };
 
 function stepLine(s: StepResult, i: number): string {
   const where = i < 2 ? 'end ' : `step ${i - 1}`;
-  const rates = s.rates.length ? `  ${s.rates.map((x) => fmtRate(x)).join(', ')} obj/packet` : '';
+  const rates = s.figures.length ? `  ${s.figures.join('; ')}` : '';
   return `  ${where.padEnd(7)} ${s.kernel.padEnd(28)} ${STATE[s.state]}${rates}${s.state === 'flaky' || s.state === 'inconclusive' ? ` (${s.why})` : ''}`;
 }
 

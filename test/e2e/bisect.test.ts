@@ -102,6 +102,27 @@ test('bisect versions over catalog kernels built from the history names the firs
   t.true(b.steps.length <= 2 + 2, `${b.steps.length} kernels judged`);
 });
 
+test('bisect at a tolerance: a kernel whose interval straddles it gets more packets until decided, never a guess', async (t) => {
+  // 2000 packets cannot tell 1 in 1000 (or 0) from a tolerance of 0.0005: both ends start inconclusive.
+  const dir = tempDir(t);
+  const file = join(dir, 'tolerance.yaml');
+  writeFileSync(file, readFileSync(SEED, 'utf8')
+    .replace(/^name: .*$/m, 'name: bisect-tolerance')
+    .replace(/^expect:[\s\S]*$/m, 'thresholds: { tolerance: 0.0005 }\n'));
+  const json = join(dir, 'b.json');
+  const r = await leaklab(['bisect', 'versions', '-k', 'v6.1,v6.1-keep-1-in-1000', '--retries', '4', file, '--json', json, '--runs-dir', join(dir, 'runs')]);
+  t.log(r.stdout, r.stderr.split('\n').filter((l) => /bisect:/.test(l)).join('\n'));
+  t.is(r.code, 0);
+  t.regex(r.stderr, /v6\.1-keep-1-in-1000: inconclusive; the next run sends \d+ packets/);
+  const b = report(json);
+  t.is(b.firstKernel, 'v6.1-keep-1-in-1000');
+  const leaking = b.steps.find((s: any) => s.kernel === 'v6.1-keep-1-in-1000');
+  t.deepEqual(leaking.verdicts.slice(-1), ['leak']);
+  t.true(leaking.verdicts.length >= 2, 'decided by a run with more packets');
+  t.regex(r.stdout, /v6\.1-keep-1-in-1000 +LEAK +\+0\.00\d+ obj\/packet \[/);
+  t.deepEqual(qemuProcesses(dir), [], 'no guest left running');
+});
+
 test('bisect: bad input and wrong ends, one clear message each, the tree left as it was', async (t) => {
   const tree = kernelHistory();
   const before = treeState(tree);
