@@ -8,11 +8,18 @@ import { fmtRate } from './text.ts';
 const LABEL: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'inconclusive', flaky: 'FLAKY' };
 
 
+/**
+ * One side's runs in one phrase, with the figures of a verdict: a clean side
+ * by the weakest detection limit of its runs ("no leak < 0.0018 obj/packet"),
+ * a leaking one by the mean rate and the span of its runs' intervals.
+ */
 export function sideText(s: Side | undefined): string {
   if (!s) return 'not run';
-  const agreeing = s.consensus === 'flaky' || s.consensus === 'inconclusive' ? '' : `${s.counts[s.consensus]}/${s.runs} runs`;
-  const agreeing2 = s.consensus === 'flaky' || s.consensus === 'inconclusive' ? describeCounts(s) : agreeing;
-  return `${LABEL[s.consensus]} ${fmtRate(mean(s.rates))} obj/packet (${agreeing2})`;
+  const runs = s.consensus === 'flaky' || s.consensus === 'inconclusive' ? describeCounts(s) : `${s.counts[s.consensus]}/${s.runs} runs`;
+  if (s.consensus === 'no-leak') return `${LABEL[s.consensus]} < ${fmtRate(Math.max(...s.highs))} obj/packet (${runs})`;
+  const rate = mean(s.rates);
+  const d = (x: number) => fmtRate(x, rate);
+  return `${LABEL[s.consensus]} ${rate >= 0 ? '+' : ''}${d(rate)} obj/packet [${d(Math.min(...s.lows))}, ${d(Math.max(...s.highs))}] (${runs})`;
 }
 
 export function validationLine(r: ValidationReport): string {

@@ -21,7 +21,7 @@ test('the upstream fix on v6.1-fix-reverted: FIX HOLDS at 95 %, no regression in
   const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'lab/patches/fib6-suppress-fix.patch', join(suite, 'fib6-suppress-leak.yaml'), '--json', json, '--runs-dir', join(dir, 'runs')]);
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr.split('\n').slice(-15).join('\n'));
-  t.regex(r.stdout, /base: LEAK (0\.9\d|1\.0\d) obj\/packet \(3\/3 runs\)\s+patched: no leak -?0\.0\d* obj\/packet \(3\/3 runs\)\s+=> FIX HOLDS \(confidence 95\.0 %\)/);
+  t.regex(r.stdout, /base: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(3\/3 runs\)\s+patched: no leak < 0\.00\d+ obj\/packet \(3\/3 runs\)\s+=> FIX HOLDS \(confidence 95\.0 %\)/);
   const report = JSON.parse(readFileSync(json, 'utf8'));
   t.is(report.validation.results.length, 12, '2 scenarios x 2 kernels x 3 runs');
   t.deepEqual(report.validation.regressions, []);
@@ -37,7 +37,7 @@ test('a comment-only patch to the same function: FIX DOES NOT HOLD, exit 1', asy
   const dir = tempDir(t);
   const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'test/fixtures/patches/comment-only.patch', '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')]);
   t.is(r.code, 1, r.stderr);
-  t.regex(r.stdout, /patched: LEAK (0\.9\d|1\.0\d) obj\/packet \(1\/1 runs\)\s+=> FIX DOES NOT HOLD/);
+  t.regex(r.stdout, /patched: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(1\/1 runs\)\s+=> FIX DOES NOT HOLD/);
 });
 
 test('any patch on v6.1, which does not leak: BASE DOES NOT REPRODUCE, exit 3, patched kernel not built', async (t) => {
@@ -84,7 +84,7 @@ test('a git range in a kernel tree: base A, patched B; the tree is only read', a
   const r = await leaklab(['validate-patch', '-s', tree, '-p', range, '--no-suite', '-n', '1', SEED, '--json', json, '--runs-dir', join(dir, 'runs')]);
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr.split('\n').slice(-15).join('\n'));
-  t.regex(r.stdout, /base: LEAK (0\.9\d|1\.0\d) obj\/packet \(1\/1 runs\)\s+patched: no leak -?0\.0\d* obj\/packet \(1\/1 runs\)\s+=> FIX HOLDS/);
+  t.regex(r.stdout, /base: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(1\/1 runs\)\s+patched: no leak < 0\.00\d+ obj\/packet \(1\/1 runs\)\s+=> FIX HOLDS/);
   const report = JSON.parse(readFileSync(json, 'utf8')).validation;
   t.regex(report.patches[0].path, new RegExp(`^${range} \\(1 commit\\) in `));
   t.deepEqual(report.patches[0].files, ['net/ipv6/fib6_rules.c']);
