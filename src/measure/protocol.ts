@@ -39,8 +39,8 @@ export interface PhaseRecord {
   sent: number;
   /** Counts after the flush and settling. */
   sample: Sample;
-  /** Seconds the settling took. */
-  settleSeconds: number;
+  /** Seconds the phase took: its command (e.g. the burst), the flush and the settling. */
+  seconds: number;
 }
 
 export interface Measurement {
@@ -86,7 +86,7 @@ export async function measure(s: Scenario, guest: Guest, opts: MeasureOptions): 
   const settled = async (kind: PhaseKind, segment: number, sent: number, steps: Step[], extra: { listAliases?: boolean; timeoutMs?: number } = {}) => {
     const t = Date.now();
     const sample = await runPhase(s, guest, [...steps, flushStep, settleStep(s)], file(kind), extra);
-    m.phases.push({ kind, segment, sent, sample, settleSeconds: (Date.now() - t) / 1000 });
+    m.phases.push({ kind, segment, sent, sample, seconds: (Date.now() - t) / 1000 });
     return sample;
   };
 

@@ -25,7 +25,7 @@ export function recordedMeasurement(run: string, s: Scenario, watch = s.watch): 
   let segment = 0;
   const phases = recordedPhases(run).map(({ kind, text }) => {
     if (kind === 'traffic') segment += s.changes.filter((c) => c.afterBurst === burst++).length;
-    return { kind, segment, sent: 0, sample: parseSample(text, watch, s.traffic.family), settleSeconds: 0 };
+    return { kind, segment, sent: 0, sample: parseSample(text, watch, s.traffic.family), seconds: 0 };
   });
   return { phases, stop: 'fixed', looks: 1 };
 }
