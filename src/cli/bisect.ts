@@ -1,10 +1,12 @@
 // Owns `leaklab bisect versions|commits`: options, checking all input before
 // a run directory is made, output (text on stdout, report.json) and the
 // outcome's exit code.
+import { wholeNumber } from './options.ts';
 import { resolve, join } from 'node:path';
 import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
+import { checkRecipes } from '../image/recipe.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { bisectVersions } from '../bisect/bisect-versions.ts';
 import { bisectCommits, checkCommitInputs } from '../bisect/bisect-commits.ts';
@@ -52,7 +54,10 @@ async function common(scenarioFile: string, opts: CommonOptions): Promise<{ scen
   await reapAndCheckEnvironment();
   const runs = wholeNumber('--runs', opts.runs, 1, 20);
   const retries = wholeNumber('--retries', opts.retries, 0, 20);
-  return { scenario: await loadScenarioFile(scenarioFile), catalog: await loadCatalog(), direction: opts.fix ? 'fixed' : 'introduced', count: { runs, retries } };
+  const scenario = await loadScenarioFile(scenarioFile);
+  // A missing image recipe is refused before any kernel is built.
+  await checkRecipes([scenario]);
+  return { scenario, catalog: await loadCatalog(), direction: opts.fix ? 'fixed' : 'introduced', count: { runs, retries } };
 }
 
 function judgeOptions(scenario: Scenario, count: { runs: number; retries: number }, runDir: string): JudgeOptions {
@@ -73,11 +78,6 @@ function kernelList(catalog: Catalog, spec: string): string[] {
   return names;
 }
 
-function wholeNumber(flag: string, value: string, min: number, max: number): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < min || n > max) throw new LeaklabError('usage', `${flag} must be a whole number from ${min} to ${max}, not "${value}"`);
-  return n;
-}
 
 async function finish(result: BisectResult, scenario: Scenario, runDir: string, json?: string): Promise<number> {
   const exitCode = BISECT_EXIT[result.outcome];

@@ -12,12 +12,13 @@ import { sparkline } from '../report/chart.ts';
 import { writeReports, checkWritable, checkReportDir, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import { setQuiet, aboveTasks } from '../util/progress.ts';
-import type { Scenario, Backend } from '../scenario/scenario.ts';
+import type { Scenario } from '../scenario/scenario.ts';
+import { parseBackend } from './options.ts';
 import { connectDocker } from '../guest/docker/engine.ts';
 import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
-import { loadRecipe } from '../image/recipe.ts';
+import { checkRecipes } from '../image/recipe.ts';
 
 export interface RunOptions {
   kernel: string[];
@@ -32,13 +33,6 @@ export interface RunOptions {
 }
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
-export function parseBackend(value: string | undefined): Backend[] | undefined {
-  if (value === undefined) return undefined;
-  if (value === 'all') return ['qemu', 'docker'];
-  if (value === 'qemu' || value === 'docker') return [value];
-  throw new LeaklabError('usage', `--backend must be qemu, docker or all, not "${value}"`, { hint: 'leave it out to use each scenario\'s backends: (default qemu)' });
-}
-
 export async function runCommand(paths: string[], opts: RunOptions): Promise<number> {
   setQuiet(!!opts.quiet);
   await reapAndCheckEnvironment();
@@ -52,7 +46,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   }
   // Bad input is refused before anything is built, booted or written.
   const catalog = await loadCatalog();
-  for (const image of new Set(scenarios.map((s) => s.guest.image))) await loadRecipe(image);
+  await checkRecipes(scenarios);
   const backends = parseBackend(opts.backend);
   const kernels = opts.kernel.length ? opts.kernel : undefined;
   const planned = planCells(scenarios, { kernels, backends });

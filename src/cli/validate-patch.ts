@@ -1,5 +1,6 @@
 // Owns `leaklab validate-patch`: options, output (text on stdout, report.md
 // and report.json in the run directory) and the outcome's exit code.
+import { wholeNumber } from './options.ts';
 import { resolve, join, dirname } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { validatePatch } from '../validate/validate-patch.ts';
@@ -7,11 +8,12 @@ import { OUTCOME_EXIT, runsFor } from '../validate/outcome.ts';
 import { validationText, validationMarkdown } from '../report/validation.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { setQuiet } from '../util/progress.ts';
-import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { validationKernels } from '../validate/patch-input.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
+import { loadScenarioFile, loadScenarios } from '../scenario/load.ts';
+import { checkRecipes } from '../image/recipe.ts';
 import { VERSION } from '../util/paths.ts';
 
 export const DEFAULT_CONFIDENCE = 0.95;
@@ -31,15 +33,17 @@ export interface ValidateCliOptions {
 export async function validatePatchCommand(scenario: string, opts: ValidateCliOptions): Promise<number> {
   setQuiet(!!opts.quiet);
   await reapAndCheckEnvironment();
-  const runs = opts.runs === undefined ? runsFor(DEFAULT_CONFIDENCE) : Number(opts.runs);
-  if (!Number.isInteger(runs) || runs < 1 || runs > 50) throw new LeaklabError('usage', `--runs must be a whole number from 1 to 50, not "${opts.runs}"`, { hint: `leave it out for ${runsFor(DEFAULT_CONFIDENCE)} (95 % confidence)` });
+  const runs = opts.runs === undefined ? runsFor(DEFAULT_CONFIDENCE) : wholeNumber('--runs', opts.runs, 1, 50, `leave it out for ${runsFor(DEFAULT_CONFIDENCE)} (95 % confidence)`);
   const jobs = parseJobs(opts.jobs);
   // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));
-  // Bad input is refused before a run directory is made.
+  // Bad input (scenarios, their image recipes, kernels, patches) is refused before a run directory is made.
+  const target = await loadScenarioFile(scenario);
+  const others = suite === false ? [] : (await loadScenarios(suite)).filter((s) => s.name !== target.name);
+  await checkRecipes([target, ...others]);
   const kernels = await validationKernels(await loadCatalog(), opts.source, opts.patch ?? [], opts.configFrom);
   const runDir = await makeRunDir(opts.runsDir, 'validate-', opts.json);
-  const report = await validatePatch({ kernels, scenario, suite, runs, runDir, jobs });
+  const report = await validatePatch({ kernels, target, others, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');
   await writeFile(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)));

@@ -18,6 +18,9 @@ const RecipeSchema = Type.Object({
   prune: Type.Optional(Type.Array(Type.String({ pattern: '^[^/.][^\\s]*$' }), { description: 'paths (relative to /) left out of the guest' })),
 }, { additionalProperties: false });
 
+/** leaklab's init in every guest (QEMU initramfs and container image alike). */
+export const GUEST_INIT = projectPath('images/guest-init.sh');
+
 export interface Recipe {
   name: string;
   file: string;
@@ -39,6 +42,11 @@ export async function loadRecipe(name: string): Promise<Recipe> {
   });
   const r = parseYamlOrThrow(text, file, RecipeSchema, 'image', 'fix the lines named below (see images/debian-bookworm.yaml for an example)');
   return { name, file, text, suite: r.suite, packages: r.packages, prune: r.prune ?? [], key: short(sha256('recipe-v1', text)) };
+}
+
+/** Loads every recipe the scenarios name: a missing or bad one is refused before anything is built or booted. */
+export async function checkRecipes(scenarios: { guest: { image: string } }[]): Promise<void> {
+  for (const image of new Set(scenarios.map((s) => s.guest.image))) await loadRecipe(image);
 }
 
 /** The recipe's rootfs as a tar file (made once per recipe content). */

@@ -8,7 +8,6 @@ import type { ValidationKernels, PatchInput } from './patch-input.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
-import { loadScenarioFile, loadScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { runScenarioOnKernel } from '../run/run-scenario.ts';
 import type { RunResult } from '../run/result.ts';
@@ -18,14 +17,15 @@ import { throwIfInterrupted } from '../util/cleanup.ts';
 import { exists } from '../util/cache.ts';
 import { progress } from '../util/progress.ts';
 import { mapPool } from '../util/pool.ts';
-import { rateFigures } from '../report/text.ts';
+import { rateFigures } from '../verdict/figures.ts';
 
 export interface ValidateOptions {
   /** The kernels to compare, from validationKernels(). */
   kernels: ValidationKernels;
-  scenario: string;
-  /** Directory of further scenarios checked for regressions; false for none. */
-  suite: string | false;
+  /** The scenario that must leak on the base and not on the patched kernel. */
+  target: Scenario;
+  /** Further scenarios checked for regressions (the suite, without the target). */
+  others: Scenario[];
   runs: number;
   runDir: string;
   /** Guests run side by side (each has its own run dir). */
@@ -55,8 +55,7 @@ export interface ValidationReport {
 
 export async function validatePatch(opts: ValidateOptions): Promise<ValidationReport> {
   const { base, patched, patches } = opts.kernels;
-  const target = await loadScenarioFile(opts.scenario);
-  const others = opts.suite === false ? [] : (await loadScenarios(opts.suite)).filter((s) => s.name !== target.name);
+  const { target, others } = opts;
   const scenarios = [target, ...others];
   const reqs = scenarios.flatMap(scenarioRequirements);
   progress('validate', `base ${base.name}, patched ${patched.name}; ${scenarios.length} scenario(s) x 2 kernels x ${opts.runs} run(s)`);

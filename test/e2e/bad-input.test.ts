@@ -227,3 +227,25 @@ test('a guest.image without a recipe is refused before anything runs', async (t)
   t.regex(r.stderr, /image error: image recipe not found: .*images\/debian-nope\.yaml\n {2}next step: /);
   t.false(existsSync(join(dir, 'runs')));
 });
+
+test('validate-patch and bisect refuse a bad scenario or a missing image recipe before building or making a run directory', async (t) => {
+  const dir = tempDir(t);
+  const seedText = readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8');
+  const noImage = join(dir, 'image.yaml');
+  writeFileSync(noImage, seedText.replace(/^guest:\n/m, 'guest:\n  image: debian-nope\n'));
+  const badYaml = join(dir, 'bad.yaml');
+  writeFileSync(badYaml, seedText.replace(/^  packets: 2000$/m, '  packets: lots'));
+  const commands = [
+    ['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'lab/patches/fib6-suppress-fix.patch', '--no-suite'],
+    ['bisect', 'versions', '-k', 'v6.1-fix-reverted,v6.1', '--fix'],
+  ];
+  for (const cmd of commands) {
+    for (const [file, message] of [[noImage, /image error: image recipe not found: .*debian-nope\.yaml/], [badYaml, /scenario error: .*bad\.yaml has 1 problem/]] as const) {
+      const r = await leaklab([...cmd, file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 60_000 });
+      t.is(r.code, 2, `${cmd[0]} ${file}: ${r.stderr}`);
+      t.regex(r.stderr, message);
+      t.notRegex(r.stderr, /building|booting/);
+      t.false(existsSync(join(dir, 'runs')), `${cmd[0]}: no run directory`);
+    }
+  }
+});
