@@ -97,6 +97,13 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     });
   }
   if (out.exitCode === 127 || /ENOENT/.test(out.stderr) && out.exitCode === null) {
+    // 127 is also what a shell (sh -c, a script) returns when a command inside it is missing.
+    if (out.exitCode === 127 && await hasTool(cmd)) {
+      throw new LeaklabError(opts.kind ?? 'tool', `${opts.what}: a command that ${cmd} ran was not found (exit 127)`, {
+        hint: opts.hint ?? 'the message below names it; install it (on Debian: see scripts/setup.sh), then run again',
+        details: tail(out.stderr, 10),
+      });
+    }
     throw new LeaklabError('tool', `${opts.what}: ${cmd} is not installed`, {
       hint: opts.hint ?? `install it (on Debian: see scripts/setup.sh), then run again`,
     });
