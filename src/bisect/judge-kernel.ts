@@ -16,7 +16,7 @@ import type { RunResult } from '../run/result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
 import { progress } from '../util/progress.ts';
-import { rateFigures } from '../report/text.ts';
+import { rateFigures } from '../verdict/figures.ts';
 
 export type StepState = 'leak' | 'no-leak' | 'skip' | 'flaky' | 'inconclusive';
 

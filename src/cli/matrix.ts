@@ -2,13 +2,13 @@
 // shards, one shard per kernel (cells that boot the same kernel share a job,
 // so it is built once) unless --max-jobs packs them into fewer. Each entry
 // names the --shard to pass to `leaklab run`.
+import { wholeNumber } from './options.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { planCells, checkCellKernels } from '../run/suite.ts';
 import { shardCells } from '../run/shard.ts';
-import { parseBackend } from './run.ts';
-import { LeaklabError } from '../util/errors.ts';
+import { parseBackend } from './options.ts';
 
 export interface MatrixOptions { kernel: string[]; backend?: string; maxJobs?: string }
 
@@ -19,10 +19,7 @@ export async function matrixCommand(paths: string[], opts: MatrixOptions): Promi
   const cells = planCells(scenarios, { kernels: opts.kernel.length ? opts.kernel : undefined, backends: parseBackend(opts.backend) });
   checkCellKernels(catalog, cells, opts.kernel.length > 0);
   const groups = new Set(cells.map((c) => (c.backend === 'docker' ? 'docker' : c.k))).size;
-  const maxJobs = opts.maxJobs === undefined ? groups : Number(opts.maxJobs);
-  if (!Number.isInteger(maxJobs) || maxJobs < 1 || maxJobs > 256) {
-    throw new LeaklabError('usage', `--max-jobs must be a whole number from 1 to 256, not "${opts.maxJobs}"`, { hint: 'leave it out for one job per kernel' });
-  }
+  const maxJobs = opts.maxJobs === undefined ? groups : wholeNumber('--max-jobs', opts.maxJobs, 1, 256, 'leave it out for one job per kernel');
   const count = Math.min(groups, maxJobs);
   const shards = shardCells(cells, count);
   const include = shards.map((s, i) => ({

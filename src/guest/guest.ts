@@ -3,6 +3,9 @@
 // and stop with one idempotent call that leaves nothing behind.
 import type { LeaklabError } from '../util/errors.ts';
 
+/** PATH of every command run in a guest: Debian's tools first, then busybox's applets (/bb). */
+export const GUEST_PATH = '/usr/sbin:/usr/bin:/sbin:/bin:/bb';
+
 export interface ExecResult {
   exitCode: number;
   stdout: string;

@@ -6,16 +6,13 @@ import { readFile, writeFile, mkdir, copyFile, readdir, stat } from 'node:fs/pro
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join, dirname, basename } from 'node:path';
-import { rootfsTar, type Recipe } from './recipe.ts';
+import { rootfsTar, GUEST_INIT, type Recipe } from './recipe.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
 import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
-import { PACKAGE_ROOT } from '../util/paths.ts';
-
-export const GUEST_INIT = join(PACKAGE_ROOT, 'images/guest-init.sh');
 
 /** Packs a directory as a newc cpio archive (what the kernel unpacks). */
 async function cpio(dir: string, out: string): Promise<void> {

@@ -3,16 +3,13 @@
 // through the guest's default route, then the scenario's rules, routes,
 // firewall and setup commands. Every address lives inside the guest.
 import type { Scenario } from '../scenario/scenario.ts';
+import { shQuote } from '../util/shell.ts';
 
 export const PEER_NS = 'peer';
 
 /** The address part of an address/prefix. */
 export const hostOf = (cidr: string) => cidr.split('/')[0];
 
-/** Single-quotes a string for sh. */
-export function shQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** Waits (5 s at most) until the kernel says the link is up, with builtins only: a fork costs tens of ms under TCG. */
 function operstateUp(dev: string): string {

@@ -4,7 +4,8 @@
 // Flood ping is bounded by count and by a deadline; trafgen (one way, from
 // the peer's end of the veth link) sends exactly its count.
 import type { Scenario } from '../scenario/scenario.ts';
-import { PEER_NS, hostOf, shQuote } from './topology.ts';
+import { PEER_NS, hostOf } from './topology.ts';
+import { shQuote } from '../util/shell.ts';
 import { LeaklabError } from '../util/errors.ts';
 
 

@@ -2,8 +2,9 @@
 // diffstat), then every kernel judged with its numbers, and how to replay.
 import type { BisectResult } from '../bisect/result.ts';
 import type { StepResult } from '../bisect/judge-kernel.ts';
+import { LABEL } from '../verdict/figures.ts';
 
-const STATE: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', skip: 'SKIPPED (does not build)', flaky: 'FLAKY', inconclusive: 'INCONCLUSIVE' };
+const STATE: Record<string, string> = { ...LABEL, skip: 'SKIPPED (does not build)', flaky: 'FLAKY' };
 
 function stepLine(s: StepResult, i: number): string {
   const where = i < 2 ? 'end ' : `step ${i - 1}`;

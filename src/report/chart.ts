@@ -4,7 +4,8 @@
 // sparkline of the same samples.
 import type { RunResult } from '../run/result.ts';
 import { escapeXml as esc } from './xml.ts';
-import { rateFigures, verdictLabel } from './text.ts';
+import { verdictLabel } from './text.ts';
+import { rateFigures } from '../verdict/figures.ts';
 import { measuredPhases } from '../measure/protocol.ts';
 
 export interface ChartPoint { packets: number; objects: number; label: string }

@@ -6,10 +6,10 @@
 // runs the case again.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunResult } from '../run/result.ts';
+import { cellName, type RunResult } from '../run/result.ts';
 import { resultLine, reproduceCommand } from './text.ts';
 import { tail } from '../util/exec.ts';
-import { withoutTerminalCodes } from '../guest/qemu/console.ts';
+import { withoutTerminalCodes } from '../util/terminal.ts';
 import { escapeXml as esc } from './xml.ts';
 
 const CONSOLE_LINES = 30;
@@ -29,7 +29,7 @@ export async function junitXml(results: RunResult[]): Promise<string> {
 }
 
 async function testCase(r: RunResult): Promise<{ kind: 'pass' | 'failure' | 'error'; xml: string }> {
-  const open = `    <testcase classname="leaklab.${esc(r.scenario)}" name="${esc(r.kernel)}${r.backend === 'docker' ? ' (docker)' : ''}" time="${r.seconds.total.toFixed(1)}">`;
+  const open = `    <testcase classname="leaklab.${esc(r.scenario)}" name="${esc(cellName(r))}" time="${r.seconds.total.toFixed(1)}">`;
   const out = `      <system-out>${esc(resultLine(r))}</system-out>`;
   const console = await consoleTail(r);
   const again = `to run again: ${reproduceCommand(r)}`;

@@ -4,8 +4,9 @@
 // kernel's provenance (sha256 of bzImage and config, QEMU, image recipe).
 import { writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunResult } from '../run/result.ts';
-import { summaryLine, rerunLines, rateFigures, rateNumbers, segmentsText, verdictLabel } from './text.ts';
+import { cellName, type RunResult } from '../run/result.ts';
+import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel } from './text.ts';
+import { rateFigures } from '../verdict/figures.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -22,9 +23,6 @@ function expectedCell(r: RunResult): string {
   return r.asExpected === undefined ? '-' : r.asExpected ? 'as expected' : `UNEXPECTED: ${r.why}`;
 }
 
-function kernelName(r: RunResult): string {
-  return r.backend === 'docker' ? `${r.kernel} (docker)` : r.kernel;
-}
 
 function provenance(r: RunResult): string {
   return Object.entries(r.provenance ?? {}).map(([k, v]) => `${k}: ${v}`).join('; ');
@@ -39,12 +37,12 @@ export function runMarkdown(results: RunResult[]): string {
     '',
     '| scenario | kernel | verdict | packets | objects kept | expectation |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${md(r.scenario)} | ${md(kernelName(r))} | ${md(verdictCell(r))} | ${r.verdict?.packetsIn ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`),
+    ...results.map((r) => `| ${md(r.scenario)} | ${md(cellName(r))} | ${md(verdictCell(r))} | ${r.verdict?.packetsIn ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`),
     '',
     ...(rerunLines(results).length > 0 ? ['```', ...rerunLines(results), '```', ''] : []),
     '<details><summary>kernels and images</summary>',
     '',
-    ...[...new Map(results.map((r) => [kernelName(r), provenance(r)])).entries()].map(([k, p]) => `- **${md(k)}**: ${md(p)}`),
+    ...[...new Map(results.map((r) => [cellName(r), provenance(r)])).entries()].map(([k, p]) => `- **${md(k)}**: ${md(p)}`),
     '',
     '</details>',
     '',
@@ -52,8 +50,8 @@ export function runMarkdown(results: RunResult[]): string {
 }
 
 export function runHtml(results: RunResult[]): string {
-  const rows = results.map((r) => `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(kernelName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.packetsIn ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`);
-  const figures = results.map((r) => `<figure data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}">${svgChart(r) || '<p>no samples (no verdict)</p>'}<figcaption>${esc(r.scenario)} on ${esc(kernelName(r))}: ${esc(r.verdict?.reason ?? r.error?.message ?? '')}<br><small>${esc(provenance(r))}</small></figcaption></figure>`);
+  const rows = results.map((r) => `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.packetsIn ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`);
+  const figures = results.map((r) => `<figure data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}">${svgChart(r) || '<p>no samples (no verdict)</p>'}<figcaption>${esc(r.scenario)} on ${esc(cellName(r))}: ${esc(r.verdict?.reason ?? r.error?.message ?? '')}<br><small>${esc(provenance(r))}</small></figcaption></figure>`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>leaklab report</title>
 <style>

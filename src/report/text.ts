@@ -3,34 +3,10 @@
 // limit), its numbers, and whether it was expected;
 // and the command that runs one of them again.
 import { relative, isAbsolute } from 'node:path';
-import type { RunResult } from '../run/result.ts';
+import { cellName, type RunResult } from '../run/result.ts';
 import type { Verdict } from '../verdict/verdict.ts';
-import type { RateEstimate } from '../verdict/estimate.ts';
-
-const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE' } as const;
-
-/** Decimals that show two significant digits of the largest of `xs` (at least two). */
-function decimalsFor(...xs: number[]): number {
-  const top = Math.max(...xs.map(Math.abs));
-  return top === 0 || top >= 0.1 ? 2 : Math.min(8, 1 - Math.floor(Math.log10(top)));
-}
-
-/** A rate in obj/packet with two significant digits, no "-0.00". */
-export function fmtRate(x: number, ...alongside: number[]): string {
-  const s = x.toFixed(decimalsFor(x, ...alongside));
-  return /^-0\.0*$/.test(s) ? s.slice(1) : s;
-}
-
-/** The deciding figures: "+0.062 obj/packet [0.058, 0.067]", or "< 0.00040 obj/packet at 95 %" for no leak. */
-export function rateFigures(v: Verdict, e: RateEstimate = v.deciding.estimate): string {
-  if (v.verdict === 'no-leak' && v.tolerance === 0) return `< ${fmtRate(e.high)} obj/packet at ${pct(v.confidence)}`;
-  const d = (x: number) => fmtRate(x, Math.abs(e.rate) > 0 ? e.rate : e.high);
-  return `${e.rate >= 0 ? '+' : ''}${d(e.rate)} obj/packet [${d(e.low)}, ${d(e.high)}]`;
-}
-
-export function pct(level: number): string {
-  return `${Number((level * 100).toFixed(2))} %`;
-}
+import { LABEL, rateFigures } from '../verdict/figures.ts';
+import { shWord } from '../util/shell.ts';
 
 /** "(6000 packets, 373 kept, noise ±3)" plus what a reader needs to trust it. */
 export function rateNumbers(v: Verdict): string {
@@ -52,7 +28,7 @@ export function verdictLabel(v: Verdict): string {
 }
 
 export function resultLine(r: RunResult, kernelWidth = 20): string {
-  const k = (r.backend === 'docker' ? `${r.kernel} (docker)` : r.kernel).padEnd(kernelWidth);
+  const k = cellName(r).padEnd(kernelWidth);
   const indent = ' '.repeat(kernelWidth + 11);
   if (r.error) {
     const details = r.error.details ? r.error.details.trim().split('\n').slice(-12).map((l) => `\n${indent}| ${l}`).join('') : '';
@@ -76,10 +52,6 @@ export function summaryLine(results: RunResult[]): string {
   return `${ok} as expected, ${unexpected} unexpected, ${noExpectation} without expectation, ${inconclusive} inconclusive, ${errors} without a verdict (of ${results.length})`;
 }
 
-/** Quotes a word for a shell only when it needs it, so commands stay readable. */
-function shWord(w: string): string {
-  return /^[A-Za-z0-9_./:=,+-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
-}
 
 /** The command that runs one scenario x kernel again, to paste from a CI report (paths relative to `cwd` when under it). */
 export function reproduceCommand(r: RunResult, cwd = process.cwd()): string {

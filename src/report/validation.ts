@@ -3,9 +3,10 @@
 import type { ValidationReport, ScenarioComparison } from '../validate/validate-patch.ts';
 import type { Side } from '../validate/outcome.ts';
 import { describeCounts, mean } from '../validate/outcome.ts';
-import { fmtRate } from './text.ts';
+import { fmtRate, LABEL } from '../verdict/figures.ts';
+import { shWord } from '../util/shell.ts';
 
-const LABEL: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'inconclusive', flaky: 'FLAKY' };
+const SIDE_LABEL: Record<string, string> = { ...LABEL, flaky: 'FLAKY' };
 
 
 /**
@@ -16,10 +17,10 @@ const LABEL: Record<string, string> = { leak: 'LEAK', 'no-leak': 'no leak', inco
 export function sideText(s: Side | undefined): string {
   if (!s) return 'not run';
   const runs = s.consensus === 'flaky' || s.consensus === 'inconclusive' ? describeCounts(s) : `${s.counts[s.consensus]}/${s.runs} runs`;
-  if (s.consensus === 'no-leak') return `${LABEL[s.consensus]} < ${fmtRate(Math.max(...s.highs))} obj/packet (${runs})`;
+  if (s.consensus === 'no-leak') return `${SIDE_LABEL[s.consensus]} < ${fmtRate(Math.max(...s.highs))} obj/packet (${runs})`;
   const rate = mean(s.rates);
   const d = (x: number) => fmtRate(x, rate);
-  return `${LABEL[s.consensus]} ${rate >= 0 ? '+' : ''}${d(rate)} obj/packet [${d(Math.min(...s.lows))}, ${d(Math.max(...s.highs))}] (${runs})`;
+  return `${SIDE_LABEL[s.consensus]} ${rate >= 0 ? '+' : ''}${d(rate)} obj/packet [${d(Math.min(...s.lows))}, ${d(Math.max(...s.highs))}] (${runs})`;
 }
 
 export function validationLine(r: ValidationReport): string {
@@ -64,7 +65,7 @@ export function validationMarkdown(r: ValidationReport, command: string[]): stri
     '',
     '## Reproduce',
     '```sh',
-    `npx leaklab ${command.map((a) => (/[\s'"]/.test(a) ? `'${a}'` : a)).join(' ')}`,
+    `npx leaklab ${command.map(shWord).join(' ')}`,
     '```',
     '',
   ].join('\n');

@@ -25,6 +25,11 @@ export interface RunResult {
   seconds: { prepare: number; boot: number; measure: number; total: number };
 }
 
+/** How a result's kernel is named wherever it is shown: a container's host kernel says so. */
+export function cellName(r: Pick<RunResult, 'kernel' | 'backend'>): string {
+  return r.backend === 'docker' ? `${r.kernel} (docker)` : r.kernel;
+}
+
 export function exitCodeFor(results: RunResult[]): number {
   if (results.some((r) => r.error || r.verdict?.verdict === 'inconclusive')) return ExitCode.noVerdict;
   if (results.some((r) => r.asExpected === false)) return ExitCode.expectationFailed;

@@ -8,7 +8,7 @@
 // every base run's, is a PARTIAL FIX.
 import type { RunResult } from '../run/result.ts';
 import type { VerdictKind } from '../verdict/verdict.ts';
-import { fmtRate } from '../report/text.ts';
+import { fmtRate } from '../verdict/figures.ts';
 
 export type Outcome = 'FIX HOLDS' | 'PARTIAL FIX' | 'FIX DOES NOT HOLD' | 'BASE DOES NOT REPRODUCE' | 'FLAKY';
 

@@ -1,5 +1,8 @@
 import test from 'ava';
-import { fmtRate, reproduceCommand, rerunLines } from '../../src/report/text.ts';
+import { reproduceCommand, rerunLines } from '../../src/report/text.ts';
+import { fmtRate } from '../../src/verdict/figures.ts';
+import { shWord, shQuote } from '../../src/util/shell.ts';
+import { execFileSync } from 'node:child_process';
 import type { RunResult } from '../../src/run/result.ts';
 
 test('rates print two significant digits (at least two decimals), never -0.00', (t) => {
@@ -32,4 +35,12 @@ test('"to run again" lines only for results that did not go as expected', (t) =>
     'to run again: leaklab run scenarios/fib6-suppress-leak.yaml -k v6.1-fix-reverted',
     'to run again: leaklab run scenarios/fib6-suppress-leak.yaml -k debian-6.1-cloud',
   ]);
+});
+
+test('every argument a report shows to paste survives the shell as it was', (t) => {
+  const words = ["it's here.yaml", 'a"b', '$(touch /tmp/x)', 'plain-word', 'x y', "'"];
+  const pasted = execFileSync('sh', ['-c', `printf '%s\\n' ${words.map(shWord).join(' ')}`], { encoding: 'utf8' });
+  t.deepEqual(pasted.split('\n').slice(0, -1), words);
+  t.is(shWord('scenarios/fib6-suppress-leak.yaml'), 'scenarios/fib6-suppress-leak.yaml');
+  t.is(shQuote("it's"), "'it'\\''s'");
 });

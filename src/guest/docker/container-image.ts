@@ -7,8 +7,8 @@ import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
-import { type Recipe, rootfsTar } from '../../image/recipe.ts';
-import { GUEST_INIT } from '../../image/initramfs.ts';
+import { type Recipe, rootfsTar, GUEST_INIT } from '../../image/recipe.ts';
+import { GUEST_PATH } from '../guest.ts';
 import { sha256, short } from '../../util/hash.ts';
 import { progress, startTask } from '../../util/progress.ts';
 import { dockerError } from './engine.ts';
@@ -32,7 +32,7 @@ export async function containerImage(docker: Docker, recipe: Recipe): Promise<st
   try {
     const out = await docker.importImage(stream, {
       repo: IMAGE_REPO, tag,
-      changes: ['CMD ["/leaklab/init"]', 'ENV LEAKLAB_GUEST=container', 'ENV PATH=/usr/sbin:/usr/bin:/sbin:/bin:/bb', `LABEL ${LABEL}.recipe=${recipe.key}`],
+      changes: ['CMD ["/leaklab/init"]', 'ENV LEAKLAB_GUEST=container', `ENV PATH=${GUEST_PATH}`, `LABEL ${LABEL}.recipe=${recipe.key}`],
     });
     await new Promise<void>((resolve, reject) => docker.modem.followProgress(out, (err: Error | null) => (err ? reject(err) : resolve())));
   } catch (err) {

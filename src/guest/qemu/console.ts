@@ -3,6 +3,7 @@
 // part of every result, and following a boot on it.
 import { readFile } from 'node:fs/promises';
 import { timedTask } from '../../util/progress.ts';
+import { withoutTerminalCodes } from '../../util/terminal.ts';
 
 const TROUBLE = /(Kernel panic - not syncing.*|Oops: .*|BUG: .*|WARNING: .*|general protection fault.*|kernel BUG at .*|Unable to handle kernel .*)/;
 
@@ -17,11 +18,6 @@ export function findTroubles(consoleText: string): string[] {
 
 export function isPanic(consoleText: string): boolean {
   return /Kernel panic - not syncing/.test(consoleText);
-}
-
-/** Console text without the terminal's control sequences (colours, screen clears) the firmware and kernel write. */
-export function withoutTerminalCodes(text: string): string {
-  return text.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '');
 }
 
 /** The console's last non-empty line, without control characters (what a boot is doing now). */

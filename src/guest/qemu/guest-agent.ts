@@ -2,6 +2,7 @@
 // on a serial port): syncing the stream, and running a command to
 // completion with guest-exec / guest-exec-status.
 import { JsonSocket } from './json-socket.ts';
+import { GUEST_PATH } from '../guest.ts';
 import type { ExecResult } from '../guest.ts';
 
 /**
@@ -11,7 +12,6 @@ import type { ExecResult } from '../guest.ts';
  */
 const POLL_MS = 40;
 
-export const GUEST_PATH = 'PATH=/usr/sbin:/usr/bin:/sbin:/bin:/bb';
 
 export class GuestAgent {
   private constructor(private readonly sock: JsonSocket) {}
@@ -58,7 +58,7 @@ export class GuestAgent {
   async exec(script: string, timeoutMs: number): Promise<ExecResult> {
     const deadline = Date.now() + timeoutMs;
     const started = (await this.request('guest-exec', {
-      path: '/bin/sh', arg: ['-c', script], env: [GUEST_PATH], 'capture-output': true,
+      path: '/bin/sh', arg: ['-c', script], env: [`PATH=${GUEST_PATH}`], 'capture-output': true,
     }, Math.min(timeoutMs, 30_000))) as { pid: number };
     for (;;) {
       const status = (await this.request('guest-exec-status', { pid: started.pid }, Math.max(1000, deadline - Date.now()))) as {
