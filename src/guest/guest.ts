@@ -1,6 +1,10 @@
-// Owns the interface every guest backend (QEMU now, Docker later) offers the
-// scenario runner: run a shell command and get its exit status and output,
-// and stop with one idempotent call that leaves nothing behind.
+// Owns the port every guest backend (guest/qemu, guest/docker) offers the
+// cell runner (run/run-cell.ts): a prepared guest (what it runs on, its
+// provenance, the measurement policy its counts need) that starts into a
+// guest, which runs shell commands, reports kernel trouble and panics,
+// explains steps its confinement refused, and stops with one idempotent
+// call that leaves nothing behind. A new backend is a folder under guest/
+// that implements these two interfaces.
 import type { LeaklabError } from '../util/errors.ts';
 
 /** PATH of every command run in a guest: Debian's tools first, then busybox's applets (/bb). */
@@ -24,6 +28,23 @@ export interface Guest {
    * cause (e.g. a container without a capability); undefined otherwise.
    */
   explainDenied?(step: string, output: string): LeaklabError | undefined;
-  /** Stops the guest and removes what it made; safe to call twice. */
+  /** Whether the kernel panicked (a panic even after the last sample voids the verdict). */
+  panicked(): Promise<boolean>;
+  /** Where the kernel's console is written, when the backend has one of its own. */
+  readonly consolePath?: string;
+  /** Stops the guest and removes what it made; safe to call twice. Throws LeaklabError only. */
   stop(): Promise<void>;
+}
+
+/** A cell's guest, ready to start. */
+export interface PreparedGuest {
+  /** The kernel as results name it: a catalog name, or the host's release for a container. */
+  kernel: string;
+  provenance: Record<string, string>;
+  /** Packets (or budget) to send: a backend whose slab counts are host-wide sends more (traffic.packetsInContainer). */
+  packets: number;
+  /** How progress names a started guest: "guest up in ..." or "container up in ...". */
+  noun: string;
+  /** Starts the guest, saying what it does under `scope`; a failed start leaves nothing behind. Throws LeaklabError only. */
+  start(scope: string): Promise<Guest>;
 }

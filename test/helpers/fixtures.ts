@@ -44,5 +44,6 @@ export class ReplayGuest implements Guest {
     return { exitCode: 0, stdout, stderr: '' };
   }
   async troubles(): Promise<string[]> { return []; }
+  async panicked(): Promise<boolean> { return false; }
   async stop(): Promise<void> {}
 }

@@ -123,7 +123,6 @@ export class DockerGuest implements Guest {
     return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
   }
 
-  /** A container has no console of its own: kernel messages are the host's. */
   /** A step refused by the container's confinement names the capabilities it needs. */
   explainDenied(step: string, output: string): LeaklabError | undefined {
     if (!/Operation not permitted|Permission denied|Read-only file system/.test(output)) return undefined;
@@ -133,14 +132,22 @@ export class DockerGuest implements Guest {
     });
   }
 
+  /** A container has no console of its own: kernel messages and panics are the host's. */
   async troubles(): Promise<string[]> {
     return [];
+  }
+
+  async panicked(): Promise<boolean> {
+    return false;
   }
 
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.unregister();
-    await this.remove();
+    await this.remove().catch((err: unknown) => {
+      const e = err instanceof LeaklabError ? err : dockerError('removing the container', err);
+      throw new LeaklabError(e.kind, e.message, { hint: 'run leaklab clean to remove it', details: e.details });
+    });
   }
 
   private async remove(): Promise<void> {

@@ -132,6 +132,10 @@ export class QemuGuest implements Guest {
     }
   }
 
+  async panicked(): Promise<boolean> {
+    return isPanic(await this.consoleText());
+  }
+
   async troubles(): Promise<string[]> {
     return findTroubles(await this.consoleText());
   }

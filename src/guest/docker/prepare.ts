@@ -1,0 +1,24 @@
+// Owns preparing a container cell: the Engine connection, the host kernel's
+// release (the kernel a container runs on), the recipe's image, and the
+// measurement policy of host-wide counts (the port: guest/guest.ts).
+import type { Scenario } from '../../scenario/scenario.ts';
+import { loadRecipe } from '../../image/recipe.ts';
+import type { PreparedGuest } from '../guest.ts';
+import { DockerGuest } from './docker-guest.ts';
+import { connectDocker, hostKernelRelease } from './engine.ts';
+import { containerImage } from './container-image.ts';
+
+export async function prepareContainer(s: Scenario, runId: string): Promise<PreparedGuest> {
+  const docker = await connectDocker();
+  const release = await hostKernelRelease(docker);
+  const recipe = await loadRecipe(s.guest.image);
+  const image = await containerImage(docker, recipe);
+  return {
+    kernel: release,
+    provenance: { origin: 'host kernel (docker)', image, imageRecipe: `${recipe.name}-${recipe.key}` },
+    // Slab counts are host-wide in a container: more packets dilute the host's own churn.
+    packets: s.traffic.packetsInContainer,
+    noun: 'container',
+    start: () => DockerGuest.start({ docker, image, runId, name: s.name }),
+  };
+}
