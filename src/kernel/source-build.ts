@@ -4,7 +4,7 @@
 // bzImage out of tree. Finished kernels are cached by content (source +
 // config + patches); the object directory is shared by every variant of the
 // same source and config, so a one-file patch rebuilds in seconds.
-import { readFile, writeFile, copyFile, rm, mkdir, open, utimes } from 'node:fs/promises';
+import { readFile, writeFile, copyFile, rm, mkdir, utimes } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, basename, resolve, dirname, isAbsolute } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
@@ -12,12 +12,12 @@ import { labPath } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
 import { parseKernelConfig, assertConfigMeets, type Requirement } from './requirements.ts';
 import { cachedDir, cachePath, exists } from '../util/cache.ts';
-import { run, runAllowFail, requireTool, tail, processAlive } from '../util/exec.ts';
+import { run, runAllowFail, requireTool, tail } from '../util/exec.ts';
 import { sha256, sha256File, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress, startTask } from '../util/progress.ts';
-import { onCleanup } from '../util/cleanup.ts';
 import { gitTopLevel, resolveCommit, describeCommit, refuseUncommitted, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
+import { acquireLock } from '../util/lock.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 
@@ -53,7 +53,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
   const objdir = cachePath('objdirs', `${short(tree.objdirKey)}-${short(sha256(tree.objdirKey, ...configInputs))}`);
   const configKey = sha256(tree.key, ...configInputs);
   // One lock per source tree: patches change the tree every objdir builds from.
-  const lock = await acquireLock(cachePath('locks', `${short(sha256(tree.dir))}.lock`), k.name);
+  const lock = await acquireLock(cachePath('locks', `${short(sha256(tree.dir))}.lockdir`), k.name);
   try {
     await tree.prepare();
     await makeConfig(k, tree, objdir, base, fragments, configKey);
@@ -302,27 +302,4 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string, configInpu
     });
   }
   progress(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
-}
-
-/** An exclusive lock file; a lock whose owner died is taken over. */
-async function acquireLock(path: string, who: string): Promise<{ release: () => Promise<void> }> {
-  await mkdir(dirname(path), { recursive: true });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      const fh = await open(path, 'wx');
-      await fh.write(String(process.pid));
-      await fh.close();
-      const unregister = onCleanup(`lock ${path}`, () => rm(path, { force: true }));
-      return { release: async () => { unregister(); await rm(path, { force: true }); } };
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const pid = Number(await readFile(path, 'utf8').catch(() => '0'));
-      if (pid !== process.pid && !processAlive(pid)) {
-        await rm(path, { force: true });
-        continue;
-      }
-      if (attempt === 0) progress(who, `waiting for another leaklab run (pid ${pid}) using this kernel source`);
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
 }

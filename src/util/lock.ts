@@ -1,0 +1,48 @@
+// Owns exclusive locks between leaklab processes, and between jobs of one
+// process, on a shared resource (a kernel source tree that patches change).
+// proper-lockfile makes the lock a directory with mkdir (atomic: there is no
+// moment where a lock exists without its owner, which the pid file this
+// replaces had between open and write), keeps its mtime fresh while held,
+// and takes over a lock left stale by an owner that died.
+import lockfile from 'proper-lockfile';
+import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { onCleanup } from './cleanup.ts';
+import { progress } from './progress.ts';
+import { LeaklabError } from './errors.ts';
+
+/** A held lock is refreshed every 5 s; one not refreshed for 30 s is taken over (a busy build machine delays timers: generous). */
+const TIMING = { updateMs: 5_000, staleMs: 30_000 };
+
+export interface Lock {
+  release(): Promise<void>;
+}
+
+/** Takes the lock at `path` (a directory is made there), waiting as long as another live owner holds it. */
+export async function acquireLock(path: string, who: string, timing = TIMING): Promise<Lock> {
+  await mkdir(dirname(path), { recursive: true });
+  const options = (retries: lockfile.LockOptions['retries']): lockfile.LockOptions => ({
+    lockfilePath: path, realpath: false, stale: timing.staleMs, update: timing.updateMs, retries,
+    // Another process took the lock over (ours was not refreshed in time): say so rather than crash in a timer.
+    onCompromised: (err) => progress(who, `warning: the lock ${path} was taken over by another run (${err.message})`),
+  });
+  let release: () => Promise<void>;
+  try {
+    release = await lockfile.lock(path, options(0));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw lockError(path, err);
+    progress(who, 'waiting for another leaklab run (or job) using this kernel source');
+    release = await lockfile.lock(path, options({ forever: true, minTimeout: 200, maxTimeout: 2_000 })).catch((e) => { throw lockError(path, e); });
+  }
+  const unregister = onCleanup(`lock ${path}`, () => release().catch(() => {}));
+  return {
+    release: async () => {
+      unregister();
+      await release().catch(() => {});
+    },
+  };
+}
+
+function lockError(path: string, err: unknown): LeaklabError {
+  return new LeaklabError('usage', `cannot lock ${path}: ${(err as Error).message}`, { hint: 'check that the cache directory is writable (LEAKLAB_CACHE)' });
+}

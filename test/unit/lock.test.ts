@@ -1,0 +1,61 @@
+import test from 'ava';
+import { mkdtempSync, mkdirSync, utimesSync, rmSync, existsSync, readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acquireLock } from '../../src/util/lock.ts';
+
+test('a lock admits one holder at a time, however many ask at once', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
+  const path = join(dir, 'tree.lockdir');
+  let inside = 0;
+  let most = 0;
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    const lock = await acquireLock(path, 'test');
+    inside++;
+    most = Math.max(most, inside);
+    await new Promise((r) => setTimeout(r, 20));
+    inside--;
+    await lock.release();
+  }));
+  t.is(most, 1);
+  t.false(existsSync(path), 'released');
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a lock whose owner died (not refreshed) is taken over; a live one is waited for', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
+  const path = join(dir, 'tree.lockdir');
+  mkdirSync(path);
+  const old = new Date(Date.now() - 60_000);
+  utimesSync(path, old, old);
+  const timing = { updateMs: 1_000, staleMs: 2_000 };
+  const taken = await acquireLock(path, 'test', timing);
+  let second = false;
+  const waiting = acquireLock(path, 'test', timing).then((l) => { second = true; return l; });
+  await new Promise((r) => setTimeout(r, 2_500));
+  t.false(second, 'a held lock (refreshed) is not stale');
+  await taken.release();
+  await (await waiting).release();
+  t.true(second);
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('between processes too: four runs that lock one tree never overlap', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
+  const path = join(dir, 'tree.lockdir');
+  const journal = join(dir, 'journal');
+  const child = `import { acquireLock } from ${JSON.stringify(join(process.cwd(), 'src/util/lock.ts'))};
+import { appendFileSync } from 'node:fs';
+const lock = await acquireLock(${JSON.stringify(path)}, 'child');
+appendFileSync(${JSON.stringify(journal)}, 'in\\n');
+await new Promise((r) => setTimeout(r, 150));
+appendFileSync(${JSON.stringify(journal)}, 'out\\n');
+await lock.release();`;
+  await Promise.all(Array.from({ length: 4 }, () => new Promise<void>((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', child], { stdio: 'inherit', timeout: 60_000 });
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exit ${code}`))));
+  })));
+  t.is(readFileSync(journal, 'utf8'), 'in\nout\n'.repeat(4));
+  rmSync(dir, { recursive: true, force: true });
+});
