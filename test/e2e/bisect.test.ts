@@ -163,7 +163,7 @@ test('bisect: bad input and wrong ends, one clear message each, the tree left as
   // Ends that do not behave as given: c11 already leaks.
   const wrong = await leaklab(['bisect', 'commits', '--tree', tree, '--good', LEAK_IN, '--bad', 'c16', SEED, '--runs-dir', runs]);
   t.is(wrong.code, 3, wrong.stderr);
-  t.regex(wrong.stdout, /--good \S+ leaks \((0\.9\d|1\.0\d) obj\/packet\), but it was given as the end that does not leak/);
+  t.regex(wrong.stdout, /--good \S+ leaks \(\+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\]\), but it was given as the end that does not leak/);
   t.is(treeState(tree), before);
   t.deepEqual(qemuProcesses(dir), []);
 });
