@@ -12,7 +12,7 @@ import type { KernelArtifact } from '../kernel/artifact.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { withMorePackets } from '../scenario/traffic-plan.ts';
 import { runScenarioOnKernel } from '../run/run-scenario.ts';
-import type { RunResult } from '../run/result.ts';
+import { errorOfResult, type FailedResult } from '../run/result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
 import { progress } from '../util/progress.ts';
@@ -68,7 +68,7 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     const r = await runScenarioOnKernel(scenario, artifact, runDir);
     step.runDirs.push(runDir);
     if (r.error) throw infrastructureFailure(k, r);
-    const v = r.verdict!;
+    const v = r.verdict;
     step.verdicts.push(v.verdict);
     step.rates.push(v.deciding.estimate.rate);
     step.figures.push(rateFigures(v));
@@ -89,8 +89,7 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
   return { ...step, state: leaks > 0 ? 'leak' : 'no-leak' };
 }
 
-function infrastructureFailure(k: CatalogKernel, r: RunResult): LeaklabError {
-  return new LeaklabError(r.error!.kind, `bisect stopped: ${k.name} gave no verdict (${r.error!.message}); a kernel that does not boot or answer is not read as "no leak"`, {
-    hint: r.error!.hint ?? `look at ${r.runDir}/console.log`, details: r.error!.details,
-  });
+function infrastructureFailure(k: CatalogKernel, r: FailedResult): LeaklabError {
+  const e = errorOfResult(r, `bisect stopped: ${k.name} gave no verdict (${r.error.message}); a kernel that does not boot or answer is not read as "no leak"`);
+  return new LeaklabError(e.kind, e.message, { hint: e.hint ?? `look at ${r.runDir}/console.log`, details: e.details });
 }

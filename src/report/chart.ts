@@ -12,7 +12,7 @@ export interface ChartPoint { packets: number; objects: number; label: string }
 
 /** The deciding cache's settled count after every phase (baseline, idle and traffic), against packets received. */
 export function chartPoints(r: RunResult): ChartPoint[] {
-  if (!r.samples || !r.verdict) return [];
+  if (r.error) return [];
   const cache = r.verdict.deciding.cache;
   const phases = measuredPhases(r.samples);
   const base = phases[0].sample.packetsIn;
@@ -29,18 +29,19 @@ const H = 220;
 const PAD = { left: 64, right: 16, top: 28, bottom: 40 };
 
 export function svgChart(r: RunResult): string {
+  if (r.error) return '';
   const pts = chartPoints(r);
   if (pts.length < 3) return '';
-  const cache = r.verdict!.deciding.cache;
+  const cache = r.verdict.deciding.cache;
   const maxX = Math.max(1, ...pts.map((p) => p.packets));
   const ys = pts.map((p) => p.objects);
   const minY = Math.min(...ys);
   const maxY = Math.max(minY + 1, ...ys);
   const x = (v: number) => PAD.left + (v / maxX) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - ((v - minY) / (maxY - minY)) * (H - PAD.top - PAD.bottom);
-  const title = `${r.scenario} on ${r.kernel}: ${verdictLabel(r.verdict!)} ${rateFigures(r.verdict!)}`;
+  const title = `${r.scenario} on ${r.kernel}: ${verdictLabel(r.verdict)} ${rateFigures(r.verdict)}`;
   // The fitted line: what the estimate says the count does with the packets.
-  const rate = r.verdict!.deciding.estimate.rate;
+  const rate = r.verdict.deciding.estimate.rate;
   const fit = [0, maxX].map((px) => ({ px, py: Math.max(minY, Math.min(maxY, pts[0].objects + rate * px)) }));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
@@ -64,11 +65,12 @@ const BARS = '▁▂▃▄▅▆▇█';
 
 /** "ip6_dst_cache ▁▃▅▆█ | flush ▁" : the samples on one line, scaled together. */
 export function sparkline(r: RunResult): string {
+  if (r.error) return '';
   const pts = chartPoints(r);
   if (pts.length < 3) return '';
   const ys = pts.map((p) => p.objects);
   const lo = Math.min(...ys);
   const hi = Math.max(...ys);
   const bar = (v: number) => BARS[hi === lo ? 0 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1))];
-  return `${r.verdict!.deciding.cache} ${ys.map(bar).join('')}  (${lo}..${hi} objects)`;
+  return `${r.verdict.deciding.cache} ${ys.map(bar).join('')}  (${lo}..${hi} objects)`;
 }

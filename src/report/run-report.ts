@@ -14,7 +14,7 @@ import { makeDirs } from '../util/dirs.ts';
 
 function verdictCell(r: RunResult): string {
   if (r.error) return `ERROR: ${r.error.message}`;
-  const v = r.verdict!;
+  const v = r.verdict;
   return `${verdictLabel(v)} ${rateFigures(v)} ${rateNumbers(v)}${v.segments.length > 1 ? `; ${segmentsText(v)}` : ''}`;
 }
 

@@ -34,7 +34,7 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
     const details = r.error.details ? r.error.details.trim().split('\n').slice(-12).map((l) => `\n${indent}| ${l}`).join('') : '';
     return `${k} ERROR     ${r.error.message}${r.error.hint ? `\n${indent}next step: ${r.error.hint}` : ''}${details}`;
   }
-  const v = r.verdict!;
+  const v = r.verdict;
   const segments = v.segments.length > 1 ? `\n${indent}per segment: ${segmentsText(v)}` : '';
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
   const why = v.verdict === 'inconclusive' ? `\n${indent}${v.reason}` : '';

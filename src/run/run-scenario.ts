@@ -11,9 +11,9 @@ import type { KernelArtifact } from '../kernel/artifact.ts';
 import type { Guest, PreparedGuest } from '../guest/guest.ts';
 import { prepareQemuGuest } from '../guest/qemu/prepare.ts';
 import { prepareContainer } from '../guest/docker/prepare.ts';
-import { measure } from '../measure/protocol.ts';
+import { measure, type Measurement } from '../measure/protocol.ts';
 import { judge, meetsExpectation, isDecided } from '../verdict/verdict.ts';
-import { cellName, type RunResult } from './result.ts';
+import { cellName, resultError, type RunResult, type CellInfo, type JudgedResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
 
@@ -50,61 +50,58 @@ interface CellStart {
 
 export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promise<PreparedGuest>, runDir: string): Promise<RunResult> {
   const t0 = Date.now();
-  const result: RunResult = {
+  const info: CellInfo = {
     scenario: s.name, scenarioFile: s.file, kernel: cell.kernel, backend: cell.backend, runDir,
     release: cell.release, provenance: cell.provenance, troubles: [],
     seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
   };
   await mkdir(runDir, { recursive: true });
   let guest: Guest | undefined;
+  let samples: Measurement | undefined;
+  let error: LeaklabError | undefined;
   try {
     const prepared = await prepare();
-    result.kernel = prepared.kernel;
-    result.provenance = prepared.provenance;
-    result.seconds.prepare = (Date.now() - t0) / 1000;
-    const scope = `${s.name} on ${cellName(result)}`;
+    info.kernel = prepared.kernel;
+    info.provenance = prepared.provenance;
+    info.seconds.prepare = (Date.now() - t0) / 1000;
+    const scope = `${s.name} on ${cellName(info)}`;
     const tStart = Date.now();
     guest = await prepared.start(scope);
-    result.seconds.boot = (Date.now() - tStart) / 1000;
-    result.release = (await guest.exec('uname -r')).stdout.trim() || result.release;
-    progress(scope, `${prepared.noun} up in ${result.seconds.boot.toFixed(1)} s (kernel ${result.release})`);
-    await measureAndJudge(s, guest, result, scope, runDir, prepared.packets);
-    result.troubles = await guest.troubles();
+    info.seconds.boot = (Date.now() - tStart) / 1000;
+    info.release = (await guest.exec('uname -r')).stdout.trim() || info.release;
+    progress(scope, `${prepared.noun} up in ${info.seconds.boot.toFixed(1)} s (kernel ${info.release})`);
+    const tMeasure = Date.now();
+    samples = await measure(s, guest, { scope, runDir, packets: prepared.packets, untilDecided: s.traffic.untilDecided, decided: (m) => isDecided(s, m) });
+    info.seconds.measure = (Date.now() - tMeasure) / 1000;
+    info.troubles = await guest.troubles();
     // A kernel that panicked (even after the last sample) gives no verdict.
     if (await guest.panicked()) {
-      throw new LeaklabError('guest', `${result.kernel}: the kernel panicked during the run`, {
-        hint: guest.consolePath ? `read the console log ${guest.consolePath}` : undefined, details: result.troubles.join('\n'),
+      throw new LeaklabError('guest', `${info.kernel}: the kernel panicked during the run`, {
+        hint: guest.consolePath ? `read the console log ${guest.consolePath}` : undefined, details: info.troubles.join('\n'),
       });
     }
   } catch (err) {
     // Anything else is a leaklab bug: it goes up with its stack, not into a result.
     if (!(err instanceof LeaklabError)) throw err;
-    result.error = { kind: err.kind, message: err.message, hint: err.hint, details: err.details };
-    if (guest) result.troubles = await guest.troubles();
+    error = err;
+    if (guest) info.troubles = await guest.troubles();
   } finally {
     await guest?.stop().catch((err: unknown) => {
       if (!(err instanceof LeaklabError)) throw err;
-      result.error ??= { kind: err.kind, message: err.message, hint: err.hint, details: err.details };
+      error ??= err;
     });
-    result.seconds.total = (Date.now() - t0) / 1000;
-    await writeFile(join(runDir, 'result.json'), JSON.stringify(result, null, 2));
   }
+  info.seconds.total = (Date.now() - t0) / 1000;
+  const result: RunResult = samples && !error ? judged(s, info, samples)
+    : { ...info, error: resultError(error ?? new LeaklabError('guest', 'the run ended without samples')), samples };
+  await writeFile(join(runDir, 'result.json'), JSON.stringify(result, null, 2));
   return result;
 }
 
-async function measureAndJudge(s: Scenario, guest: Guest, result: RunResult, scope: string, runDir: string, packets: number): Promise<void> {
-  const tMeasure = Date.now();
-  result.samples = await measure(s, guest, {
-    scope, runDir, packets, untilDecided: s.traffic.untilDecided,
-    decided: (m) => isDecided(s, m),
-  });
-  result.seconds.measure = (Date.now() - tMeasure) / 1000;
-  result.verdict = judge(s, result.samples);
-  const expectation = expectationFor(s, result.kernel);
-  if (expectation) {
-    const m = meetsExpectation(result.verdict, expectation);
-    result.expectation = expectation;
-    result.asExpected = m.ok;
-    result.why = m.why;
-  }
+function judged(s: Scenario, info: CellInfo, samples: Measurement): JudgedResult {
+  const verdict = judge(s, samples);
+  const expectation = expectationFor(s, info.kernel);
+  if (!expectation) return { ...info, verdict, samples };
+  const m = meetsExpectation(verdict, expectation);
+  return { ...info, verdict, samples, expectation, asExpected: m.ok, why: m.why };
 }

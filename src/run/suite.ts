@@ -8,7 +8,7 @@ import { prepareKernel } from '../kernel/prepare.ts';
 import { scenarioRequirements, type Requirement } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
 import { runScenarioOnKernel, runScenarioInContainer } from './run-scenario.ts';
-import type { RunResult } from './result.ts';
+import { failedCell, type RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
 import { mapPool } from '../util/pool.ts';
@@ -62,7 +62,7 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
     const runDir = join(opts.runDir, s.name, k);
     const kernel = prepared.get(k);
     const r = backend === 'docker' ? await runScenarioInContainer(s, runDir, basename(opts.runDir))
-      : kernel instanceof LeaklabError ? failedResult(s, k, runDir, kernel)
+      : kernel instanceof LeaklabError ? failedCell({ scenario: s.name, scenarioFile: s.file, kernel: k, backend: 'qemu', runDir }, kernel)
       : await runScenarioOnKernel(s, kernel!, runDir);
     // A guest stopped by Ctrl-C ends in an error that is not the kernel's: report nothing more.
     throwIfInterrupted();
@@ -103,10 +103,3 @@ export function planCells(scenarios: Scenario[], opts: PlanOptions): Cell[] {
   });
 }
 
-function failedResult(s: Scenario, kernel: string, runDir: string, err: LeaklabError): RunResult {
-  return {
-    scenario: s.name, scenarioFile: s.file, kernel, backend: 'qemu', runDir, troubles: [],
-    error: { kind: err.kind, message: err.message, hint: err.hint, details: err.details },
-    seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
-  };
-}

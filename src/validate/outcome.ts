@@ -6,7 +6,7 @@
 // of the suite. FIX HOLDS needs every patched run clean at the tolerance;
 // a patched kernel that still leaks, at a rate whose interval lies below
 // every base run's, is a PARTIAL FIX.
-import type { RunResult } from '../run/result.ts';
+import type { JudgedResult } from '../run/result.ts';
 import type { VerdictKind } from '../verdict/verdict.ts';
 import { fmtRate } from '../verdict/figures.ts';
 
@@ -32,14 +32,14 @@ export interface Side {
   highs: number[];
 }
 
-export function side(kernel: string, results: RunResult[]): Side {
+export function side(kernel: string, results: JudgedResult[]): Side {
   const counts: Record<VerdictKind, number> = { leak: 0, 'no-leak': 0, inconclusive: 0 };
-  for (const r of results) counts[r.verdict!.verdict]++;
-  const est = results.map((r) => r.verdict!.deciding.estimate);
+  for (const r of results) counts[r.verdict.verdict]++;
+  const est = results.map((r) => r.verdict.deciding.estimate);
   const s: Side = { kernel, counts, runs: results.length, consensus: 'inconclusive', rates: est.map((e) => e.rate), lows: est.map((e) => e.low), highs: est.map((e) => e.high) };
   // A clean run contradicts a leaking one only when its upper end lies below the leak's interval.
-  const leakLows = results.filter((r) => r.verdict!.verdict === 'leak').map((r) => r.verdict!.deciding.estimate.low);
-  const cleanHighs = results.filter((r) => r.verdict!.verdict === 'no-leak').map((r) => r.verdict!.deciding.estimate.high);
+  const leakLows = results.filter((r) => r.verdict.verdict === 'leak').map((r) => r.verdict.deciding.estimate.low);
+  const cleanHighs = results.filter((r) => r.verdict.verdict === 'no-leak').map((r) => r.verdict.deciding.estimate.high);
   const contradicts = leakLows.length > 0 && cleanHighs.length > 0 && Math.min(...cleanHighs) < Math.max(...leakLows);
   s.consensus = contradicts ? 'flaky' : counts.leak > 0 ? 'leak' : counts['no-leak'] === results.length ? 'no-leak' : 'inconclusive';
   return s;

@@ -10,9 +10,8 @@ import { scenarioRequirements } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { runScenarioOnKernel } from '../run/run-scenario.ts';
-import type { RunResult } from '../run/result.ts';
+import { errorOfResult, type JudgedResult } from '../run/result.ts';
 import { side, outcome, isRegression, confidence, type Side, type Outcome } from './outcome.ts';
-import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
 import { exists } from '../util/cache.ts';
 import { progress } from '../util/progress.ts';
@@ -50,7 +49,7 @@ export interface ValidationReport {
   kernels: { base: KernelArtifact; patched?: KernelArtifact; identicalBzImage: boolean };
   patches: PatchInput[];
   warnings: string[];
-  results: RunResult[];
+  results: JudgedResult[];
 }
 
 export async function validatePatch(opts: ValidateOptions): Promise<ValidationReport> {
@@ -59,7 +58,7 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
   const scenarios = [target, ...others];
   const reqs = scenarios.flatMap(scenarioRequirements);
   progress('validate', `base ${base.name}, patched ${patched.name}; ${scenarios.length} scenario(s) x 2 kernels x ${opts.runs} run(s)`);
-  const results: RunResult[] = [];
+  const results: JudgedResult[] = [];
   const runAll = async (list: Scenario[], kernels: KernelArtifact[]) => {
     const tasks = [];
     for (let run = 1; run <= opts.runs; run++) for (const s of list) for (const k of kernels) tasks.push({ s, k, run });
@@ -117,14 +116,10 @@ async function unbuiltFiles(patches: PatchInput[], base: KernelArtifact): Promis
 }
 
 /** One run; a run without a verdict aborts the validation (never read as "no leak"). */
-async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: ValidateOptions): Promise<RunResult> {
+async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: ValidateOptions): Promise<JudgedResult> {
   throwIfInterrupted();
   const r = await runScenarioOnKernel(s, k, join(opts.runDir, `run-${run}`, s.name, k.name));
-  if (r.error) {
-    throw new LeaklabError(r.error.kind, `validation aborted: run ${run} of ${s.name} on ${k.name} gave no verdict: ${r.error.message}`, {
-      hint: r.error.hint, details: r.error.details,
-    });
-  }
-  progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict!.verdict} ${rateFigures(r.verdict!)}`);
+  if (r.error) throw errorOfResult(r, `validation aborted: run ${run} of ${s.name} on ${k.name} gave no verdict: ${r.error.message}`);
+  progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict.verdict} ${rateFigures(r.verdict)}`);
   return r;
 }

@@ -3,7 +3,10 @@ import { reproduceCommand, rerunLines } from '../../src/report/text.ts';
 import { fmtRate } from '../../src/verdict/figures.ts';
 import { shWord, shQuote } from '../../src/util/shell.ts';
 import { execFileSync } from 'node:child_process';
-import type { RunResult } from '../../src/run/result.ts';
+import type { RunResult, CellInfo } from '../../src/run/result.ts';
+import { loadScenarioFile } from '../../src/scenario/load.ts';
+import { judge } from '../../src/verdict/verdict.ts';
+import { recordedMeasurement } from '../helpers/fixtures.ts';
 
 test('rates print two significant digits (at least two decimals), never -0.00', (t) => {
   t.is(fmtRate(1), '1.00');
@@ -14,9 +17,11 @@ test('rates print two significant digits (at least two decimals), never -0.00', 
   t.is(fmtRate(-0.001, 1), '0.00', 'shown beside a rate of 1: rounds to zero');
 });
 
-const cell = (over: Partial<RunResult>): RunResult => ({
+// reproduceCommand reads only what every result has (CellInfo).
+const cell = (over: Partial<CellInfo>): RunResult => ({
   scenario: 'fib6-suppress-leak', scenarioFile: '/work/lab/scenarios/fib6-suppress-leak.yaml', kernel: 'v6.1', backend: 'qemu',
   runDir: '/tmp/x', troubles: [], seconds: { prepare: 0, boot: 0, measure: 0, total: 0 }, ...over,
+  error: { kind: 'guest', message: 'not run' },
 });
 
 test('the command to run a cell again: path relative to where leaklab runs when under it, quoted only when it must be', (t) => {
@@ -26,10 +31,13 @@ test('the command to run a cell again: path relative to where leaklab runs when 
   t.is(reproduceCommand(cell({ backend: 'docker', kernel: '6.18.44' }), '/work/lab'), 'leaklab run scenarios/fib6-suppress-leak.yaml --backend docker');
 });
 
-test('"to run again" lines only for results that did not go as expected', (t) => {
-  const ok = cell({ asExpected: true });
-  const wrong = cell({ kernel: 'v6.1-fix-reverted', asExpected: false });
-  const failed = cell({ kernel: 'debian-6.1-cloud', error: { kind: 'guest', message: 'boom' } });
+test('"to run again" lines only for results that did not go as expected', async (t) => {
+  const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+  const samples = recordedMeasurement('seed-v6.1', seed);
+  const judgedCell = (kernel: string, asExpected: boolean): RunResult => ({ ...cell({ kernel }), error: undefined, verdict: judge(seed, samples), samples, asExpected });
+  const ok = judgedCell('v6.1', true);
+  const wrong = judgedCell('v6.1-fix-reverted', false);
+  const failed = cell({ kernel: 'debian-6.1-cloud' });
   t.deepEqual(rerunLines([ok], '/work/lab'), []);
   t.deepEqual(rerunLines([ok, wrong, failed], '/work/lab'), [
     'to run again: leaklab run scenarios/fib6-suppress-leak.yaml -k v6.1-fix-reverted',

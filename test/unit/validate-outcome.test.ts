@@ -3,7 +3,7 @@ import { confidence, runsFor, outcome, isRegression, side, type Side } from '../
 import { sideText } from '../../src/report/validation.ts';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { judge } from '../../src/verdict/verdict.ts';
-import type { RunResult } from '../../src/run/result.ts';
+import type { JudgedResult } from '../../src/run/result.ts';
 import { recordedMeasurement } from '../helpers/fixtures.ts';
 
 const s = (consensus: Side['consensus'], leak: number, noLeak: number, inconclusive = 0, rate = consensus === 'leak' ? 1 : 0, half = 0.05): Side => {
@@ -49,7 +49,7 @@ test('a regression is a scenario clean on the base that leaks in any patched run
 
 test('a side is shown with its figures: a clean side by its weakest detection limit, a leaking one by its rate and the span of its intervals', async (t) => {
   const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
-  const runsOf = (run: string, n: number) => Array.from({ length: n }, () => ({ verdict: judge(seed, recordedMeasurement(run, seed)) }) as RunResult);
+  const runsOf = (run: string, n: number) => Array.from({ length: n }, () => ({ verdict: judge(seed, recordedMeasurement(run, seed)) }) as JudgedResult);
   t.regex(sideText(side('v6.1-fix-reverted', runsOf('seed-v6.1-fix-reverted', 3))), /^LEAK \+1\.00 obj\/packet \[0\.9\d, 1\.0\d\] \(3\/3 runs\)$/);
   t.regex(sideText(side('v6.1', runsOf('seed-v6.1', 3))), /^no leak < 0\.00\d\d obj\/packet \(3\/3 runs\)$/);
   t.regex(sideText(side('v6.1-keep-1-in-16', runsOf('seed-v6.1-keep-1-in-16', 1))), /^LEAK \+0\.06\d obj\/packet \[0\.0\d+, 0\.0\d+\] \(1\/1 runs\)$/);
