@@ -20,7 +20,13 @@ const git = (args: string[], env: Record<string, string> = {}, input?: string) =
 function benchBranch(): void {
   if (spawnSync('git', ['-C', tree, 'rev-parse', '--verify', '--quiet', 'bench-16']).status === 0) return;
   const index = join(mkdtempSync(join(tmpdir(), 'leaklab-bench-index-')), 'index');
-  const env = { GIT_INDEX_FILE: index, GIT_AUTHOR_NAME: 'leaklab bench', GIT_AUTHOR_EMAIL: 'bench@leaklab.invalid', GIT_COMMITTER_NAME: 'leaklab bench', GIT_COMMITTER_EMAIL: 'bench@leaklab.invalid' };
+  const env = {
+    GIT_INDEX_FILE: index,
+    GIT_AUTHOR_NAME: 'leaklab bench',
+    GIT_AUTHOR_EMAIL: 'bench@leaklab.invalid',
+    GIT_COMMITTER_NAME: 'leaklab bench',
+    GIT_COMMITTER_EMAIL: 'bench@leaklab.invalid',
+  };
   git(['read-tree', 'c0'], env);
   let parent = git(['rev-parse', 'c0']);
   for (let i = 1; i <= 16; i++) {
@@ -29,16 +35,43 @@ function benchBranch(): void {
     git(['update-index', '--add', '--cacheinfo', `100644,${blob},Documentation/leaklab-bench.txt`], env);
     if (i === 11) git(['update-index', '--cacheinfo', `100644,${git(['rev-parse', `${LEAK_IN}:net/ipv6/fib6_rules.c`])},net/ipv6/fib6_rules.c`], env);
     const treeId = git(['write-tree'], env);
-    parent = git(['commit-tree', treeId, '-p', parent, '-m', i === 11 ? 'bench: the leak comes in' : `bench: change ${i}`], { ...env, GIT_AUTHOR_DATE: date, GIT_COMMITTER_DATE: date });
+    parent = git(['commit-tree', treeId, '-p', parent, '-m', i === 11 ? 'bench: the leak comes in' : `bench: change ${i}`], {
+      ...env,
+      GIT_AUTHOR_DATE: date,
+      GIT_COMMITTER_DATE: date,
+    });
   }
   git(['branch', 'bench-16', parent]);
   rmSync(join(index, '..'), { recursive: true, force: true });
 }
 
 benchBranch();
-const bisect = (dir: string) => spawnSync('node', ['bin/leaklab.js', 'bisect', 'commits', '-q', '--tree', tree, '--good', 'c0', '--bad', 'bench-16', 'scenarios/fib6-suppress-leak.yaml', '--json', join(dir, 'r.json'), '--runs-dir', join(dir, 'runs')], { encoding: 'utf8' });
-const historyKernels = () => (existsSync(cachePath('kernels')) ? readdirSync(cachePath('kernels')) : [])
-  .filter((k) => existsSync(join(cachePath('kernels'), k, 'meta.json')) && readFileSync(join(cachePath('kernels'), k, 'meta.json'), 'utf8').includes(tree));
+const bisect = (dir: string) =>
+  spawnSync(
+    'node',
+    [
+      'bin/leaklab.js',
+      'bisect',
+      'commits',
+      '-q',
+      '--tree',
+      tree,
+      '--good',
+      'c0',
+      '--bad',
+      'bench-16',
+      'scenarios/fib6-suppress-leak.yaml',
+      '--json',
+      join(dir, 'r.json'),
+      '--runs-dir',
+      join(dir, 'runs'),
+    ],
+    { encoding: 'utf8' },
+  );
+const historyKernels = () =>
+  (existsSync(cachePath('kernels')) ? readdirSync(cachePath('kernels')) : []).filter(
+    (k) => existsSync(join(cachePath('kernels'), k, 'meta.json')) && readFileSync(join(cachePath('kernels'), k, 'meta.json'), 'utf8').includes(tree),
+  );
 // "Already built once": on a cache that never built the history, one untimed bisect builds the object dir.
 if (historyKernels().length === 0) {
   console.log('warming up: building the history once (cold build, untimed)');
@@ -55,5 +88,7 @@ const secs = (Date.now() - t) / 1000;
 const b = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).bisect;
 const runs = b.steps.reduce((n: number, s: { verdicts: string[] }) => n + s.verdicts.length, 0);
 console.log(r.stdout.split('\n')[0]);
-console.log(`bisect over 16 commits (one-file difference): ${b.steps.length} kernels built, ${runs} scenario runs (goal <= ${Math.ceil(Math.log2(16)) + 2}), ${secs.toFixed(0)} s (goal < 360 s)`);
+console.log(
+  `bisect over 16 commits (one-file difference): ${b.steps.length} kernels built, ${runs} scenario runs (goal <= ${Math.ceil(Math.log2(16)) + 2}), ${secs.toFixed(0)} s (goal < 360 s)`,
+);
 rmSync(dir, { recursive: true, force: true });

@@ -22,7 +22,9 @@ try {
     if (i === 0) console.log(r.stdout.split('\n')[1]);
   }
   const s = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8')).results[0].seconds;
-  console.log(`container run, command to verdict: ${times.map((x) => x.toFixed(1)).join(', ')} s (goal < 5 s); last run: start ${s.boot} s, measure ${s.measure} s (settling ends once the count is back, settleSeconds 3 s at most)`);
+  console.log(
+    `container run, command to verdict: ${times.map((x) => x.toFixed(1)).join(', ')} s (goal < 5 s); last run: start ${s.boot} s, measure ${s.measure} s (settling ends once the count is back, settleSeconds 3 s at most)`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

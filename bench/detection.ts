@@ -21,8 +21,8 @@ function scenarioFor(generator: 'socket' | 'trafgen'): string {
   const text = readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8')
     .replace(/^name: .*$/m, `name: detection-${generator}`)
     .replace(/^kernels: .*$/m, `kernels: [${kernels.join(', ')}]`)
-    .replace(/^  packets: 2000$/m, `  maxPackets: ${budgets[generator]}\n  generator: ${generator}`)
-    .replace(/^  bursts: .*\n/m, '')
+    .replace(/^ {2}packets: 2000$/m, `  maxPackets: ${budgets[generator]}\n  generator: ${generator}`)
+    .replace(/^ {2}bursts: .*\n/m, '')
     .replace(/^expect:[\s\S]*$/m, '');
   const file = join(dir, `${generator}.yaml`);
   writeFileSync(file, text);
@@ -33,16 +33,32 @@ const fmt = (x: number) => (Math.abs(x) >= 0.01 ? x.toFixed(3) : x.toPrecision(2
 const rows: string[][] = [];
 for (const generator of ['socket', 'trafgen'] as const) {
   const json = join(dir, `${generator}.json`);
-  const r = spawnSync('node', ['bin/leaklab.js', 'run', '-q', scenarioFor(generator), '--json', json, '--runs-dir', join(dir, 'runs')], { encoding: 'utf8', timeout: 60 * 60_000 });
-  if (r.status !== 0 && r.status !== 1) { console.error(r.stdout, r.stderr); process.exit(1); }
+  const r = spawnSync('node', ['bin/leaklab.js', 'run', '-q', scenarioFor(generator), '--json', json, '--runs-dir', join(dir, 'runs')], {
+    encoding: 'utf8',
+    timeout: 60 * 60_000,
+  });
+  if (r.status !== 0 && r.status !== 1) {
+    console.error(r.stdout, r.stderr);
+    process.exit(1);
+  }
   for (const res of JSON.parse(readFileSync(json, 'utf8')).results) {
     const e = res.verdict.deciding.estimate;
     const traffic = res.samples.phases.filter((p: any) => p.kind === 'traffic').reduce((sum: number, p: any) => sum + p.seconds, 0);
-    rows.push([res.kernel, generator, String(e.packets), traffic.toFixed(1), `${fmt(e.rate)} [${fmt(e.low)}, ${fmt(e.high)}]`, res.verdict.verdict, res.samples.stop]);
+    rows.push([
+      res.kernel,
+      generator,
+      String(e.packets),
+      traffic.toFixed(1),
+      `${fmt(e.rate)} [${fmt(e.low)}, ${fmt(e.high)}]`,
+      res.verdict.verdict,
+      res.samples.stop,
+    ]);
   }
 }
 const head = ['kernel', 'generator', 'packets', 'traffic s', 'obj/packet [interval]', 'verdict', 'stop'];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
 for (const r of [head, ...rows]) console.log(r.map((c, i) => c.padEnd(widths[i])).join('  '));
-console.log(`budgets: socket ${budgets.socket}, trafgen ${budgets.trafgen} packets; goals: 1 obj/packet <= 200 packets, 1/1000 LEAK <= 100000 packets, fixed "< 0.001" within 30 s of traffic`);
+console.log(
+  `budgets: socket ${budgets.socket}, trafgen ${budgets.trafgen} packets; goals: 1 obj/packet <= 200 packets, 1/1000 LEAK <= 100000 packets, fixed "< 0.001" within 30 s of traffic`,
+);
 rmSync(dir, { recursive: true, force: true });

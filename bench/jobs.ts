@@ -25,7 +25,9 @@ function compare(what: string, scenarios: string[], goal?: number): void {
   const parallel = timed('2');
   const ratio = parallel.secs / serial.secs;
   const same = serial.verdicts === parallel.verdicts ? 'identical' : `DIFFER: ${serial.verdicts} vs ${parallel.verdicts}`;
-  console.log(`${what}: --jobs 1 ${serial.secs.toFixed(1)} s, --jobs 2 ${parallel.secs.toFixed(1)} s: ratio ${ratio.toFixed(2)}${goal ? ` (goal <= ${goal.toFixed(2)})` : ''}; verdicts ${same} (${parallel.verdicts})`);
+  console.log(
+    `${what}: --jobs 1 ${serial.secs.toFixed(1)} s, --jobs 2 ${parallel.secs.toFixed(1)} s: ratio ${ratio.toFixed(2)}${goal ? ` (goal <= ${goal.toFixed(2)})` : ''}; verdicts ${same} (${parallel.verdicts})`,
+  );
 }
 
 compare('two scenarios of equal length', ['scenarios/fib6-suppress-leak.yaml', 'scenarios/fib6-suppress-leak-udp.yaml'], 0.6);

@@ -48,8 +48,10 @@ const body = [
   // The same phases as leaklab's protocol: warm-up, baseline, idle, then per burst a sample and an idle one, each after a flush and settling.
   burstScript(s, 50) + ' > /dev/null',
   ...[0, 1, 2].flatMap(() => [FLUSH_SCRIPT, settleScript(s.watch, s.settleSeconds), sampleScript(s.watch) + ' > /dev/null']),
-  ...plannedBursts(s, { packets: s.traffic.packets, untilDecided: false }).flatMap((n) => [burstScript(s, n) + ' > /dev/null',
-    ...[0, 1].flatMap(() => [FLUSH_SCRIPT, settleScript(s.watch, s.settleSeconds), sampleScript(s.watch) + ' > /dev/null'])]),
+  ...plannedBursts(s, { packets: s.traffic.packets, untilDecided: false }).flatMap((n) => [
+    burstScript(s, n) + ' > /dev/null',
+    ...[0, 1].flatMap(() => [FLUSH_SCRIPT, settleScript(s.watch, s.settleSeconds), sampleScript(s.watch) + ' > /dev/null']),
+  ]),
   sampleScript(s.watch) + " | grep -E '^(ip6_dst_cache|Ip6InReceives)'",
   'poweroff -f',
 ].join('\n');
@@ -71,9 +73,25 @@ function time(cmd: string, args: string[]): number {
 }
 
 const bare = time('qemu-system-x86_64', [
-  '-machine', `pc,accel=${accel}`, '-cpu', accel === 'kvm' ? 'host' : 'max', '-smp', '1', '-m', s.guest.memory,
-  '-nodefaults', '-nographic', '-no-reboot', '-kernel', kernel.bzImage, '-initrd', bareInitrd,
-  '-append', ['console=ttyS0', 'panic=-1', 'loglevel=5', ...s.guest.cmdline].join(' '), '-serial', `file:${join(dir, 'console.log')}`,
+  '-machine',
+  `pc,accel=${accel}`,
+  '-cpu',
+  accel === 'kvm' ? 'host' : 'max',
+  '-smp',
+  '1',
+  '-m',
+  s.guest.memory,
+  '-nodefaults',
+  '-nographic',
+  '-no-reboot',
+  '-kernel',
+  kernel.bzImage,
+  '-initrd',
+  bareInitrd,
+  '-append',
+  ['console=ttyS0', 'panic=-1', 'loglevel=5', ...s.guest.cmdline].join(' '),
+  '-serial',
+  `file:${join(dir, 'console.log')}`,
 ]);
 const leaklab = time('node', ['bin/leaklab.js', 'run', '-q', scenarioFile, '-k', kernelName, '--runs-dir', join(dir, 'runs')]);
 console.log(`scenario ${s.name} on ${kernelName} (${accel}), ${s.traffic.packets} packets in ${s.traffic.bursts} bursts`);

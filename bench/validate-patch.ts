@@ -19,9 +19,30 @@ const patch = join(dir, 'fix.patch');
 copyFileSync('lab/patches/fib6-suppress-fix.patch', patch);
 spawnSync('sh', ['-c', `printf '\\n%s\\n' 'bench ${Date.now()}' >> ${patch}`]);
 const t = Date.now();
-const r = spawnSync('node', ['bin/leaklab.js', 'validate-patch', '-q', '-s', 'v6.1-fix-reverted', '-p', patch, join(suite, 'fib6-suppress-leak.yaml'), '-n', runs, '--json', join(dir, 'r.json'), '--runs-dir', join(dir, 'runs')], { encoding: 'utf8' });
+const r = spawnSync(
+  'node',
+  [
+    'bin/leaklab.js',
+    'validate-patch',
+    '-q',
+    '-s',
+    'v6.1-fix-reverted',
+    '-p',
+    patch,
+    join(suite, 'fib6-suppress-leak.yaml'),
+    '-n',
+    runs,
+    '--json',
+    join(dir, 'r.json'),
+    '--runs-dir',
+    join(dir, 'runs'),
+  ],
+  { encoding: 'utf8' },
+);
 const secs = (Date.now() - t) / 1000;
 const report = JSON.parse(readFileSync(join(dir, 'r.json'), 'utf8'));
 console.log(r.stdout.split('\n').slice(0, 2).join('\n'));
-console.log(`validate-patch, ${readdirSync(suite).length} scenarios x 2 kernels x ${runs} runs = ${report.validation.results.length} guest runs, patched build included: ${secs.toFixed(0)} s (goal <= 180 s)`);
+console.log(
+  `validate-patch, ${readdirSync(suite).length} scenarios x 2 kernels x ${runs} runs = ${report.validation.results.length} guest runs, patched build included: ${secs.toFixed(0)} s (goal <= 180 s)`,
+);
 rmSync(dir, { recursive: true, force: true });

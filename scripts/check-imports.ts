@@ -14,7 +14,9 @@ export const LAYERS = ['util', 'scenario', 'kernel', 'image', 'guest', 'network'
 const SRC = resolve(dirname(new URL(import.meta.url).pathname), '../src');
 
 function sourceFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? sourceFiles(join(dir, e.name)) : e.name.endsWith('.ts') ? [join(dir, e.name)] : [],
+  );
 }
 
 /** Relative imports of a file (type-only ones too: they tie the modules as much), as absolute paths. */

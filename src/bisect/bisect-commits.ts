@@ -22,7 +22,13 @@ export interface CommitBisectOptions extends JudgeOptions {
   configFrom?: string;
 }
 
-interface CommitInputs { top: string; good: string; bad: string; old: string; new: string }
+interface CommitInputs {
+  top: string;
+  good: string;
+  bad: string;
+  old: string;
+  new: string;
+}
 
 /** Checks the tree and refs; every input error is raised before anything is built. */
 export async function checkCommitInputs(tree: string, goodRef: string, badRef: string, direction: Direction): Promise<CommitInputs> {
@@ -32,11 +38,16 @@ export async function checkCommitInputs(tree: string, goodRef: string, badRef: s
   const bad = await resolveCommit(top, badRef);
   const [older, newer, olderRef, newerRef] = direction === 'introduced' ? [good, bad, goodRef, badRef] : [bad, good, badRef, goodRef];
   if (good === bad || !(await isAncestor(top, older, newer))) {
-    throw new LeaklabError('usage', `${direction === 'introduced' ? '--good' : '--bad'} ${olderRef} is not an ancestor of ${direction === 'introduced' ? '--bad' : '--good'} ${newerRef}`, {
-      hint: direction === 'introduced'
-        ? 'good (no leak) must be the older commit; if the leak went away over time, add --fix (then --bad is the older one)'
-        : 'with --fix, bad (leaks) must be the older commit and good (fixed) the newer one',
-    });
+    throw new LeaklabError(
+      'usage',
+      `${direction === 'introduced' ? '--good' : '--bad'} ${olderRef} is not an ancestor of ${direction === 'introduced' ? '--bad' : '--good'} ${newerRef}`,
+      {
+        hint:
+          direction === 'introduced'
+            ? 'good (no leak) must be the older commit; if the leak went away over time, add --fix (then --bad is the older one)'
+            : 'with --fix, bad (leaks) must be the older commit and good (fixed) the newer one',
+      },
+    );
   }
   return { top, good, bad, old: older, new: newer };
 }
@@ -45,7 +56,7 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
   const inputs = await checkCommitInputs(opts.tree, opts.good, opts.bad, opts.direction);
   const { top } = inputs;
   const kernelAt = (commit: string) => treeKernel(catalog, { tree: top, commit, name: `${basename(top)}@${commit.slice(0, 12)}`, configFrom: opts.configFrom });
-  const [oldState, newState] = opts.direction === 'introduced' ? ['no-leak', 'leak'] as const : ['leak', 'no-leak'] as const;
+  const [oldState, newState] = opts.direction === 'introduced' ? (['no-leak', 'leak'] as const) : (['leak', 'no-leak'] as const);
   const steps: StepResult[] = [];
   const judge = async (commit: string) => {
     const s = await judgeKernel(kernelAt(commit), opts, commit);
@@ -54,9 +65,13 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
   };
 
   // Both ends first: a bisect between ends that do not behave as claimed finds nothing.
-  progress('bisect', `checking the ends: ${await describeCommit(top, inputs.old)} should be ${oldState}, ${await describeCommit(top, inputs.new)} should be ${newState}`);
-  const problem = endpointProblem(await judge(inputs.old), oldState, opts.direction === 'introduced' ? '--good' : '--bad')
-    ?? endpointProblem(await judge(inputs.new), newState, opts.direction === 'introduced' ? '--bad' : '--good');
+  progress(
+    'bisect',
+    `checking the ends: ${await describeCommit(top, inputs.old)} should be ${oldState}, ${await describeCommit(top, inputs.new)} should be ${newState}`,
+  );
+  const problem =
+    endpointProblem(await judge(inputs.old), oldState, opts.direction === 'introduced' ? '--good' : '--bad') ??
+    endpointProblem(await judge(inputs.new), newState, opts.direction === 'introduced' ? '--bad' : '--good');
   const base = { direction: opts.direction, tree: top, steps };
   if (problem) return { ...base, outcome: problem.outcome, why: problem.why };
 
@@ -67,19 +82,32 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
     // --shared: no copy of the objects (even across filesystems); the repository is thrown away at the end.
     await run('git', ['clone', '--quiet', ...NO_GC, '--bare', '--shared', top, repo], { timeoutMs: 10 * 60_000, what: 'git clone --bare', kind: 'tree' });
     const [termOld, termNew] = opts.direction === 'introduced' ? ['good', 'bad'] : ['leaking', 'fixed'];
-    let out = await git(repo, ['bisect', 'start', '--no-checkout', `--term-old=${termOld}`, `--term-new=${termNew}`, inputs.new, inputs.old], 'git bisect start');
+    let out = await git(
+      repo,
+      ['bisect', 'start', '--no-checkout', `--term-old=${termOld}`, `--term-new=${termNew}`, inputs.new, inputs.old],
+      'git bisect start',
+    );
     for (;;) {
       const found = /^([0-9a-f]{40}) is the first \w+ commit/m.exec(out);
       if (found) {
-        return { ...base, ...await firstCommitResult(top, found[1], steps, judge), log: join(opts.runDir, 'bisect.log') };
+        return { ...base, ...(await firstCommitResult(top, found[1], steps, judge)), log: join(opts.runDir, 'bisect.log') };
       }
       if (/only 'skip'ped commits left/.test(out)) {
         const candidates = [...out.matchAll(/^([0-9a-f]{40})$/gm)].map((m) => m[1]);
-        return { ...base, outcome: 'ambiguous', why: `commits that do not build hide the answer: the first ${newState === 'leak' ? 'leaking' : 'fixed'} commit is one of ${candidates.length}`, candidates, log: join(opts.runDir, 'bisect.log') };
+        return {
+          ...base,
+          outcome: 'ambiguous',
+          why: `commits that do not build hide the answer: the first ${newState === 'leak' ? 'leaking' : 'fixed'} commit is one of ${candidates.length}`,
+          candidates,
+          log: join(opts.runDir, 'bisect.log'),
+        };
       }
       const left = /Bisecting: (\d+) revisions? left to test after this \(roughly (\d+) steps?\)/.exec(out);
       const commit = (await git(repo, ['rev-parse', 'BISECT_HEAD'], 'git rev-parse BISECT_HEAD')).trim();
-      progress('bisect', `step ${steps.length - 1}: ${await describeCommit(top, commit)}${left ? ` (${left[1]} left after this, about ${left[2]} more step(s))` : ''}`);
+      progress(
+        'bisect',
+        `step ${steps.length - 1}: ${await describeCommit(top, commit)}${left ? ` (${left[1]} left after this, about ${left[2]} more step(s))` : ''}`,
+      );
       const s = await judge(commit);
       if (s.state === 'flaky' || s.state === 'inconclusive') {
         return { ...base, outcome: s.state, why: stepProblem(s), log: join(opts.runDir, 'bisect.log') };
@@ -103,7 +131,10 @@ async function bisectMark(repo: string, mark: string, commit: string): Promise<s
   const r = await runAllowFail('git', ['-C', repo, 'bisect', mark, commit], { timeoutMs: 10 * 60_000, what: `git bisect ${mark}`, kind: 'tree' });
   const out = r.stdout + r.stderr;
   if (r.exitCode !== 0 && !/only 'skip'ped commits left/.test(out)) {
-    throw new LeaklabError('tree', `git bisect ${mark} ${commit.slice(0, 12)} failed (exit ${r.exitCode})`, { hint: 'this is unexpected; the bisect log in the run directory shows the steps so far', details: out.trim() });
+    throw new LeaklabError('tree', `git bisect ${mark} ${commit.slice(0, 12)} failed (exit ${r.exitCode})`, {
+      hint: 'this is unexpected; the bisect log in the run directory shows the steps so far',
+      details: out.trim(),
+    });
   }
   return out;
 }
@@ -113,15 +144,21 @@ async function saveLog(repo: string, runDir: string): Promise<void> {
 }
 
 /** The first changed commit, with its diffstat, and whether its kernel differs from its parent's at all. */
-async function firstCommitResult(top: string, commit: string, steps: StepResult[], judge: (c: string) => Promise<StepResult>): Promise<Pick<BisectResult, 'outcome' | 'why' | 'first' | 'suspect'>> {
+async function firstCommitResult(
+  top: string,
+  commit: string,
+  steps: StepResult[],
+  judge: (c: string) => Promise<StepResult>,
+): Promise<Pick<BisectResult, 'outcome' | 'why' | 'first' | 'suspect'>> {
   const subject = (await git(top, ['log', '-1', '--format=%s', commit], 'git log')).trim();
   const diffstat = (await git(top, ['show', '--stat', '--format=', commit], 'git show --stat')).trimEnd();
   const parent = (await git(top, ['rev-parse', `${commit}^`], 'git rev-parse')).trim();
   const mine = steps.find((s) => s.commit === commit);
   // The parent was usually tested on the way; if not, building it (no runs needed) would do, but judging it also confirms the edge.
-  const theirs = steps.find((s) => s.commit === parent) ?? await judge(parent);
-  const suspect = mine?.bzImageSha256 !== undefined && mine.bzImageSha256 === theirs.bzImageSha256
-    ? 'its kernel is byte-identical to its parent\'s: the difference seen is not in this commit (flaky runs?) — the result is suspect'
-    : undefined;
+  const theirs = steps.find((s) => s.commit === parent) ?? (await judge(parent));
+  const suspect =
+    mine?.bzImageSha256 !== undefined && mine.bzImageSha256 === theirs.bzImageSha256
+      ? "its kernel is byte-identical to its parent's: the difference seen is not in this commit (flaky runs?) — the result is suspect"
+      : undefined;
   return { outcome: 'found', first: { commit, subject, diffstat, parent }, suspect, why: `first ${mine?.state === 'leak' ? 'leaking' : 'fixed'} commit found` };
 }

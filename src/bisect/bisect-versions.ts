@@ -15,7 +15,7 @@ export interface VersionBisectOptions extends JudgeOptions {
 
 export async function bisectVersions(catalog: Catalog, opts: VersionBisectOptions): Promise<BisectResult> {
   const names = opts.kernels;
-  const [oldState, newState] = opts.direction === 'introduced' ? ['no-leak', 'leak'] as const : ['leak', 'no-leak'] as const;
+  const [oldState, newState] = opts.direction === 'introduced' ? (['no-leak', 'leak'] as const) : (['leak', 'no-leak'] as const);
   const steps: StepResult[] = [];
   const judge = async (i: number) => {
     const s = await judgeKernel(findKernel(catalog, names[i]), opts);
@@ -24,7 +24,8 @@ export async function bisectVersions(catalog: Catalog, opts: VersionBisectOption
   };
   const base = { direction: opts.direction, steps };
   progress('bisect', `checking the ends: ${names[0]} should be ${oldState}, ${names[names.length - 1]} should be ${newState}`);
-  const problem = endpointProblem(await judge(0), oldState, 'the oldest kernel') ?? endpointProblem(await judge(names.length - 1), newState, 'the newest kernel');
+  const problem =
+    endpointProblem(await judge(0), oldState, 'the oldest kernel') ?? endpointProblem(await judge(names.length - 1), newState, 'the newest kernel');
   if (problem) return { ...base, outcome: problem.outcome, why: problem.why };
 
   const what = newState === 'leak' ? 'leaks' : 'no longer leaks';
@@ -41,7 +42,17 @@ export async function bisectVersions(catalog: Catalog, opts: VersionBisectOption
   if (found.kind === 'flaky') return { ...base, outcome: unjudged!.state as 'flaky' | 'inconclusive', why: stepProblem(unjudged!) };
   if (found.kind === 'ambiguous') {
     const candidates = found.candidates.map((i) => names[i]);
-    return { ...base, outcome: 'ambiguous', why: `kernels that do not build hide the answer: the first that ${what} is one of ${candidates.join(', ')}`, candidates };
+    return {
+      ...base,
+      outcome: 'ambiguous',
+      why: `kernels that do not build hide the answer: the first that ${what} is one of ${candidates.join(', ')}`,
+      candidates,
+    };
   }
-  return { ...base, outcome: 'found', firstKernel: names[found.first], why: `${names[found.first]} is the first kernel that ${what} (${names[found.lastOld]} before it does not)` };
+  return {
+    ...base,
+    outcome: 'found',
+    firstKernel: names[found.first],
+    why: `${names[found.first]} is the first kernel that ${what} (${names[found.lastOld]} before it does not)`,
+  };
 }

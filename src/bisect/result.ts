@@ -38,7 +38,8 @@ export interface BisectResult {
 export function endpointProblem(step: StepResult, expected: 'leak' | 'no-leak', flag: string): { outcome: BisectOutcome; why: string } | undefined {
   if (step.state === expected) return undefined;
   const rate = step.figures.length ? ` (${step.figures.join('; ')})` : '';
-  if (step.state === 'skip') return { outcome: 'ends-wrong', why: `${flag} ${step.kernel} does not build, so it cannot anchor the bisect: ${step.why?.split('\n')[0]}` };
+  if (step.state === 'skip')
+    return { outcome: 'ends-wrong', why: `${flag} ${step.kernel} does not build, so it cannot anchor the bisect: ${step.why?.split('\n')[0]}` };
   if (step.state === 'flaky' || step.state === 'inconclusive') return { outcome: step.state, why: `${flag} ${stepProblem(step)}` };
   return {
     outcome: 'ends-wrong',

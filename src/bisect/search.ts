@@ -4,10 +4,7 @@
 // that cannot be judged (skip) and stopping at a flaky one.
 export type Side = 'old' | 'new' | 'skip' | 'flaky';
 
-export type SearchResult =
-  | { kind: 'found'; first: number; lastOld: number }
-  | { kind: 'ambiguous'; candidates: number[] }
-  | { kind: 'flaky'; at: number };
+export type SearchResult = { kind: 'found'; first: number; lastOld: number } | { kind: 'ambiguous'; candidates: number[] } | { kind: 'flaky'; at: number };
 
 export async function searchFirstNew(count: number, judge: (i: number, left: number) => Promise<Side>): Promise<SearchResult> {
   let lo = 0;

@@ -28,8 +28,15 @@ interface CommonOptions {
   quiet?: boolean;
 }
 
-export interface VersionsCliOptions extends CommonOptions { kernels: string }
-export interface CommitsCliOptions extends CommonOptions { tree: string; good: string; bad: string; configFrom?: string }
+export interface VersionsCliOptions extends CommonOptions {
+  kernels: string;
+}
+export interface CommitsCliOptions extends CommonOptions {
+  tree: string;
+  good: string;
+  bad: string;
+  configFrom?: string;
+}
 
 export async function bisectVersionsCommand(scenarioFile: string, opts: VersionsCliOptions): Promise<number> {
   const { scenario, catalog, direction, count } = await common(scenarioFile, opts);
@@ -44,12 +51,20 @@ export async function bisectCommitsCommand(scenarioFile: string, opts: CommitsCl
   await checkCommitInputs(resolve(opts.tree), opts.good, opts.bad, direction);
   const runDir = await makeRunDir(opts.runsDir, 'bisect-', opts.json);
   const result = await bisectCommits(catalog, {
-    ...judgeOptions(scenario, count, runDir), tree: resolve(opts.tree), good: opts.good, bad: opts.bad, direction, configFrom: opts.configFrom,
+    ...judgeOptions(scenario, count, runDir),
+    tree: resolve(opts.tree),
+    good: opts.good,
+    bad: opts.bad,
+    direction,
+    configFrom: opts.configFrom,
   });
   return finish(result, scenario, runDir, opts.json);
 }
 
-async function common(scenarioFile: string, opts: CommonOptions): Promise<{ scenario: Scenario; catalog: Catalog; direction: Direction; count: { runs: number; retries: number } }> {
+async function common(
+  scenarioFile: string,
+  opts: CommonOptions,
+): Promise<{ scenario: Scenario; catalog: Catalog; direction: Direction; count: { runs: number; retries: number } }> {
   setQuiet(!!opts.quiet);
   await reapAndCheckEnvironment();
   const runs = wholeNumber('--runs', opts.runs, 1, 20);
@@ -66,7 +81,12 @@ function judgeOptions(scenario: Scenario, count: { runs: number; retries: number
 
 /** --kernels a,b,c (oldest first) or the name of a catalog series. */
 function kernelList(catalog: Catalog, spec: string): string[] {
-  const names = catalog.series.get(spec) ?? spec.split(',').map((k) => k.trim()).filter(Boolean);
+  const names =
+    catalog.series.get(spec) ??
+    spec
+      .split(',')
+      .map((k) => k.trim())
+      .filter(Boolean);
   for (const k of names) findKernel(catalog, k);
   if (names.length < 2) {
     throw new LeaklabError('usage', `--kernels ${spec}: a bisect needs at least two kernels, oldest first`, {
@@ -77,7 +97,6 @@ function kernelList(catalog: Catalog, spec: string): string[] {
   if (twice) throw new LeaklabError('usage', `--kernels names ${twice} twice`, { hint: 'list each kernel once, oldest first' });
   return names;
 }
-
 
 async function finish(result: BisectResult, scenario: Scenario, runDir: string, json?: string): Promise<number> {
   const exitCode = BISECT_EXIT[result.outcome];

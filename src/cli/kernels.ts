@@ -9,7 +9,11 @@ export async function kernelsCommand(opts: { json?: boolean }): Promise<number> 
   const catalog = await loadCatalog();
   const cached = await cachedNames();
   const rows = [...catalog.kernels.values()].map((k) => ({
-    name: k.name, kind: k.kind, from: origin(k), cached: k.kind === 'image' || cached.has(k.name), description: k.description ?? '',
+    name: k.name,
+    kind: k.kind,
+    from: origin(k),
+    cached: k.kind === 'image' || cached.has(k.name),
+    description: k.description ?? '',
   }));
   if (opts.json) {
     process.stdout.write(JSON.stringify(rows, null, 2) + '\n');
@@ -17,7 +21,9 @@ export async function kernelsCommand(opts: { json?: boolean }): Promise<number> 
   }
   const w = Math.max(...rows.map((r) => r.name.length)) + 2;
   for (const r of rows) {
-    process.stdout.write(`${r.name.padEnd(w)}${(r.kind === 'image' ? 'prebuilt' : r.cached ? 'cached' : 'not built').padEnd(11)}${r.from}\n${' '.repeat(w)}${r.description}\n`);
+    process.stdout.write(
+      `${r.name.padEnd(w)}${(r.kind === 'image' ? 'prebuilt' : r.cached ? 'cached' : 'not built').padEnd(11)}${r.from}\n${' '.repeat(w)}${r.description}\n`,
+    );
   }
   process.stdout.write(`(catalog: ${catalog.file}; cache: ${cachePath()})\n`);
   return 0;

@@ -22,16 +22,20 @@ setInterruptHandler((signal) => {
 });
 
 const program = new Command('leaklab')
-  .version(VERSION, '-V, --version', 'print leaklab\'s version')
+  .version(VERSION, '-V, --version', "print leaklab's version")
   .description('Reproduce Linux kernel slab leaks in real guests and measure them: real kernels, real traffic, verdicts with numbers.')
   .showHelpAfterError('(run leaklab --help for usage)')
   .exitOverride();
 
-program.command('run')
+program
+  .command('run')
   .description('run scenario files (or directories of them) on their kernels and print one verdict per scenario x kernel')
   .argument('<paths...>', 'scenario .yaml files or directories, e.g. scenarios/ or scenarios/fib6-suppress-leak.yaml')
-  .option('-k, --kernel <names>', 'comma-separated catalog kernels to run on instead of each scenario\'s own list (repeatable)', collect, [])
-  .option('-b, --backend <qemu|docker|all>', 'qemu guests on catalog kernels, a container on the host\'s kernel, or both (default: each scenario\'s backends:, else qemu)')
+  .option('-k, --kernel <names>', "comma-separated catalog kernels to run on instead of each scenario's own list (repeatable)", collect, [])
+  .option(
+    '-b, --backend <qemu|docker|all>',
+    "qemu guests on catalog kernels, a container on the host's kernel, or both (default: each scenario's backends:, else qemu)",
+  )
   .option('--shard <i/n>', 'run only shard i of n (cells of one kernel stay together; see leaklab matrix)')
   .option('--junit <file>', 'write JUnit XML: one test case per scenario x kernel')
   .option('--report <dir>', 'write report.md and report.html (charts) to this directory; report.md is also appended to $GITHUB_STEP_SUMMARY when set')
@@ -39,37 +43,53 @@ program.command('run')
   .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON)', process.env.LEAKLAB_RUNS ?? 'runs')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('-q, --quiet', 'no progress lines on stderr')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Exit codes: 0 every verdict as expected; 1 a verdict contradicts the scenario's expectation;
 2 no verdict (bad input, missing tool, failed build, guest failure, inconclusive); 130 interrupted.
 Environment: LEAKLAB_CACHE (cache dir), LEAKLAB_RUNS (runs dir), LEAKLAB_CATALOG (kernel catalog),
 LEAKLAB_IMAGES (image recipes dir), LEAKLAB_ACCEL=kvm|tcg, LEAKLAB_BOOT_TIMEOUT (seconds, default 90),
-LEAKLAB_DEBUG=guest (log every guest command).`)
-  .action(async (paths: string[], opts) => { process.exitCode = await runCommand(paths, opts); });
+LEAKLAB_DEBUG=guest (log every guest command).`,
+  )
+  .action(async (paths: string[], opts) => {
+    process.exitCode = await runCommand(paths, opts);
+  });
 
-program.command('validate-patch')
+program
+  .command('validate-patch')
   .description('does a patch fix the leak? build the source kernel with and without it, run the scenario (and its suite) on both, repeatedly')
   .argument('<scenario>', 'the scenario that shows the leak, e.g. scenarios/fib6-suppress-leak.yaml')
   .requiredOption('-s, --source <kernel|tree>', 'catalog kernel built from source (e.g. v6.1-fix-reverted), or the path of a kernel git tree (its HEAD)')
-  .requiredOption('-p, --patch <file|A..B>', 'patch file (unified diff), repeat for several, applied in order; or, with a tree, a git range A..B (base A, patched B)', (v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+  .requiredOption(
+    '-p, --patch <file|A..B>',
+    'patch file (unified diff), repeat for several, applied in order; or, with a tree, a git range A..B (base A, patched B)',
+    (v: string, prev: string[] | undefined) => [...(prev ?? []), v],
+  )
   .option('--config-from <kernel>', 'for a tree: the catalog kernel whose config (base + fragments) to build with (default: the first built from source)')
-  .option('--suite <dir>', 'other scenarios checked for regressions (default: the scenario\'s directory)')
+  .option('--suite <dir>', "other scenarios checked for regressions (default: the scenario's directory)")
   .option('--no-suite', 'check only the given scenario')
   .option('-n, --runs <n>', 'runs per scenario and kernel (default 3: 95 % confidence when all agree)')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('--json <file>', 'also write the JSON report here')
   .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
   .option('-q, --quiet', 'no progress lines on stderr')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Outcomes and exit codes: 0 FIX HOLDS (base leaks in every run, patched in none, no regression);
 1 FIX DOES NOT HOLD, or a suite scenario leaks only once patched (regression); 2 no verdict
 (bad input, build failure, a run without a verdict aborts); 3 BASE DOES NOT REPRODUCE (the
 patch cannot be judged); 4 FLAKY (runs on one kernel contradict each other); 6 PARTIAL FIX (the
 patched kernel still leaks, at a lower rate); 130 interrupted.
-Writes report.md and report.json (per-run numbers, kernel provenance, command) to the run directory.`)
-  .action(async (scenario: string, opts) => { process.exitCode = await validatePatchCommand(scenario, opts); });
+Writes report.md and report.json (per-run numbers, kernel provenance, command) to the run directory.`,
+  )
+  .action(async (scenario: string, opts) => {
+    process.exitCode = await validatePatchCommand(scenario, opts);
+  });
 
-const bisect = program.command('bisect')
+const bisect = program
+  .command('bisect')
   .description('find where a leak came in (or, with --fix, went away): across catalog kernels, or across the commits of a kernel tree')
   .exitOverride();
 const bisectExits = `
@@ -79,61 +99,95 @@ inconclusive after --retries stops it too); 3 an end does not behave as
 given (nothing to bisect); 4 a step's runs contradict each other (flaky); 5 kernels that do not
 build hide the answer (the candidates are listed); 130 interrupted.
 Writes report.json (every kernel judged, with its numbers) to the run directory.`;
-const bisectOptions = (c: Command) => c
-  .option('--fix', 'find where the leak went away instead (the leaking end is the older one)')
-  .option('-n, --runs <n>', 'runs per kernel that must agree', '1')
-  .option('--retries <n>', 'extra runs allowed for a kernel whose runs were inconclusive', '2')
-  .option('--json <file>', 'also write the JSON report here')
-  .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
-  .option('-q, --quiet', 'no progress lines on stderr')
-  .addHelpText('after', bisectExits);
-bisectOptions(bisect.command('versions')
-  .description('binary search over catalog kernels, oldest first: the first that leaks (or, with --fix, no longer leaks)')
-  .argument('<scenario>', 'the scenario that shows the leak')
-  .requiredOption('-k, --kernels <list>', 'comma-separated catalog kernels oldest first, or the name of a series in lab/kernels.yaml'))
-  .action(async (scenario: string, opts) => { process.exitCode = await bisectVersionsCommand(scenario, opts); });
-bisectOptions(bisect.command('commits')
-  .description('git bisect in a kernel tree, each step built with the scenario\'s catalog config and run: the first commit that leaks (or, with --fix, is fixed)')
-  .argument('<scenario>', 'the scenario that shows the leak')
-  .requiredOption('--tree <path>', 'kernel git tree (only read: steps are built in a private checkout in the cache)')
-  .requiredOption('--good <ref>', 'a commit that does not leak')
-  .requiredOption('--bad <ref>', 'a commit that leaks')
-  .option('--config-from <kernel>', 'the catalog kernel whose config (base + fragments) every step is built with (default: the first built from source)'))
-  .action(async (scenario: string, opts) => { process.exitCode = await bisectCommitsCommand(scenario, opts); });
+const bisectOptions = (c: Command) =>
+  c
+    .option('--fix', 'find where the leak went away instead (the leaking end is the older one)')
+    .option('-n, --runs <n>', 'runs per kernel that must agree', '1')
+    .option('--retries <n>', 'extra runs allowed for a kernel whose runs were inconclusive', '2')
+    .option('--json <file>', 'also write the JSON report here')
+    .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
+    .option('-q, --quiet', 'no progress lines on stderr')
+    .addHelpText('after', bisectExits);
+bisectOptions(
+  bisect
+    .command('versions')
+    .description('binary search over catalog kernels, oldest first: the first that leaks (or, with --fix, no longer leaks)')
+    .argument('<scenario>', 'the scenario that shows the leak')
+    .requiredOption('-k, --kernels <list>', 'comma-separated catalog kernels oldest first, or the name of a series in lab/kernels.yaml'),
+).action(async (scenario: string, opts) => {
+  process.exitCode = await bisectVersionsCommand(scenario, opts);
+});
+bisectOptions(
+  bisect
+    .command('commits')
+    .description(
+      "git bisect in a kernel tree, each step built with the scenario's catalog config and run: the first commit that leaks (or, with --fix, is fixed)",
+    )
+    .argument('<scenario>', 'the scenario that shows the leak')
+    .requiredOption('--tree <path>', 'kernel git tree (only read: steps are built in a private checkout in the cache)')
+    .requiredOption('--good <ref>', 'a commit that does not leak')
+    .requiredOption('--bad <ref>', 'a commit that leaks')
+    .option('--config-from <kernel>', 'the catalog kernel whose config (base + fragments) every step is built with (default: the first built from source)'),
+).action(async (scenario: string, opts) => {
+  process.exitCode = await bisectCommitsCommand(scenario, opts);
+});
 
-program.command('matrix')
-  .description('print a GitHub Actions matrix (JSON) of the suite\'s shards: one job per kernel, so each kernel is built once')
+program
+  .command('matrix')
+  .description("print a GitHub Actions matrix (JSON) of the suite's shards: one job per kernel, so each kernel is built once")
   .argument('<paths...>', 'scenario files or directories, as for run')
-  .option('-k, --kernel <names>', 'comma-separated catalog kernels instead of each scenario\'s own list', collect, [])
+  .option('-k, --kernel <names>', "comma-separated catalog kernels instead of each scenario's own list", collect, [])
   .option('-b, --backend <qemu|docker|all>', 'as for run')
   .option('--max-jobs <n>', 'pack the kernels into at most n jobs')
-  .addHelpText('after', `
+  .addHelpText(
+    'after',
+    `
 Use it in a workflow: matrix: \${{ fromJSON(needs.plan.outputs.matrix) }}, then in each job
-leaklab run scenarios/ --shard \${{ matrix.shard }} --json shard.json; join with leaklab report merge.`)
-  .action(async (paths: string[], opts) => { process.exitCode = await matrixCommand(paths, opts); });
+leaklab run scenarios/ --shard \${{ matrix.shard }} --json shard.json; join with leaklab report merge.`,
+  )
+  .action(async (paths: string[], opts) => {
+    process.exitCode = await matrixCommand(paths, opts);
+  });
 
-program.command('report')
+program
+  .command('report')
   .description('work with run reports')
   .command('merge')
-  .description('join the JSON reports of a suite\'s shards into one (and write JUnit / Markdown / HTML from it)')
+  .description("join the JSON reports of a suite's shards into one (and write JUnit / Markdown / HTML from it)")
   .argument('<reports...>', 'report.json files (or --json outputs) of leaklab run --shard')
   .option('--json <file>', 'write the merged JSON report')
   .option('--junit <file>', 'write JUnit XML')
   .option('--report <dir>', 'write report.md and report.html')
-  .action(async (files: string[], opts) => { process.exitCode = await reportMergeCommand(files, opts); });
+  .action(async (files: string[], opts) => {
+    process.exitCode = await reportMergeCommand(files, opts);
+  });
 
-program.command('clean')
-  .description('remove what killed leaklab runs left behind: QEMU guests and containers whose leaklab process is gone (with --images, leaklab\'s Docker images too)')
-  .option('--images', 'also remove leaklab\'s Docker images (remade from the recipe when next needed)')
-  .action(async (opts) => { process.exitCode = await cleanCommand(opts); });
+program
+  .command('clean')
+  .description(
+    "remove what killed leaklab runs left behind: QEMU guests and containers whose leaklab process is gone (with --images, leaklab's Docker images too)",
+  )
+  .option('--images', "also remove leaklab's Docker images (remade from the recipe when next needed)")
+  .action(async (opts) => {
+    process.exitCode = await cleanCommand(opts);
+  });
 
-program.command('kernels')
+program
+  .command('kernels')
   .description('list the kernel catalog (lab/kernels.yaml) and which kernels are already built or fetched')
   .option('--json', 'print as JSON')
-  .action(async (opts) => { process.exitCode = await kernelsCommand(opts); });
+  .action(async (opts) => {
+    process.exitCode = await kernelsCommand(opts);
+  });
 
 function collect(value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map((v) => v.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean),
+  ];
 }
 
 try {

@@ -10,11 +10,15 @@ import { planCells, checkCellKernels } from '../run/suite.ts';
 import { shardCells } from '../run/shard.ts';
 import { parseBackend } from './options.ts';
 
-export interface MatrixOptions { kernel: string[]; backend?: string; maxJobs?: string }
+export interface MatrixOptions {
+  kernel: string[];
+  backend?: string;
+  maxJobs?: string;
+}
 
 export async function matrixCommand(paths: string[], opts: MatrixOptions): Promise<number> {
   const scenarios: Scenario[] = [];
-  for (const p of paths) scenarios.push(...await loadScenarios(p));
+  for (const p of paths) scenarios.push(...(await loadScenarios(p)));
   const catalog = await loadCatalog();
   const cells = planCells(scenarios, { kernels: opts.kernel.length ? opts.kernel : undefined, backends: parseBackend(opts.backend) });
   checkCellKernels(catalog, cells, opts.kernel.length > 0);

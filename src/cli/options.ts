@@ -16,5 +16,7 @@ export function parseBackend(value: string | undefined): Backend[] | undefined {
   if (value === undefined) return undefined;
   if (value === 'all') return ['qemu', 'docker'];
   if (value === 'qemu' || value === 'docker') return [value];
-  throw new LeaklabError('usage', `--backend must be qemu, docker or all, not "${value}"`, { hint: 'leave it out to use each scenario\'s backends: (default qemu)' });
+  throw new LeaklabError('usage', `--backend must be qemu, docker or all, not "${value}"`, {
+    hint: "leave it out to use each scenario's backends: (default qemu)",
+  });
 }

@@ -38,10 +38,13 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   await reapAndCheckEnvironment();
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
-  for (const p of paths) scenarios.push(...await loadScenarios(p));
+  for (const p of paths) scenarios.push(...(await loadScenarios(p)));
   const seen = new Map<string, string>();
   for (const s of scenarios) {
-    if (seen.has(s.name)) throw new LeaklabError('scenario', `scenario ${s.name} is given twice (${seen.get(s.name)} and ${s.file})`, { hint: 'name each scenario once; scenario names must be unique in a run' });
+    if (seen.has(s.name))
+      throw new LeaklabError('scenario', `scenario ${s.name} is given twice (${seen.get(s.name)} and ${s.file})`, {
+        hint: 'name each scenario once; scenario names must be unique in a run',
+      });
     seen.set(s.name, s.file);
   }
   // Bad input is refused before anything is built, booted or written.
@@ -54,7 +57,9 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   const cells = shard ? shardCells(planned, shard.count)[shard.index - 1] : planned;
   if (shard && cells.length === 0) {
     // More shards than groups of cells: legal (the job has nothing to do), but likely a wrong n.
-    process.stderr.write(`leaklab: shard ${shard.index}/${shard.count} has no cells: the suite makes ${shardCells(planned, shard.count).filter((x) => x.length > 0).length} non-empty shards of ${shard.count} (leaklab matrix prints the right count)\n`);
+    process.stderr.write(
+      `leaklab: shard ${shard.index}/${shard.count} has no cells: the suite makes ${shardCells(planned, shard.count).filter((x) => x.length > 0).length} non-empty shards of ${shard.count} (leaklab matrix prints the right count)\n`,
+    );
   }
   if (opts.report) await checkReportDir(resolve(opts.report));
   if (opts.junit) await checkWritable(resolve(opts.junit));
@@ -72,23 +77,33 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     runDir,
     catalog,
     jobs,
-    onResult: (r) => aboveTasks(() => {
-      if (r.scenario !== lastScenario) {
-        process.stdout.write(`${r.scenario}:\n`);
-        lastScenario = r.scenario;
-      }
-      process.stdout.write(`  ${resultLine(r, width)}\n`);
-      // A compact chart for people watching; CI logs keep one line per result.
-      if (process.stdout.isTTY && sparkline(r)) process.stdout.write(`  ${' '.repeat(width)} ${sparkline(r)}\n`);
-    }),
+    onResult: (r) =>
+      aboveTasks(() => {
+        if (r.scenario !== lastScenario) {
+          process.stdout.write(`${r.scenario}:\n`);
+          lastScenario = r.scenario;
+        }
+        process.stdout.write(`  ${resultLine(r, width)}\n`);
+        // A compact chart for people watching; CI logs keep one line per result.
+        if (process.stdout.isTTY && sparkline(r)) process.stdout.write(`  ${' '.repeat(width)} ${sparkline(r)}\n`);
+      }),
   });
   const exitCode = exitCodeFor(results);
   process.stdout.write(`${summaryLine(results)}\n`);
   for (const line of rerunLines(results)) process.stdout.write(`${line}\n`);
   const report: RunReport = {
-    leaklab: VERSION, startedAt: startedAt.toISOString(), finishedAt: new Date().toISOString(),
-    command: process.argv.slice(2), runDir, exitCode,
-    suite: { id: suiteId(planned), cells: planned.length, shard: shard ? `${shard.index}/${shard.count}` : undefined, positions: cells.map((c) => planned.indexOf(c)) },
+    leaklab: VERSION,
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    command: process.argv.slice(2),
+    runDir,
+    exitCode,
+    suite: {
+      id: suiteId(planned),
+      cells: planned.length,
+      shard: shard ? `${shard.index}/${shard.count}` : undefined,
+      positions: cells.map((c) => planned.indexOf(c)),
+    },
     results,
   };
   await writeReports(report, { runDir, json: opts.json, junit: opts.junit, report: opts.report });

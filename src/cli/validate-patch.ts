@@ -33,7 +33,10 @@ export interface ValidateCliOptions {
 export async function validatePatchCommand(scenario: string, opts: ValidateCliOptions): Promise<number> {
   setQuiet(!!opts.quiet);
   await reapAndCheckEnvironment();
-  const runs = opts.runs === undefined ? runsFor(DEFAULT_CONFIDENCE) : wholeNumber('--runs', opts.runs, 1, 50, `leave it out for ${runsFor(DEFAULT_CONFIDENCE)} (95 % confidence)`);
+  const runs =
+    opts.runs === undefined
+      ? runsFor(DEFAULT_CONFIDENCE)
+      : wholeNumber('--runs', opts.runs, 1, 50, `leave it out for ${runsFor(DEFAULT_CONFIDENCE)} (95 % confidence)`);
   const jobs = parseJobs(opts.jobs);
   // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));

@@ -16,7 +16,12 @@ import { progress } from '../util/progress.ts';
 
 /** Packs a directory as a newc cpio archive (what the kernel unpacks). */
 async function cpio(dir: string, out: string): Promise<void> {
-  await run('sh', ['-c', 'find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > "$1"', 'sh', out], { cwd: dir, timeoutMs: 10 * 60_000, what: 'packing cpio archive', kind: 'image' });
+  await run('sh', ['-c', 'find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > "$1"', 'sh', out], {
+    cwd: dir,
+    timeoutMs: 10 * 60_000,
+    what: 'packing cpio archive',
+    kind: 'image',
+  });
 }
 
 async function baseArchive(recipe: Recipe): Promise<string> {
@@ -40,7 +45,9 @@ export function parseModulesDep(text: string): Map<string, { path: string; deps:
   for (const line of text.split('\n')) {
     const m = /^([^:]+):\s*(.*)$/.exec(line);
     if (!m) continue;
-    const name = basename(m[1]).replace(/\.ko(\.(xz|zst|gz))?$/, '').replace(/-/g, '_');
+    const name = basename(m[1])
+      .replace(/\.ko(\.(xz|zst|gz))?$/, '')
+      .replace(/-/g, '_');
     map.set(name, { path: m[1], deps: m[2].split(/\s+/).filter(Boolean) });
   }
   return map;
@@ -57,7 +64,10 @@ export function moduleClosure(dep: Map<string, { path: string; deps: string[] }>
   };
   for (const n of names) {
     const entry = dep.get(n.replace(/-/g, '_'));
-    if (!entry) throw new LeaklabError('kernel-config', `module ${n} is not in ${'modules.dep'} of this kernel`, { hint: 'the kernel config says it is a module but it was not shipped; check the modules directory' });
+    if (!entry)
+      throw new LeaklabError('kernel-config', `module ${n} is not in ${'modules.dep'} of this kernel`, {
+        hint: 'the kernel config says it is a module but it was not shipped; check the modules directory',
+      });
     visit(entry.path);
   }
   return [...out].sort();
@@ -101,7 +111,17 @@ export async function initramfsFor(recipe: Recipe, kernel: KernelArtifact, modul
   const base = await baseArchive(recipe);
   const initText = await readFile(GUEST_INIT, 'utf8');
   const baseInfo = await stat(base);
-  const key = short(sha256('initrd-v1', recipe.key, kernel.modulesDir ?? '', kernel.provenance.debSha256 ?? kernel.provenance.bzImageSha256 ?? '', modules.join(','), initText, String(baseInfo.size)));
+  const key = short(
+    sha256(
+      'initrd-v1',
+      recipe.key,
+      kernel.modulesDir ?? '',
+      kernel.provenance.debSha256 ?? kernel.provenance.bzImageSha256 ?? '',
+      modules.join(','),
+      initText,
+      String(baseInfo.size),
+    ),
+  );
   const dir = await cachedDir('initramfs', key, async (tmp) => {
     const parts = [base, await modulesArchive(kernel, modules, tmp), await initArchive(tmp)].filter((p): p is string => !!p);
     const out = createWriteStream(join(tmp, 'initrd.cpio'));

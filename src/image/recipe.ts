@@ -12,11 +12,14 @@ import { LeaklabError } from '../util/errors.ts';
 import { projectPath } from '../util/paths.ts';
 import { progress, startTask, type Task } from '../util/progress.ts';
 
-const RecipeSchema = Type.Object({
-  suite: Type.String({ description: 'Debian suite, e.g. bookworm' }),
-  packages: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9+.-]*$' }), { minItems: 1 }),
-  prune: Type.Optional(Type.Array(Type.String({ pattern: '^[^/.][^\\s]*$' }), { description: 'paths (relative to /) left out of the guest' })),
-}, { additionalProperties: false });
+const RecipeSchema = Type.Object(
+  {
+    suite: Type.String({ description: 'Debian suite, e.g. bookworm' }),
+    packages: Type.Array(Type.String({ pattern: '^[a-z0-9][a-z0-9+.-]*$' }), { minItems: 1 }),
+    prune: Type.Optional(Type.Array(Type.String({ pattern: '^[^/.][^\\s]*$' }), { description: 'paths (relative to /) left out of the guest' })),
+  },
+  { additionalProperties: false },
+);
 
 /** leaklab's init in every guest (QEMU initramfs and container image alike). */
 export const GUEST_INIT = projectPath('images/guest-init.sh');
@@ -56,7 +59,9 @@ export async function rootfsTar(recipe: Recipe): Promise<string> {
     progress('image', `making ${recipe.name} with mmdebstrap (${recipe.packages.length} packages)`);
     const task = startTask('image');
     await run('mmdebstrap', ['--variant=extract', '--verbose', `--include=${recipe.packages.join(',')}`, recipe.suite, join(tmp, 'rootfs.tar')], {
-      timeoutMs: 20 * 60_000, what: `mmdebstrap for ${recipe.name}`, kind: 'image',
+      timeoutMs: 20 * 60_000,
+      what: `mmdebstrap for ${recipe.name}`,
+      kind: 'image',
       hint: `check the package names in ${recipe.file} and that Debian's mirror is reachable (apt-get update)`,
       logFile: join(tmp, 'mmdebstrap.log'),
       onLine: mmdebstrapProgress(task),

@@ -7,42 +7,75 @@ import { parseYamlOrThrow } from '../util/yaml-schema.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { projectPath } from '../util/paths.ts';
 
-const SourceEntry = Type.Object({
-  description: Type.Optional(Type.String()),
-  source: Type.Union([
-    Type.Object({ debian: Type.String({ pattern: '^linux-source-[0-9.]+$', description: 'a Debian linux-source-X package' }) }, { additionalProperties: false }),
-    Type.Object({
-      tree: Type.String({ description: 'path to a kernel git tree (relative to this file)' }),
-      ref: Type.Optional(Type.String({ minLength: 1, description: 'a commit, tag or branch of the tree: built in a private clone, the tree is never changed; without it the working tree is built as it is' })),
-    }, { additionalProperties: false }),
-  ]),
-  config: Type.Object({
-    base: Type.Optional(Type.Union([Type.Literal('tinyconfig'), Type.Literal('defconfig')], { default: 'tinyconfig' })),
-    fragments: Type.Optional(Type.Array(Type.String(), { description: 'names of lab/kconfig/NAME.config files' })),
-  }, { additionalProperties: false }),
-  patches: Type.Optional(Type.Array(Type.String(), { description: 'files in lab/patches/, applied in order with patch -p1' })),
-}, { additionalProperties: false });
+const SourceEntry = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    source: Type.Union([
+      Type.Object(
+        { debian: Type.String({ pattern: '^linux-source-[0-9.]+$', description: 'a Debian linux-source-X package' }) },
+        { additionalProperties: false },
+      ),
+      Type.Object(
+        {
+          tree: Type.String({ description: 'path to a kernel git tree (relative to this file)' }),
+          ref: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description:
+                'a commit, tag or branch of the tree: built in a private clone, the tree is never changed; without it the working tree is built as it is',
+            }),
+          ),
+        },
+        { additionalProperties: false },
+      ),
+    ]),
+    config: Type.Object(
+      {
+        base: Type.Optional(Type.Union([Type.Literal('tinyconfig'), Type.Literal('defconfig')], { default: 'tinyconfig' })),
+        fragments: Type.Optional(Type.Array(Type.String(), { description: 'names of lab/kconfig/NAME.config files' })),
+      },
+      { additionalProperties: false },
+    ),
+    patches: Type.Optional(Type.Array(Type.String(), { description: 'files in lab/patches/, applied in order with patch -p1' })),
+  },
+  { additionalProperties: false },
+);
 
-const PackageEntry = Type.Object({
-  description: Type.Optional(Type.String()),
-  package: Type.String({ pattern: '^linux-image-', description: 'a Debian linux-image-* package' }),
-}, { additionalProperties: false });
+const PackageEntry = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    package: Type.String({ pattern: '^linux-image-', description: 'a Debian linux-image-* package' }),
+  },
+  { additionalProperties: false },
+);
 
-const ImageEntry = Type.Object({
-  description: Type.Optional(Type.String()),
-  bzImage: Type.String(),
-  modules: Type.Optional(Type.String({ description: 'a lib/modules/<release> directory' })),
-  config: Type.Optional(Type.String({ description: 'the kernel\'s .config' })),
-}, { additionalProperties: false });
+const ImageEntry = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    bzImage: Type.String(),
+    modules: Type.Optional(Type.String({ description: 'a lib/modules/<release> directory' })),
+    config: Type.Optional(Type.String({ description: "the kernel's .config" })),
+  },
+  { additionalProperties: false },
+);
 
-const CatalogSchema = Type.Object({
-  kernels: Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Union([SourceEntry, PackageEntry, ImageEntry], {
-    description: 'one of {source, config, patches}, {package} or {bzImage, modules, config}',
-  }), { additionalProperties: false }),
-  series: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Array(Type.String(), { minItems: 2 }), {
-    description: 'named lists of catalog kernels, oldest first (for bisect versions --kernels NAME)',
-  })),
-}, { additionalProperties: false });
+const CatalogSchema = Type.Object(
+  {
+    kernels: Type.Record(
+      Type.String({ pattern: '^[A-Za-z0-9._-]+$' }),
+      Type.Union([SourceEntry, PackageEntry, ImageEntry], {
+        description: 'one of {source, config, patches}, {package} or {bzImage, modules, config}',
+      }),
+      { additionalProperties: false },
+    ),
+    series: Type.Optional(
+      Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Array(Type.String(), { minItems: 2 }), {
+        description: 'named lists of catalog kernels, oldest first (for bisect versions --kernels NAME)',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
 
 export type SourceKernel = Static<typeof SourceEntry> & { kind: 'source' };
 export type PackageKernel = Static<typeof PackageEntry> & { kind: 'package' };
@@ -62,9 +95,17 @@ export function defaultCatalogPath(): string {
 
 export async function loadCatalog(file = defaultCatalogPath()): Promise<Catalog> {
   const text = await readFile(file, 'utf8').catch(() => {
-    throw new LeaklabError('catalog', `kernel catalog not found: ${file}`, { hint: 'run leaklab from the project directory, or set LEAKLAB_CATALOG to your lab/kernels.yaml' });
+    throw new LeaklabError('catalog', `kernel catalog not found: ${file}`, {
+      hint: 'run leaklab from the project directory, or set LEAKLAB_CATALOG to your lab/kernels.yaml',
+    });
   });
-  const data = parseYamlOrThrow(text, file, CatalogSchema, 'catalog', 'fix the lines named below; the catalog format is described at the top of lab/kernels.yaml and in README.md');
+  const data = parseYamlOrThrow(
+    text,
+    file,
+    CatalogSchema,
+    'catalog',
+    'fix the lines named below; the catalog format is described at the top of lab/kernels.yaml and in README.md',
+  );
   const labDir = dirname(resolve(file));
   const kernels = new Map<string, CatalogKernel>();
   for (const [name, entry] of Object.entries(data.kernels)) {
@@ -74,7 +115,10 @@ export async function loadCatalog(file = defaultCatalogPath()): Promise<Catalog>
   const series = new Map(Object.entries(data.series ?? {}));
   for (const [name, list] of series) {
     for (const k of list) {
-      if (!kernels.has(k)) throw new LeaklabError('catalog', `${file}: series ${name} names an unknown kernel "${k}"`, { hint: `use kernels defined under kernels: (${[...kernels.keys()].join(', ')})` });
+      if (!kernels.has(k))
+        throw new LeaklabError('catalog', `${file}: series ${name} names an unknown kernel "${k}"`, {
+          hint: `use kernels defined under kernels: (${[...kernels.keys()].join(', ')})`,
+        });
     }
   }
   return { file, kernels, series };
@@ -109,9 +153,22 @@ export function treeKernel(catalog: Catalog, opts: { tree: string; commit: strin
   const donors = sourceKernels(catalog);
   const donor = opts.configFrom === undefined ? donors[0] : donors.find((k) => k.name === opts.configFrom);
   if (!donor) {
-    throw new LeaklabError('catalog', opts.configFrom === undefined ? `${catalog.file} has no kernel built from source to take a config from` : `--config-from ${opts.configFrom}: not a catalog kernel built from source`, {
-      hint: `use one of: ${donors.map((k) => k.name).join(', ') || '(none: add a source: entry with a config: to the catalog)'}`,
-    });
+    throw new LeaklabError(
+      'catalog',
+      opts.configFrom === undefined
+        ? `${catalog.file} has no kernel built from source to take a config from`
+        : `--config-from ${opts.configFrom}: not a catalog kernel built from source`,
+      {
+        hint: `use one of: ${donors.map((k) => k.name).join(', ') || '(none: add a source: entry with a config: to the catalog)'}`,
+      },
+    );
   }
-  return { kind: 'source', name: opts.name, labDir: donor.labDir, source: { tree: resolve(opts.tree), ref: opts.commit }, config: donor.config, description: `${opts.tree} at ${opts.commit} with the config of ${donor.name}` };
+  return {
+    kind: 'source',
+    name: opts.name,
+    labDir: donor.labDir,
+    source: { tree: resolve(opts.tree), ref: opts.commit },
+    config: donor.config,
+    description: `${opts.tree} at ${opts.commit} with the config of ${donor.name}`,
+  };
 }

@@ -11,7 +11,11 @@ import { sha256File } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress, startTask } from '../util/progress.ts';
 
-interface PackageInfo { name: string; version: string; depends: string[] }
+interface PackageInfo {
+  name: string;
+  version: string;
+  depends: string[];
+}
 
 async function showPackage(name: string): Promise<PackageInfo> {
   const r = await runAllowFail('apt-cache', ['show', '--no-all-versions', name], { timeoutMs: 60_000, what: `apt-cache show ${name}` });
@@ -21,7 +25,13 @@ async function showPackage(name: string): Promise<PackageInfo> {
     });
   }
   const field = (f: string) => new RegExp(`^${f}: (.*)$`, 'm').exec(r.stdout)?.[1] ?? '';
-  return { name, version: field('Version'), depends: field('Depends').split(',').map((d) => d.trim().split(/[\s|]/)[0]) };
+  return {
+    name,
+    version: field('Version'),
+    depends: field('Depends')
+      .split(',')
+      .map((d) => d.trim().split(/[\s|]/)[0]),
+  };
 }
 
 /** Follows a metapackage (linux-image-cloud-amd64) to the image package it pulls in. */
@@ -46,7 +56,12 @@ async function aptDownload(scope: string, name: string, version: string, dir: st
   const task = startTask(scope, 100);
   await run('apt-get', ['-o', 'APT::Status-Fd=1', 'download', `${name}=${version}`], {
     // apt formats the percentage in the locale's way (0,04 in de_DE): ask for C.
-    cwd: dir, env: { LC_ALL: 'C.UTF-8' }, timeoutMs: 10 * 60_000, what: `apt-get download ${name}`, kind: 'catalog', hint: 'check network access to the Debian mirror and run apt-get update',
+    cwd: dir,
+    env: { LC_ALL: 'C.UTF-8' },
+    timeoutMs: 10 * 60_000,
+    what: `apt-get download ${name}`,
+    kind: 'catalog',
+    hint: 'check network access to the Debian mirror and run apt-get update',
     onLine: (line) => {
       const percent = aptDownloadPercent(line);
       if (percent !== undefined) task.update(percent, `downloading ${name}`);
@@ -65,7 +80,10 @@ export async function prepareDebianPackage(k: PackageKernel & CatalogKernel): Pr
     const dl = join(tmp, 'download');
     await mkdir(dl);
     await aptDownload(k.name, pkg.name, pkg.version, dl);
-    const deb = join(dl, (await readdir(dl)).find((f) => f.endsWith('.deb'))!);
+    const deb = join(
+      dl,
+      (await readdir(dl)).find((f) => f.endsWith('.deb'))!,
+    );
     const debSha = await sha256File(deb);
     const root = join(tmp, 'root');
     await run('dpkg-deb', ['-x', deb, root], { timeoutMs: 5 * 60_000, what: `unpacking ${pkg.name}` });

@@ -22,7 +22,12 @@ export const NO_GC = ['-c', 'gc.auto=0'];
 
 /** Runs git in `dir` and returns its stdout; a failure names `what`. */
 export async function git(dir: string, args: string[], what: string): Promise<string> {
-  const r = await run('git', [...READ_ONLY, '-C', dir, ...args], { timeoutMs: GIT_TIMEOUT_MS, what, kind: 'tree', hint: `check the tree with: git -C ${dir} status` });
+  const r = await run('git', [...READ_ONLY, '-C', dir, ...args], {
+    timeoutMs: GIT_TIMEOUT_MS,
+    what,
+    kind: 'tree',
+    hint: `check the tree with: git -C ${dir} status`,
+  });
   return r.stdout;
 }
 
@@ -35,9 +40,14 @@ async function gitOk(dir: string, args: string[]): Promise<{ ok: boolean; out: s
 export async function gitTopLevel(dir: string): Promise<string> {
   if (!(await exists(dir))) throw new LeaklabError('tree', `kernel tree not found: ${dir}`, { hint: 'give the path of a kernel git checkout' });
   const top = await gitOk(dir, ['rev-parse', '--show-toplevel']);
-  if (!top.ok) throw new LeaklabError('tree', `${dir} is not a git repository`, { hint: 'give a kernel git checkout (git clone, or git init && git add -A && git commit in an unpacked source)' });
+  if (!top.ok)
+    throw new LeaklabError('tree', `${dir} is not a git repository`, {
+      hint: 'give a kernel git checkout (git clone, or git init && git add -A && git commit in an unpacked source)',
+    });
   if (!(await exists(`${top.out}/Makefile`)) || !(await exists(`${top.out}/Kconfig`))) {
-    throw new LeaklabError('tree', `${top.out} is not a kernel tree (no top-level Makefile and Kconfig)`, { hint: 'give the top directory of a Linux source checkout' });
+    throw new LeaklabError('tree', `${top.out} is not a kernel tree (no top-level Makefile and Kconfig)`, {
+      hint: 'give the top directory of a Linux source checkout',
+    });
   }
   return realpath(top.out);
 }
@@ -45,7 +55,10 @@ export async function gitTopLevel(dir: string): Promise<string> {
 /** The full commit id `ref` names in `dir`, or a clear error. */
 export async function resolveCommit(dir: string, ref: string): Promise<string> {
   const r = await gitOk(dir, ['rev-parse', '--verify', '--quiet', '--end-of-options', `${ref}^{commit}`]);
-  if (!r.ok) throw new LeaklabError('tree', `"${ref}" is not a commit in ${dir}`, { hint: `list what exists with: git -C ${dir} log --oneline -20 (or git tag, git branch)` });
+  if (!r.ok)
+    throw new LeaklabError('tree', `"${ref}" is not a commit in ${dir}`, {
+      hint: `list what exists with: git -C ${dir} log --oneline -20 (or git tag, git branch)`,
+    });
   return r.out;
 }
 
@@ -56,7 +69,10 @@ export async function isAncestor(dir: string, older: string, newer: string): Pro
 /** Tracked files with uncommitted changes (untracked files do not count). */
 export async function uncommittedChanges(dir: string): Promise<string[]> {
   const out = await git(dir, ['status', '--porcelain', '--untracked-files=no'], 'git status');
-  return out.split('\n').filter(Boolean).map((l) => l.slice(3));
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(3));
 }
 
 /** Refuses a tree with uncommitted changes, naming a few and saying what they would miss. */
@@ -85,7 +101,11 @@ export function privateClonePath(tree: string): string {
 export async function privateClone(tree: string): Promise<string> {
   const clone = await cachedDir('trees', short(sha256(tree)), async (tmp) => {
     progress('tree', `making a private checkout of ${tree} (your tree is never changed)`);
-    await run('git', ['clone', '--quiet', ...NO_GC, '--local', '--no-checkout', tree, `${tmp}/src`], { timeoutMs: GIT_TIMEOUT_MS, what: `git clone ${tree}`, kind: 'tree' });
+    await run('git', ['clone', '--quiet', ...NO_GC, '--local', '--no-checkout', tree, `${tmp}/src`], {
+      timeoutMs: GIT_TIMEOUT_MS,
+      what: `git clone ${tree}`,
+      kind: 'tree',
+    });
   });
   await removeStaleLocks(`${clone}/src`);
   // Everything the user's tree can name (branches, tags, remote-tracking
@@ -100,7 +120,11 @@ export async function privateClone(tree: string): Promise<string> {
  * holds leaklab's lock on it, so any lock file there is stale.
  */
 async function removeStaleLocks(repo: string): Promise<void> {
-  const locks = (await runAllowFail('find', [`${repo}/.git`, '-maxdepth', '6', '-name', '*.lock', '-type', 'f'], { timeoutMs: 60_000, what: 'find stale git locks' })).stdout.split('\n').filter(Boolean);
+  const locks = (
+    await runAllowFail('find', [`${repo}/.git`, '-maxdepth', '6', '-name', '*.lock', '-type', 'f'], { timeoutMs: 60_000, what: 'find stale git locks' })
+  ).stdout
+    .split('\n')
+    .filter(Boolean);
   await Promise.all(locks.map((l) => rm(l, { force: true })));
 }
 

@@ -14,9 +14,7 @@ import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
 
 export async function prepareKernel(k: CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
-  const artifact = k.kind === 'source' ? await buildFromSource(k, reqs)
-    : k.kind === 'package' ? await prepareDebianPackage(k)
-    : await userImage(k);
+  const artifact = k.kind === 'source' ? await buildFromSource(k, reqs) : k.kind === 'package' ? await prepareDebianPackage(k) : await userImage(k);
   if (artifact.configPath) {
     assertConfigMeets(k.name, artifact.configPath, await readKernelConfig(artifact.configPath), reqs, artifact.modulesDir !== undefined);
   } else {
@@ -28,13 +26,19 @@ export async function prepareKernel(k: CatalogKernel, reqs: Requirement[]): Prom
 
 async function userImage(k: CatalogKernel & { kind: 'image' }): Promise<KernelArtifact> {
   const bzImage = labPath(k, k.bzImage);
-  if (!(await exists(bzImage))) throw new LeaklabError('catalog', `kernel ${k.name}: bzImage not found: ${bzImage}`, { hint: 'fix the bzImage path in lab/kernels.yaml (relative paths are from lab/)' });
+  if (!(await exists(bzImage)))
+    throw new LeaklabError('catalog', `kernel ${k.name}: bzImage not found: ${bzImage}`, {
+      hint: 'fix the bzImage path in lab/kernels.yaml (relative paths are from lab/)',
+    });
   const modulesDir = k.modules ? labPath(k, k.modules) : undefined;
   if (modulesDir && !(await exists(join(modulesDir, 'modules.dep')))) {
-    throw new LeaklabError('catalog', `kernel ${k.name}: ${modulesDir} has no modules.dep`, { hint: `give the lib/modules/<release> directory of this kernel, after running depmod` });
+    throw new LeaklabError('catalog', `kernel ${k.name}: ${modulesDir} has no modules.dep`, {
+      hint: `give the lib/modules/<release> directory of this kernel, after running depmod`,
+    });
   }
   const configPath = k.config ? labPath(k, k.config) : undefined;
-  if (configPath && !(await exists(configPath))) throw new LeaklabError('catalog', `kernel ${k.name}: config not found: ${configPath}`, { hint: 'fix the config path in lab/kernels.yaml, or remove it' });
+  if (configPath && !(await exists(configPath)))
+    throw new LeaklabError('catalog', `kernel ${k.name}: config not found: ${configPath}`, { hint: 'fix the config path in lab/kernels.yaml, or remove it' });
   return {
     name: k.name,
     bzImage,

@@ -6,9 +6,9 @@ import type { Scenario } from '../scenario/scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
 
 export interface Requirement {
-  option: string;   // without the CONFIG_ prefix
+  option: string; // without the CONFIG_ prefix
   why: string;
-  module?: string;  // module name when built as =m
+  module?: string; // module name when built as =m
 }
 
 const req = (option: string, why: string, module?: string): Requirement => ({ option, why, module });
@@ -52,8 +52,12 @@ function nftRequirements(ruleset: string): Requirement[] {
 function ip6tablesRequirements(lines: string[]): Requirement[] {
   // The guest's ip6tables is the nft-based one (xtables-nft-multi): its
   // matches run through nft_compat.
-  const out = [req('NF_TABLES', 'ip6tables (nft-based)', 'nf_tables'), req('NF_TABLES_IPV6', 'ip6tables (nft-based)'),
-    req('NFT_COMPAT', 'ip6tables matches through nf_tables', 'nft_compat'), req('NETFILTER_XTABLES', 'ip6tables matches', 'x_tables')];
+  const out = [
+    req('NF_TABLES', 'ip6tables (nft-based)', 'nf_tables'),
+    req('NF_TABLES_IPV6', 'ip6tables (nft-based)'),
+    req('NFT_COMPAT', 'ip6tables matches through nf_tables', 'nft_compat'),
+    req('NETFILTER_XTABLES', 'ip6tables matches', 'x_tables'),
+  ];
   if (lines.some((l) => /-m\s+rpfilter/.test(l))) out.push(req('IP6_NF_MATCH_RPFILTER', 'ip6tables `-m rpfilter`', 'ip6t_rpfilter'));
   return out;
 }
@@ -90,10 +94,18 @@ export function assertConfigMeets(kernel: string, configPath: string, config: Ke
   const missing = missingRequirements(config, reqs, hasModules);
   if (missing.length === 0) return;
   const asModule = missing.filter((r) => config.get(r.option) === 'm');
-  throw new LeaklabError('kernel-config', `kernel ${kernel} lacks ${missing.length} config option${missing.length === 1 ? '' : 's'} the scenario needs: ${missing.map((r) => 'CONFIG_' + r.option).join(', ')}`, {
-    hint: asModule.length > 0
-      ? `they are modules (=m) but no modules were given for ${kernel}: add \`modules:\` to its catalog entry`
-      : `enable them in the kernel's config (for catalog builds, in a fragment under lab/kconfig/); check their dependencies, since make olddefconfig drops options whose dependencies are off`,
-    details: missing.map((r) => `CONFIG_${r.option}: ${config.get(r.option) === undefined ? 'not set' : '=' + config.get(r.option)} (needed for ${r.why})`).join('\n') + `\n(config: ${configPath})`,
-  });
+  throw new LeaklabError(
+    'kernel-config',
+    `kernel ${kernel} lacks ${missing.length} config option${missing.length === 1 ? '' : 's'} the scenario needs: ${missing.map((r) => 'CONFIG_' + r.option).join(', ')}`,
+    {
+      hint:
+        asModule.length > 0
+          ? `they are modules (=m) but no modules were given for ${kernel}: add \`modules:\` to its catalog entry`
+          : `enable them in the kernel's config (for catalog builds, in a fragment under lab/kconfig/); check their dependencies, since make olddefconfig drops options whose dependencies are off`,
+      details:
+        missing
+          .map((r) => `CONFIG_${r.option}: ${config.get(r.option) === undefined ? 'not set' : '=' + config.get(r.option)} (needed for ${r.why})`)
+          .join('\n') + `\n(config: ${configPath})`,
+    },
+  );
 }

@@ -23,7 +23,12 @@ const BUILD_TIMEOUT_MS = 90 * 60_000;
 
 // Fixed build stamps: the same source and config give the same bzImage, so
 // "the patch (or commit) changes nothing in this kernel" can be seen.
-const REPRODUCIBLE_BUILD = { KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC', KBUILD_BUILD_VERSION: '1', KBUILD_BUILD_USER: 'leaklab', KBUILD_BUILD_HOST: 'leaklab' };
+const REPRODUCIBLE_BUILD = {
+  KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
+  KBUILD_BUILD_VERSION: '1',
+  KBUILD_BUILD_USER: 'leaklab',
+  KBUILD_BUILD_HOST: 'leaklab',
+};
 
 interface SourceTree {
   kind: 'debian' | 'git' | 'worktree';
@@ -41,7 +46,15 @@ interface SourceTree {
 }
 
 export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
-  for (const [tool, pkg] of [['make', 'make'], ['gcc', 'gcc'], ['flex', 'flex'], ['bison', 'bison'], ['bc', 'bc'], ['patch', 'patch']]) await requireTool(tool, pkg);
+  for (const [tool, pkg] of [
+    ['make', 'make'],
+    ['gcc', 'gcc'],
+    ['flex', 'flex'],
+    ['bison', 'bison'],
+    ['bc', 'bc'],
+    ['patch', 'patch'],
+  ])
+    await requireTool(tool, pkg);
   const tree = await sourceTree(k);
   const patches = await readPatches(k);
   const fragments = await readFragments(k);
@@ -69,17 +82,24 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
         await copyFile(configPath, join(tmp, 'config'));
         const release = (await readFile(join(objdir, 'include/config/kernel.release'), 'utf8')).trim();
-        await writeFile(join(tmp, 'meta.json'), JSON.stringify({
-          source: tree.identity,
-          sourceKey: tree.key,
-          configBase: base,
-          fragments: fragments.map((f) => f.name),
-          patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
-          release,
-          compiler: (await runAllowFail('gcc', ['--version'], { timeoutMs: 10_000, what: 'gcc --version' })).stdout.split('\n')[0],
-          bzImageSha256: await sha256File(join(tmp, 'bzImage')),
-          configSha256: sha256(configText),
-        }, null, 2));
+        await writeFile(
+          join(tmp, 'meta.json'),
+          JSON.stringify(
+            {
+              source: tree.identity,
+              sourceKey: tree.key,
+              configBase: base,
+              fragments: fragments.map((f) => f.name),
+              patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
+              release,
+              compiler: (await runAllowFail('gcc', ['--version'], { timeoutMs: 10_000, what: 'gcc --version' })).stdout.split('\n')[0],
+              bzImageSha256: await sha256File(join(tmp, 'bzImage')),
+              configSha256: sha256(configText),
+            },
+            null,
+            2,
+          ),
+        );
       } finally {
         await revertPatches(k, tree, patches);
       }
@@ -91,7 +111,14 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
       configPath: join(dir, 'config'),
       objdir,
       release: meta.release,
-      provenance: { origin: 'source', source: meta.source, bzImageSha256: meta.bzImageSha256, configSha256: meta.configSha256, compiler: meta.compiler, patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' ') },
+      provenance: {
+        origin: 'source',
+        source: meta.source,
+        bzImageSha256: meta.bzImageSha256,
+        configSha256: meta.configSha256,
+        compiler: meta.compiler,
+        patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' '),
+      },
     };
   } finally {
     await lock.release();
@@ -117,17 +144,27 @@ async function sourceTree(k: SourceKernel & CatalogKernel): Promise<SourceTree> 
   const version = (await runAllowFail('dpkg-query', ['-W', '-f=${Version}', pkg], { timeoutMs: 30_000, what: 'dpkg-query' })).stdout.trim();
   const tarball = `/usr/src/${pkg}.tar.xz`;
   if (!version || !(await exists(tarball))) {
-    throw new LeaklabError('tool', `the Debian package ${pkg} is not installed (kernel ${k.name} is built from it)`, { hint: `apt-get install ${pkg} (or run scripts/setup.sh)` });
+    throw new LeaklabError('tool', `the Debian package ${pkg} is not installed (kernel ${k.name} is built from it)`, {
+      hint: `apt-get install ${pkg} (or run scripts/setup.sh)`,
+    });
   }
   const key = sha256('debian', pkg, version);
-  const unpack = () => cachedDir('sources', `${pkg}_${version}`, async (tmp) => {
-    progress(k.name, `unpacking ${tarball}`);
-    await run('tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeoutMs: 20 * 60_000, what: `unpacking ${tarball}` });
-  });
+  const unpack = () =>
+    cachedDir('sources', `${pkg}_${version}`, async (tmp) => {
+      progress(k.name, `unpacking ${tarball}`);
+      await run('tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeoutMs: 20 * 60_000, what: `unpacking ${tarball}` });
+    });
   const tree: SourceTree = {
-    kind: 'debian', dir: await unpack(), key, objdirKey: key, identity: `Debian ${pkg} ${version}`,
+    kind: 'debian',
+    dir: await unpack(),
+    key,
+    objdirKey: key,
+    identity: `Debian ${pkg} ${version}`,
     prepare: () => restoreTree(k, tree),
-    reset: async () => { await rm(tree.dir, { recursive: true, force: true }); await unpack(); },
+    reset: async () => {
+      await rm(tree.dir, { recursive: true, force: true });
+      await unpack();
+    },
   };
   return tree;
 }
@@ -140,36 +177,55 @@ async function commitTree(k: SourceKernel & CatalogKernel, top: string, ref: str
   const commit = await resolveCommit(top, ref ?? 'HEAD');
   const dir = privateClonePath(top);
   return {
-    kind: 'git', dir, key: sha256('git', commit), objdirKey: sha256('git-clone', top),
+    kind: 'git',
+    dir,
+    key: sha256('git', commit),
+    objdirKey: sha256('git-clone', top),
     identity: `tree ${top} at ${await describeCommit(top, commit)}`,
-    prepare: async () => { await privateClone(top); await checkoutCommit(dir, commit); },
+    prepare: async () => {
+      await privateClone(top);
+      await checkoutCommit(dir, commit);
+    },
     reset: () => checkoutCommit(dir, commit),
   };
 }
 
-interface NamedText { name: string; path: string; text: string }
+interface NamedText {
+  name: string;
+  path: string;
+  text: string;
+}
 
 async function readPatches(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {
   const patches = k.patches ?? [];
-  return Promise.all(patches.map(async (p) => {
-    // Catalog patches live in lab/patches/; validate-patch passes absolute paths.
-    const path = isAbsolute(p) ? p : labPath(k, 'patches', p);
-    const text = await readFile(path, 'utf8').catch(() => {
-      throw new LeaklabError('catalog', `kernel ${k.name}: patch not found: ${path}`, { hint: 'patches are files in lab/patches/' });
-    });
-    if (!/^(---|\+\+\+|@@)/m.test(text)) throw new LeaklabError('catalog', `kernel ${k.name}: ${path} is not a patch (no diff hunks)`, { hint: 'give a unified diff, e.g. from git format-patch' });
-    return { name: basename(p), path, text };
-  }));
+  return Promise.all(
+    patches.map(async (p) => {
+      // Catalog patches live in lab/patches/; validate-patch passes absolute paths.
+      const path = isAbsolute(p) ? p : labPath(k, 'patches', p);
+      const text = await readFile(path, 'utf8').catch(() => {
+        throw new LeaklabError('catalog', `kernel ${k.name}: patch not found: ${path}`, { hint: 'patches are files in lab/patches/' });
+      });
+      if (!/^(---|\+\+\+|@@)/m.test(text))
+        throw new LeaklabError('catalog', `kernel ${k.name}: ${path} is not a patch (no diff hunks)`, {
+          hint: 'give a unified diff, e.g. from git format-patch',
+        });
+      return { name: basename(p), path, text };
+    }),
+  );
 }
 
 async function readFragments(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {
-  return Promise.all((k.config.fragments ?? []).map(async (f) => {
-    const path = labPath(k, 'kconfig', f.endsWith('.config') ? f : `${f}.config`);
-    const text = await readFile(path, 'utf8').catch(() => {
-      throw new LeaklabError('catalog', `kernel ${k.name}: config fragment not found: ${path}`, { hint: 'fragments are files in lab/kconfig/, named without .config' });
-    });
-    return { name: f, path, text };
-  }));
+  return Promise.all(
+    (k.config.fragments ?? []).map(async (f) => {
+      const path = labPath(k, 'kconfig', f.endsWith('.config') ? f : `${f}.config`);
+      const text = await readFile(path, 'utf8').catch(() => {
+        throw new LeaklabError('catalog', `kernel ${k.name}: config fragment not found: ${path}`, {
+          hint: 'fragments are files in lab/kconfig/, named without .config',
+        });
+      });
+      return { name: f, path, text };
+    }),
+  );
 }
 
 /** Makes objdir/.config unless it was already made from the same inputs. */
@@ -181,7 +237,13 @@ async function makeConfig(k: CatalogKernel, tree: SourceTree, objdir: string, ba
   const log = join(objdir, 'config.log');
   await run('make', ['-C', tree.dir, `O=${objdir}`, base], { timeoutMs: 10 * 60_000, what: `make ${base}`, kind: 'kernel-build', logFile: log });
   if (fragments.length > 0) {
-    await run(join(tree.dir, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', objdir, join(objdir, '.config'), ...fragments.map((f) => f.path)], { cwd: tree.dir, timeoutMs: 10 * 60_000, what: 'merge_config.sh', kind: 'kernel-build', logFile: log });
+    await run(join(tree.dir, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', objdir, join(objdir, '.config'), ...fragments.map((f) => f.path)], {
+      cwd: tree.dir,
+      timeoutMs: 10 * 60_000,
+      what: 'merge_config.sh',
+      kind: 'kernel-build',
+      logFile: log,
+    });
   }
   await run('make', ['-C', tree.dir, `O=${objdir}`, 'olddefconfig'], { timeoutMs: 10 * 60_000, what: 'make olddefconfig', kind: 'kernel-build', logFile: log });
   const config = parseKernelConfig(await readFile(join(objdir, '.config'), 'utf8'));
@@ -192,10 +254,14 @@ async function makeConfig(k: CatalogKernel, tree: SourceTree, objdir: string, ba
     }
   }
   if (dropped.length > 0) {
-    throw new LeaklabError('kernel-config', `kernel ${k.name}: ${dropped.length} fragment option${dropped.length === 1 ? ' was' : 's were'} dropped by make olddefconfig`, {
-      hint: 'an option is dropped when its dependencies are off: add them to the fragment (see `make menuconfig` help for each option)',
-      details: dropped.join('\n'),
-    });
+    throw new LeaklabError(
+      'kernel-config',
+      `kernel ${k.name}: ${dropped.length} fragment option${dropped.length === 1 ? ' was' : 's were'} dropped by make olddefconfig`,
+      {
+        hint: 'an option is dropped when its dependencies are off: add them to the fragment (see `make menuconfig` help for each option)',
+        details: dropped.join('\n'),
+      },
+    );
   }
   await writeFile(stamp, configKey);
 }
@@ -282,7 +348,11 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string, configInpu
   const expected = Number(await readFile(stats, 'utf8').catch(() => '0')) || undefined;
   const task = startTask(k.name, expected);
   const r = await runAllowFail('make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
-    env: REPRODUCIBLE_BUILD, timeoutMs: BUILD_TIMEOUT_MS, what: `building ${k.name}`, kind: 'kernel-build', logFile: log,
+    env: REPRODUCIBLE_BUILD,
+    timeoutMs: BUILD_TIMEOUT_MS,
+    what: `building ${k.name}`,
+    kind: 'kernel-build',
+    logFile: log,
     onLine: (line) => {
       if (!/^\s+CC\s/.test(line)) return;
       compiled++;
@@ -295,7 +365,10 @@ async function make(k: CatalogKernel, srcdir: string, objdir: string, configInpu
   }
   if (r.exitCode !== 0) {
     // The compiler's own error lines say more than make's closing lines.
-    const errors = (r.stdout + '\n' + r.stderr).split('\n').filter((l) => /\berror\b:/i.test(l)).slice(0, 6);
+    const errors = (r.stdout + '\n' + r.stderr)
+      .split('\n')
+      .filter((l) => /\berror\b:/i.test(l))
+      .slice(0, 6);
     throw new LeaklabError('kernel-build', `kernel ${k.name} failed to build`, {
       hint: `read the full log in ${log}; fix the source, patch or config fragment`,
       details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),

@@ -20,7 +20,13 @@ export interface Step {
 const FAILED = '#leaklab-failed#';
 
 /** Runs steps and then takes a sample. Step output goes to stderr so stdout holds only the sample. */
-export async function runPhase(s: Scenario, guest: Guest, steps: Step[], rawFile: string, opts: { listAliases?: boolean; timeoutMs?: number } = {}): Promise<Sample> {
+export async function runPhase(
+  s: Scenario,
+  guest: Guest,
+  steps: Step[],
+  rawFile: string,
+  opts: { listAliases?: boolean; timeoutMs?: number } = {},
+): Promise<Sample> {
   const script = [
     'exec 3>&1 1>&2',
     'leaklab_step=',
@@ -40,10 +46,13 @@ export async function runPhase(s: Scenario, guest: Guest, steps: Step[], rawFile
     const output = tail(r.stderr.replace(new RegExp(`^${FAILED}.*$`, 'm'), ''), 10);
     const denied = guest.explainDenied?.(st.name, output);
     if (denied) throw denied;
-    throw st.failure?.(output, Number(failed[1])) ?? new LeaklabError('scenario', `setting up the guest failed at "${st.name}" (exit ${failed[1]})`, {
-      hint: 'check this line of the scenario (rules, routes, firewall, setup); the message below is what the guest said',
-      details: output,
-    });
+    throw (
+      st.failure?.(output, Number(failed[1])) ??
+      new LeaklabError('scenario', `setting up the guest failed at "${st.name}" (exit ${failed[1]})`, {
+        hint: 'check this line of the scenario (rules, routes, firewall, setup); the message below is what the guest said',
+        details: output,
+      })
+    );
   }
   try {
     return parseSample(r.stdout, s.watch, s.traffic.family);
@@ -51,6 +60,9 @@ export async function runPhase(s: Scenario, guest: Guest, steps: Step[], rawFile
     if (err instanceof MissingCacheError) {
       throw new LeaklabError('scenario', err.message, { hint: 'check the names under watch: (see /proc/slabinfo in the guest, or boot with slab_nomerge)' });
     }
-    throw new LeaklabError('guest', `could not read the kernel's counters: ${(err as Error).message}`, { hint: 'the kernel needs PROC_FS, SYSFS and SLUB_DEBUG; the raw output is in the run directory\'s samples/', details: tail(r.stdout + r.stderr, 10) });
+    throw new LeaklabError('guest', `could not read the kernel's counters: ${(err as Error).message}`, {
+      hint: "the kernel needs PROC_FS, SYSFS and SLUB_DEBUG; the raw output is in the run directory's samples/",
+      details: tail(r.stdout + r.stderr, 10),
+    });
   }
 }

@@ -105,7 +105,10 @@ export async function measure(s: Scenario, guest: Guest, opts: MeasureOptions): 
       segment += changes.length;
       const smp = await settled('traffic', segment, count, [...changes, burstStep(s, `burst ${i + 1}`, count)], { timeoutMs: 10 * 60_000 });
       await settled('idle', segment, 0, []);
-      progress(opts.scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - baseline.packetsIn} packets in, ${first} ${smp.caches[first].objects - baseline.caches[first].objects} objects kept so far`);
+      progress(
+        opts.scope,
+        `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - baseline.packetsIn} packets in, ${first} ${smp.caches[first].objects - baseline.caches[first].objects} objects kept so far`,
+      );
       if (opts.untilDecided && i >= 1 && opts.decided?.(m)) {
         m.stop = 'decided';
         break;
@@ -125,18 +128,25 @@ function settleStep(s: Scenario): Step {
 
 function reachStep(s: Scenario): Step {
   return {
-    name: 'reachability', script: reachabilityScript(s),
-    failure: (output) => new LeaklabError('scenario', `traffic does not reach ${destination(s)}: one echo request got no reply`, {
-      hint: 'check topology, rules and firewall: a ruleset that drops the replies leaves nothing to measure',
-      details: output,
-    }),
+    name: 'reachability',
+    script: reachabilityScript(s),
+    failure: (output) =>
+      new LeaklabError('scenario', `traffic does not reach ${destination(s)}: one echo request got no reply`, {
+        hint: 'check topology, rules and firewall: a ruleset that drops the replies leaves nothing to measure',
+        details: output,
+      }),
   };
 }
 
 function burstStep(s: Scenario, name: string, count: number): Step {
   // ping exits 1 when some replies were lost: still a burst worth measuring.
   return {
-    name, script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
-    failure: (output, code) => new LeaklabError('guest', `traffic ${name} failed (exit ${code})`, { hint: 'check traffic: in the scenario; the message below is what the sender said', details: output }),
+    name,
+    script: `${burstScript(s, count)} || [ $? -eq 1 ]`,
+    failure: (output, code) =>
+      new LeaklabError('guest', `traffic ${name} failed (exit ${code})`, {
+        hint: 'check traffic: in the scenario; the message below is what the sender said',
+        details: output,
+      }),
   };
 }

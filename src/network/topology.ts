@@ -10,7 +10,6 @@ export const PEER_NS = 'peer';
 /** The address part of an address/prefix. */
 export const hostOf = (cidr: string) => cidr.split('/')[0];
 
-
 /** Waits (5 s at most) until the kernel says the link is up, with builtins only: a fork costs tens of ms under TCG. */
 function operstateUp(dev: string): string {
   return `n=0; until read -r s < /sys/class/net/${dev}/operstate && [ "$s" = up ]; do n=$((n+1)); [ $n -lt 100 ] || exit 1; sleep 0.05; done`;

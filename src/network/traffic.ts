@@ -8,7 +8,6 @@ import { PEER_NS, hostOf } from './topology.ts';
 import { shQuote } from '../util/shell.ts';
 import { LeaklabError } from '../util/errors.ts';
 
-
 /** Resolves an endpoint name (remote, peer, guest, loopback) or an address. */
 export function endpointAddress(s: Scenario, endpoint: string): string {
   const t = s.topology;
@@ -16,13 +15,20 @@ export function endpointAddress(s: Scenario, endpoint: string): string {
   switch (endpoint) {
     case 'remote': {
       const remote = v6 ? t.remote : t.remote4;
-      if (!remote) throw new LeaklabError('scenario', `traffic names "remote" but topology.${v6 ? 'remote' : 'remote4'} is null`, { hint: 'give the topology a remote address, or send to peer/guest/loopback' });
+      if (!remote)
+        throw new LeaklabError('scenario', `traffic names "remote" but topology.${v6 ? 'remote' : 'remote4'} is null`, {
+          hint: 'give the topology a remote address, or send to peer/guest/loopback',
+        });
       return hostOf(remote);
     }
-    case 'peer': return hostOf(v6 ? t.peer : t.peer4);
-    case 'guest': return hostOf(v6 ? t.guest : t.guest4);
-    case 'loopback': return v6 ? '::1' : '127.0.0.1';
-    default: return endpoint;
+    case 'peer':
+      return hostOf(v6 ? t.peer : t.peer4);
+    case 'guest':
+      return hostOf(v6 ? t.guest : t.guest4);
+    case 'loopback':
+      return v6 ? '::1' : '127.0.0.1';
+    default:
+      return endpoint;
   }
 }
 
@@ -86,13 +92,14 @@ const TRAFGEN_CONFIG = '/tmp/leaklab.trafgen';
 export function trafgenScript(s: Scenario, count: number): string {
   const t = s.traffic;
   const v6 = t.family === 'ipv6';
-  const [src, dst] = t.from === 'guest'
-    ? [destination(s), t.source ? endpointAddress(s, t.source) : endpointAddress(s, 'guest')]
-    : [t.source ? endpointAddress(s, t.source) : endpointAddress(s, 'peer'), destination(s)];
+  const [src, dst] =
+    t.from === 'guest'
+      ? [destination(s), t.source ? endpointAddress(s, t.source) : endpointAddress(s, 'guest')]
+      : [t.source ? endpointAddress(s, t.source) : endpointAddress(s, 'peer'), destination(s)];
   const echo = t.from === 'guest' ? 'echoreply' : 'echorequest';
   const l3 = v6 ? `ipv6(sa=${src}, da=${dst}, hoplimit=64)` : `ipv4(sa=${src}, da=${dst}, ttl=64)`;
-  const l4 = t.protocol === 'udp' ? `udp(sp=${t.port}, dp=${t.port}), fill(0x00, 16)`
-    : v6 ? `icmp6(${echo}), 0x00, 0x01, 0x00, 0x01` : `icmp4(${echo}, id=1, seq=1)`;
+  const l4 =
+    t.protocol === 'udp' ? `udp(sp=${t.port}, dp=${t.port}), fill(0x00, 16)` : v6 ? `icmp6(${echo}), 0x00, 0x01, 0x00, 0x01` : `icmp4(${echo}, id=1, seq=1)`;
   // The guest's MAC is read where the script runs (the guest's namespace); the rest is quoted as it is.
   const config = `echo "{ eth(da=$(cat /sys/class/net/veth0/address)), "${shQuote(`${l3}, ${l4} }`)} > ${TRAFGEN_CONFIG}`;
   // -P 1: one process, so -n is the exact count; -Q: a veth has no IRQ to pin.

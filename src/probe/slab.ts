@@ -56,7 +56,9 @@ export function sampleScript(watch: string[], listAliases = false): string {
     aliasLoop,
     `  elif [ -d "$d" ]; then ${leastOfShrunkReads()}; echo "objects $o"; else echo missing; fi`,
     `done`,
-  ].filter(Boolean).join('\n');
+  ]
+    .filter(Boolean)
+    .join('\n');
 }
 
 /**
@@ -129,7 +131,10 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
     const row = slabinfo.get(name);
     if (link && objects) {
       // Merged: /proc/slabinfo lists the shared slab under another name.
-      const sharedWith = [...sysfs.matchAll(/^alias (\S+)/gm)].map((m) => m[1]).filter((n) => n !== name).sort();
+      const sharedWith = [...sysfs.matchAll(/^alias (\S+)/gm)]
+        .map((m) => m[1])
+        .filter((n) => n !== name)
+        .sort();
       caches[name] = { name, objects: Number(objects[1]), mergedInto: link[1], sharedWith };
     } else if (objects) {
       // The least of three shrunk reads (sampleScript); /proc/slabinfo's count is one read.

@@ -26,7 +26,9 @@ export function bisectText(r: BisectResult, scenario: string): string {
   if (r.candidates) lines.push(...r.candidates.map((c) => `  candidate: ${c}`));
   if (r.suspect) lines.push(`  SUSPECT: ${r.suspect}`);
   const skipped = r.steps.filter((s) => s.state === 'skip');
-  lines.push(`  judged ${r.steps.length} kernel(s): 2 ends + ${Math.max(0, r.steps.length - 2)} step(s); ${r.steps.reduce((n, s) => n + s.verdicts.length, 0)} guest run(s); ${skipped.length} skipped (do not build)${skipped.length ? ': ' + skipped.map((s) => s.commit?.slice(0, 12) ?? s.kernel).join(', ') : ''}`);
+  lines.push(
+    `  judged ${r.steps.length} kernel(s): 2 ends + ${Math.max(0, r.steps.length - 2)} step(s); ${r.steps.reduce((n, s) => n + s.verdicts.length, 0)} guest run(s); ${skipped.length} skipped (do not build)${skipped.length ? ': ' + skipped.map((s) => s.commit?.slice(0, 12) ?? s.kernel).join(', ') : ''}`,
+  );
   lines.push(...r.steps.map(stepLine));
   if (r.log && r.tree) {
     lines.push(`  bisect log: ${r.log}`);

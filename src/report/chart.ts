@@ -8,7 +8,11 @@ import { verdictLabel } from './text.ts';
 import { rateFigures } from '../verdict/figures.ts';
 import { measuredPhases } from '../measure/protocol.ts';
 
-export interface ChartPoint { packets: number; objects: number; label: string }
+export interface ChartPoint {
+  packets: number;
+  objects: number;
+  label: string;
+}
 
 /** The deciding cache's settled count after every phase (baseline, idle and traffic), against packets received. */
 export function chartPoints(r: RunResult): ChartPoint[] {
@@ -56,7 +60,10 @@ export function svgChart(r: RunResult): string {
     `<text x="14" y="${(PAD.top + H - PAD.bottom) / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${(PAD.top + H - PAD.bottom) / 2})">${esc(cache)} objects</text>`,
     `<line class="fit" x1="${x(fit[0].px).toFixed(1)}" y1="${y(fit[0].py).toFixed(1)}" x2="${x(fit[1].px).toFixed(1)}" y2="${y(fit[1].py).toFixed(1)}" stroke="#c60" stroke-dasharray="4 3"/>`,
     `<polyline fill="none" stroke="#236" stroke-width="2" points="${pts.map((p) => `${x(p.packets).toFixed(1)},${y(p.objects).toFixed(1)}`).join(' ')}"/>`,
-    ...pts.map((p) => `<circle class="sample" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="3.5" fill="${p.label.startsWith('burst') ? '#236' : '#8ab'}"><title>${esc(`${p.label}: ${p.packets} packets, ${p.objects} objects`)}</title></circle>`),
+    ...pts.map(
+      (p) =>
+        `<circle class="sample" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="3.5" fill="${p.label.startsWith('burst') ? '#236' : '#8ab'}"><title>${esc(`${p.label}: ${p.packets} packets, ${p.objects} objects`)}</title></circle>`,
+    ),
     '</svg>',
   ].join('\n');
 }

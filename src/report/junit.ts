@@ -21,7 +21,9 @@ export async function junitXml(results: RunResult[]): Promise<string> {
   for (const [scenario, list] of byScenario) {
     const cases = await Promise.all(list.map(testCase));
     const count = (k: string) => cases.filter((c) => c.kind === k).length;
-    suites.push(`  <testsuite name="${esc(scenario)}" tests="${list.length}" failures="${count('failure')}" errors="${count('error')}" skipped="0" time="${secs(list)}">\n${cases.map((c) => c.xml).join('\n')}\n  </testsuite>`);
+    suites.push(
+      `  <testsuite name="${esc(scenario)}" tests="${list.length}" failures="${count('failure')}" errors="${count('error')}" skipped="0" time="${secs(list)}">\n${cases.map((c) => c.xml).join('\n')}\n  </testsuite>`,
+    );
   }
   const all = await Promise.all(results.map(testCase));
   const count = (k: string) => all.filter((c) => c.kind === k).length;
@@ -36,13 +38,22 @@ async function testCase(r: RunResult): Promise<{ kind: 'pass' | 'failure' | 'err
   const body = (text: string) => esc([text, again, console && `serial console (last ${CONSOLE_LINES} lines):\n${console}`].filter(Boolean).join('\n\n'));
   if (r.error) {
     const text = [r.error.message, r.error.hint && `next step: ${r.error.hint}`, r.error.details].filter(Boolean).join('\n');
-    return { kind: 'error', xml: `${open}\n      <error type="${esc(r.error.kind)}" message="${esc(r.error.message)}">${body(text)}</error>\n${out}\n    </testcase>` };
+    return {
+      kind: 'error',
+      xml: `${open}\n      <error type="${esc(r.error.kind)}" message="${esc(r.error.message)}">${body(text)}</error>\n${out}\n    </testcase>`,
+    };
   }
   if (r.verdict?.verdict === 'inconclusive') {
-    return { kind: 'error', xml: `${open}\n      <error type="inconclusive" message="${esc(r.verdict.reason)}">${body(resultLine(r))}</error>\n${out}\n    </testcase>` };
+    return {
+      kind: 'error',
+      xml: `${open}\n      <error type="inconclusive" message="${esc(r.verdict.reason)}">${body(resultLine(r))}</error>\n${out}\n    </testcase>`,
+    };
   }
   if (r.asExpected === false) {
-    return { kind: 'failure', xml: `${open}\n      <failure type="unexpected-verdict" message="${esc(r.why ?? 'unexpected verdict')}">${body(resultLine(r))}</failure>\n${out}\n    </testcase>` };
+    return {
+      kind: 'failure',
+      xml: `${open}\n      <failure type="unexpected-verdict" message="${esc(r.why ?? 'unexpected verdict')}">${body(resultLine(r))}</failure>\n${out}\n    </testcase>`,
+    };
   }
   return { kind: 'pass', xml: `${open}\n${out}\n    </testcase>` };
 }

@@ -23,9 +23,10 @@ function expectedCell(r: RunResult): string {
   return r.asExpected === undefined ? '-' : r.asExpected ? 'as expected' : `UNEXPECTED: ${r.why}`;
 }
 
-
 function provenance(r: RunResult): string {
-  return Object.entries(r.provenance ?? {}).map(([k, v]) => `${k}: ${v}`).join('; ');
+  return Object.entries(r.provenance ?? {})
+    .map(([k, v]) => `${k}: ${v}`)
+    .join('; ');
 }
 
 export function runMarkdown(results: RunResult[]): string {
@@ -37,7 +38,10 @@ export function runMarkdown(results: RunResult[]): string {
     '',
     '| scenario | kernel | verdict | packets | objects kept | expectation |',
     '| --- | --- | --- | --- | --- | --- |',
-    ...results.map((r) => `| ${md(r.scenario)} | ${md(cellName(r))} | ${md(verdictCell(r))} | ${r.verdict?.packetsIn ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`),
+    ...results.map(
+      (r) =>
+        `| ${md(r.scenario)} | ${md(cellName(r))} | ${md(verdictCell(r))} | ${r.verdict?.packetsIn ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`,
+    ),
     '',
     ...(rerunLines(results).length > 0 ? ['```', ...rerunLines(results), '```', ''] : []),
     '<details><summary>kernels and images</summary>',
@@ -50,8 +54,14 @@ export function runMarkdown(results: RunResult[]): string {
 }
 
 export function runHtml(results: RunResult[]): string {
-  const rows = results.map((r) => `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.packetsIn ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`);
-  const figures = results.map((r) => `<figure data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}">${svgChart(r) || '<p>no samples (no verdict)</p>'}<figcaption>${esc(r.scenario)} on ${esc(cellName(r))}: ${esc(r.verdict?.reason ?? r.error?.message ?? '')}<br><small>${esc(provenance(r))}</small></figcaption></figure>`);
+  const rows = results.map(
+    (r) =>
+      `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.packetsIn ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`,
+  );
+  const figures = results.map(
+    (r) =>
+      `<figure data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}">${svgChart(r) || '<p>no samples (no verdict)</p>'}<figcaption>${esc(r.scenario)} on ${esc(cellName(r))}: ${esc(r.verdict?.reason ?? r.error?.message ?? '')}<br><small>${esc(provenance(r))}</small></figcaption></figure>`,
+  );
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>leaklab report</title>
 <style>

@@ -19,8 +19,11 @@ export function rateNumbers(v: Verdict): string {
 
 /** One line per segment of a run with mid-run changes. */
 export function segmentsText(v: Verdict): string {
-  return v.segments.map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${LABEL[x.verdict]} ${rateFigures({ ...v, verdict: x.verdict }, x)}`).join('; ')
-    + (v.stopsAfter ? ` => leak stops after "${v.stopsAfter}"` : '');
+  return (
+    v.segments
+      .map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${LABEL[x.verdict]} ${rateFigures({ ...v, verdict: x.verdict }, x)}`)
+      .join('; ') + (v.stopsAfter ? ` => leak stops after "${v.stopsAfter}"` : '')
+  );
 }
 
 export function verdictLabel(v: Verdict): string {
@@ -31,7 +34,14 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
   const k = cellName(r).padEnd(kernelWidth);
   const indent = ' '.repeat(kernelWidth + 11);
   if (r.error) {
-    const details = r.error.details ? r.error.details.trim().split('\n').slice(-12).map((l) => `\n${indent}| ${l}`).join('') : '';
+    const details = r.error.details
+      ? r.error.details
+          .trim()
+          .split('\n')
+          .slice(-12)
+          .map((l) => `\n${indent}| ${l}`)
+          .join('')
+      : '';
     return `${k} ERROR     ${r.error.message}${r.error.hint ? `\n${indent}next step: ${r.error.hint}` : ''}${details}`;
   }
   const v = r.verdict;
@@ -51,7 +61,6 @@ export function summaryLine(results: RunResult[]): string {
   const ok = results.length - errors - inconclusive - unexpected - noExpectation;
   return `${ok} as expected, ${unexpected} unexpected, ${noExpectation} without expectation, ${inconclusive} inconclusive, ${errors} without a verdict (of ${results.length})`;
 }
-
 
 /** The command that runs one scenario x kernel again, to paste from a CI report (paths relative to `cwd` when under it). */
 export function reproduceCommand(r: RunResult, cwd = process.cwd()): string {

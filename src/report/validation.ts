@@ -8,7 +8,6 @@ import { shWord } from '../util/shell.ts';
 
 const SIDE_LABEL: Record<string, string> = { ...LABEL, flaky: 'FLAKY' };
 
-
 /**
  * One side's runs in one phrase, with the figures of a verdict: a clean side
  * by the weakest detection limit of its runs ("no leak < 0.0018 obj/packet"),
@@ -43,7 +42,10 @@ function row(c: ScenarioComparison): string {
 }
 
 export function validationMarkdown(r: ValidationReport, command: string[]): string {
-  const prov = (name: string, p: Record<string, string>) => `- **${name}**: ${Object.entries(p).map(([k, v]) => `${k} \`${v}\``).join(', ')}`;
+  const prov = (name: string, p: Record<string, string>) =>
+    `- **${name}**: ${Object.entries(p)
+      .map(([k, v]) => `${k} \`${v}\``)
+      .join(', ')}`;
   return [
     `# Patch validation: ${r.outcome}`,
     '',

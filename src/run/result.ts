@@ -43,7 +43,12 @@ export interface FailedResult extends CellInfo {
 
 export type RunResult = JudgedResult | FailedResult;
 
-export interface ResultError { kind: ErrorKind; message: string; hint?: string; details?: string }
+export interface ResultError {
+  kind: ErrorKind;
+  message: string;
+  hint?: string;
+  details?: string;
+}
 
 /** The one pair of conversions between a LeaklabError and a result's error. */
 export function resultError(err: LeaklabError): ResultError {

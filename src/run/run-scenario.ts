@@ -20,14 +20,21 @@ import { progress } from '../util/progress.ts';
 export function bootTimeoutMs(): number {
   const seconds = Number(process.env.LEAKLAB_BOOT_TIMEOUT ?? 90);
   if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be a number of seconds, not "${process.env.LEAKLAB_BOOT_TIMEOUT}"`, { hint: 'unset it for the default (90), or give e.g. LEAKLAB_BOOT_TIMEOUT=300' });
+    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be a number of seconds, not "${process.env.LEAKLAB_BOOT_TIMEOUT}"`, {
+      hint: 'unset it for the default (90), or give e.g. LEAKLAB_BOOT_TIMEOUT=300',
+    });
   }
   return seconds * 1000;
 }
 
 /** One scenario in a QEMU guest booting a prepared kernel. */
 export function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, runDir: string): Promise<RunResult> {
-  return runCell(s, { backend: 'qemu', kernel: kernel.name, release: kernel.release, provenance: kernel.provenance }, () => prepareQemuGuest(s, kernel, runDir, bootTimeoutMs()), runDir);
+  return runCell(
+    s,
+    { backend: 'qemu', kernel: kernel.name, release: kernel.release, provenance: kernel.provenance },
+    () => prepareQemuGuest(s, kernel, runDir, bootTimeoutMs()),
+    runDir,
+  );
 }
 
 /**
@@ -51,8 +58,14 @@ interface CellStart {
 export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promise<PreparedGuest>, runDir: string): Promise<RunResult> {
   const t0 = Date.now();
   const info: CellInfo = {
-    scenario: s.name, scenarioFile: s.file, kernel: cell.kernel, backend: cell.backend, runDir,
-    release: cell.release, provenance: cell.provenance, troubles: [],
+    scenario: s.name,
+    scenarioFile: s.file,
+    kernel: cell.kernel,
+    backend: cell.backend,
+    runDir,
+    release: cell.release,
+    provenance: cell.provenance,
+    troubles: [],
     seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
   };
   await mkdir(runDir, { recursive: true });
@@ -77,7 +90,8 @@ export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promi
     // A kernel that panicked (even after the last sample) gives no verdict.
     if (await guest.panicked()) {
       throw new LeaklabError('guest', `${info.kernel}: the kernel panicked during the run`, {
-        hint: guest.consolePath ? `read the console log ${guest.consolePath}` : undefined, details: info.troubles.join('\n'),
+        hint: guest.consolePath ? `read the console log ${guest.consolePath}` : undefined,
+        details: info.troubles.join('\n'),
       });
     }
   } catch (err) {
@@ -92,8 +106,10 @@ export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promi
     });
   }
   info.seconds.total = (Date.now() - t0) / 1000;
-  const result: RunResult = samples && !error ? judged(s, info, samples)
-    : { ...info, error: resultError(error ?? new LeaklabError('guest', 'the run ended without samples')), samples };
+  const result: RunResult =
+    samples && !error
+      ? judged(s, info, samples)
+      : { ...info, error: resultError(error ?? new LeaklabError('guest', 'the run ended without samples')), samples };
   await writeFile(join(runDir, 'result.json'), JSON.stringify(result, null, 2));
   return result;
 }

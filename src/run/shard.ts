@@ -7,7 +7,10 @@ import type { Cell } from './suite.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 
-export interface ShardSpec { index: number; count: number }
+export interface ShardSpec {
+  index: number;
+  count: number;
+}
 
 /** "i/n" with 1 <= i <= n. */
 export function parseShard(spec: string): ShardSpec {
@@ -15,7 +18,9 @@ export function parseShard(spec: string): ShardSpec {
   const index = m ? Number(m[1]) : NaN;
   const count = m ? Number(m[2]) : NaN;
   if (!m || count < 1 || index < 1 || index > count) {
-    throw new LeaklabError('usage', `--shard ${spec}: give i/n with 1 <= i <= n, e.g. --shard 2/3`, { hint: '`leaklab matrix` prints the shards of a suite for a CI matrix' });
+    throw new LeaklabError('usage', `--shard ${spec}: give i/n with 1 <= i <= n, e.g. --shard 2/3`, {
+      hint: '`leaklab matrix` prints the shards of a suite for a CI matrix',
+    });
   }
   return { index, count };
 }

@@ -31,7 +31,7 @@ export interface PlanOptions {
 
 /** Runs the given cells (from planCells, maybe one shard of them); results in cell order. */
 export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunResult[]> {
-  const catalog = opts.catalog ?? await loadCatalog();
+  const catalog = opts.catalog ?? (await loadCatalog());
   const vms = plan.filter((c) => c.backend === 'qemu');
   // Unknown kernel names are bad input: refuse before building anything.
   for (const { k } of vms) findKernel(catalog, k);
@@ -61,20 +61,35 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
     throwIfInterrupted();
     const runDir = join(opts.runDir, s.name, k);
     const kernel = prepared.get(k);
-    const r = backend === 'docker' ? await runScenarioInContainer(s, runDir, basename(opts.runDir))
-      : kernel instanceof LeaklabError ? failedCell({ scenario: s.name, scenarioFile: s.file, kernel: k, backend: 'qemu', runDir }, kernel)
-      : await runScenarioOnKernel(s, kernel!, runDir);
+    const r =
+      backend === 'docker'
+        ? await runScenarioInContainer(s, runDir, basename(opts.runDir))
+        : kernel instanceof LeaklabError
+          ? failedCell({ scenario: s.name, scenarioFile: s.file, kernel: k, backend: 'qemu', runDir }, kernel)
+          : await runScenarioOnKernel(s, kernel!, runDir);
     // A guest stopped by Ctrl-C ends in an error that is not the kernel's: report nothing more.
     throwIfInterrupted();
     results[i] = r;
     while (results[reported]) opts.onResult?.(results[reported++]);
   };
-  await mapPool(cells.filter((i) => plan[i].backend === 'qemu'), opts.jobs ?? 1, runCell);
-  await mapPool(cells.filter((i) => plan[i].backend === 'docker'), 1, runCell);
+  await mapPool(
+    cells.filter((i) => plan[i].backend === 'qemu'),
+    opts.jobs ?? 1,
+    runCell,
+  );
+  await mapPool(
+    cells.filter((i) => plan[i].backend === 'docker'),
+    1,
+    runCell,
+  );
   return results;
 }
 
-export interface Cell { s: Scenario; k: string; backend: Backend }
+export interface Cell {
+  s: Scenario;
+  k: string;
+  backend: Backend;
+}
 
 /**
  * Refuses cells on kernels the catalog does not have, before anything runs;
@@ -102,4 +117,3 @@ export function planCells(scenarios: Scenario[], opts: PlanOptions): Cell[] {
     ];
   });
 }
-

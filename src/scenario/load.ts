@@ -14,10 +14,14 @@ export const SCENARIO_HINT = 'fix the lines named below; the format is described
 /** Loads one file, or every *.yaml / *.yml file of a directory (sorted). */
 export async function loadScenarios(path: string): Promise<Scenario[]> {
   const info = await stat(path).catch(() => undefined);
-  if (!info) throw new LeaklabError('scenario', `scenario file or directory not found: ${path}`, { hint: 'give a path to a .yaml file or a directory of them, e.g. scenarios/' });
+  if (!info)
+    throw new LeaklabError('scenario', `scenario file or directory not found: ${path}`, {
+      hint: 'give a path to a .yaml file or a directory of them, e.g. scenarios/',
+    });
   if (!info.isDirectory()) return [await loadScenarioFile(path)];
   const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
-  if (names.length === 0) throw new LeaklabError('scenario', `no .yaml scenario files in ${path}`, { hint: 'give a directory that holds scenario .yaml files, e.g. scenarios/' });
+  if (names.length === 0)
+    throw new LeaklabError('scenario', `no .yaml scenario files in ${path}`, { hint: 'give a directory that holds scenario .yaml files, e.g. scenarios/' });
   const results = await Promise.allSettled(names.map((n) => loadScenarioFile(join(path, n))));
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length > 0) {
@@ -30,7 +34,8 @@ export async function loadScenarios(path: string): Promise<Scenario[]> {
   const scenarios = results.map((r) => (r as PromiseFulfilledResult<Scenario>).value);
   const seen = new Map<string, string>();
   for (const s of scenarios) {
-    if (seen.has(s.name)) throw new LeaklabError('scenario', `two scenarios are named ${s.name}: ${seen.get(s.name)} and ${s.file}`, { hint: 'give each scenario its own name' });
+    if (seen.has(s.name))
+      throw new LeaklabError('scenario', `two scenarios are named ${s.name}: ${seen.get(s.name)} and ${s.file}`, { hint: 'give each scenario its own name' });
     seen.set(s.name, s.file);
   }
   return scenarios;
@@ -70,10 +75,20 @@ const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const nearSide = from === 'guest' ? ['peer', 'remote'] : ['guest'];
   const out: YamlProblem[] = [];
   if (loopback(to) || farSide.includes(to)) {
-    out.push(at('/traffic/to', `is "${to}", which traffic from the ${from} reaches without crossing the veth link; generator: trafgen writes packets onto that link, so "to" must be ${from === 'guest' ? 'remote, peer or an address beyond the peer' : 'guest or an address of the guest'} (or use generator: socket)`));
+    out.push(
+      at(
+        '/traffic/to',
+        `is "${to}", which traffic from the ${from} reaches without crossing the veth link; generator: trafgen writes packets onto that link, so "to" must be ${from === 'guest' ? 'remote, peer or an address beyond the peer' : 'guest or an address of the guest'} (or use generator: socket)`,
+      ),
+    );
   }
   if (source !== undefined && (loopback(source) || nearSide.includes(source))) {
-    out.push(at('/traffic/source', `is "${source}", which is not on the ${from}'s side of the veth link; with generator: trafgen give ${from === 'guest' ? 'guest or an address of the guest' : 'peer, remote or an address of the peer'}`));
+    out.push(
+      at(
+        '/traffic/source',
+        `is "${source}", which is not on the ${from}'s side of the veth link; with generator: trafgen give ${from === 'guest' ? 'guest or an address of the guest' : 'peer, remote or an address of the peer'}`,
+      ),
+    );
   }
   return out;
 };
@@ -93,14 +108,30 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
     out.push(at('/traffic/packets', `must be at least traffic.bursts (${bursts}): every burst sends packets/bursts packets`));
   }
   if (packets !== undefined && packets / bursts > MAX_BURST) {
-    out.push(at('/traffic/packets', `cannot be sent within a guest's time limit: bursts of ${Math.ceil(packets / bursts)} packets take over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; raise traffic.bursts`));
+    out.push(
+      at(
+        '/traffic/packets',
+        `cannot be sent within a guest's time limit: bursts of ${Math.ceil(packets / bursts)} packets take over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; raise traffic.bursts`,
+      ),
+    );
   }
   if (maxPackets !== undefined) {
-    if (maxPackets < 2 * FIRST_BURST) out.push(at('/traffic/maxPackets', `must be at least ${2 * FIRST_BURST}: traffic until decided sends two bursts of ${FIRST_BURST} before its first decision`));
+    if (maxPackets < 2 * FIRST_BURST)
+      out.push(
+        at('/traffic/maxPackets', `must be at least ${2 * FIRST_BURST}: traffic until decided sends two bursts of ${FIRST_BURST} before its first decision`),
+      );
     const largest = Math.max(...sequentialSizes(maxPackets));
-    if (largest > MAX_BURST) out.push(at('/traffic/maxPackets', `cannot be spent within a guest's time limit: its largest burst (${largest} packets) takes over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; at most ${maxBudget()}`));
-    if (s.traffic.bursts !== undefined) out.push(at('/traffic/bursts', 'is for a fixed packets count: with maxPackets the bursts follow their own schedule (100, 100, 200, 400, ...)'));
-    if ((s.changes ?? []).length > 0) out.push(at('/changes', 'need a fixed traffic.packets (a change comes after a numbered burst); maxPackets with changes is not supported yet'));
+    if (largest > MAX_BURST)
+      out.push(
+        at(
+          '/traffic/maxPackets',
+          `cannot be spent within a guest's time limit: its largest burst (${largest} packets) takes over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; at most ${maxBudget()}`,
+        ),
+      );
+    if (s.traffic.bursts !== undefined)
+      out.push(at('/traffic/bursts', 'is for a fixed packets count: with maxPackets the bursts follow their own schedule (100, 100, 200, 400, ...)'));
+    if ((s.changes ?? []).length > 0)
+      out.push(at('/changes', 'need a fixed traffic.packets (a change comes after a numbered burst); maxPackets with changes is not supported yet'));
   }
   if (s.traffic.packetsInContainer !== undefined && s.traffic.packetsInContainer < bursts) {
     out.push(at('/traffic/packetsInContainer', `must be at least traffic.bursts (${bursts}): every burst sends packetsInContainer/bursts packets`));
@@ -111,11 +142,19 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const changeNames = new Set((s.changes ?? []).map((c) => c.name));
   for (const [kernel, e] of Object.entries(s.expect ?? {})) {
     // A misspelt kernel name here would silently fall back to "*".
-    if (kernel !== '*' && !s.kernels.includes(kernel)) out.push(at(`/expect/${kernel.replace(/~/g, '~0').replace(/\//g, '~1')}`, `names a kernel not in kernels: (${s.kernels.join(', ')}); use "*" for any other kernel`));
-    if (typeof e === 'object' && e.minPerPacket !== undefined && e.maxPerPacket !== undefined && e.minPerPacket > e.maxPerPacket) out.push(at(`/expect/${kernel}/minPerPacket`, 'is above maxPerPacket'));
+    if (kernel !== '*' && !s.kernels.includes(kernel))
+      out.push(
+        at(
+          `/expect/${kernel.replace(/~/g, '~0').replace(/\//g, '~1')}`,
+          `names a kernel not in kernels: (${s.kernels.join(', ')}); use "*" for any other kernel`,
+        ),
+      );
+    if (typeof e === 'object' && e.minPerPacket !== undefined && e.maxPerPacket !== undefined && e.minPerPacket > e.maxPerPacket)
+      out.push(at(`/expect/${kernel}/minPerPacket`, 'is above maxPerPacket'));
   }
   for (const [kernel, e] of Object.entries(s.expect ?? {})) {
-    if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter)) out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
+    if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter))
+      out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
   }
   out.push(...trafgenProblems(s, at));
   const fam = s.traffic.family ?? 'ipv6';

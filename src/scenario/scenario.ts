@@ -23,8 +23,12 @@ export interface Scenario {
   backends: Backend[];
   guest: { memory: string; cmdline: string[]; image: string };
   topology: {
-    guest: string; peer: string; remote: string | null;
-    guest4: string; peer4: string; remote4: string | null;
+    guest: string;
+    peer: string;
+    remote: string | null;
+    guest4: string;
+    peer4: string;
+    remote4: string | null;
     defaultRoute: boolean;
   };
   rules: string[];
@@ -33,11 +37,21 @@ export interface Scenario {
   firewall: { nft?: string; ip6tables: string[] };
   setup: string[];
   changes: { afterBurst: number; name: string; run: string }[];
-  traffic: { protocol: 'icmp' | 'udp'; family: Family; from: 'guest' | 'peer'; to: string; source?: string; port: number;
+  traffic: {
+    protocol: 'icmp' | 'udp';
+    family: Family;
+    from: 'guest' | 'peer';
+    to: string;
+    source?: string;
+    port: number;
     /** socket: ping/socat in the from namespace; trafgen: one-way packets onto the veth link (network/traffic.ts). */
     generator: 'socket' | 'trafgen';
     /** A fixed count, or the budget of traffic until decided (untilDecided). */
-    packets: number; untilDecided: boolean; bursts: number; packetsInContainer: number };
+    packets: number;
+    untilDecided: boolean;
+    bursts: number;
+    packetsInContainer: number;
+  };
   watch: string[];
   settleSeconds: number;
   thresholds: { tolerance: number; confidence: number; minPackets: number };

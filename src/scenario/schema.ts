@@ -6,79 +6,162 @@ import { Type, type Static } from '@sinclair/typebox';
 const Cidr6 = Type.String({ pattern: '^[0-9a-fA-F:.]+/\\d{1,3}$', description: 'IPv6 address with prefix length, e.g. 2001:db8:1::1/64' });
 const Cidr4 = Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$', description: 'IPv4 address with prefix length, e.g. 192.0.2.1/24' });
 
-const Expectation = Type.Union([
-  Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
-  Type.Object({
-    verdict: Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
-    minPerPacket: Type.Optional(Type.Number({ description: 'lowest acceptable objects kept per packet' })),
-    stopsAfter: Type.Optional(Type.String({ description: 'the leak must stop after the change of this name' })),
-    maxPerPacket: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per packet' })),
-  }, { additionalProperties: false }),
-], { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket, stopsAfter}' });
+const Expectation = Type.Union(
+  [
+    Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
+    Type.Object(
+      {
+        verdict: Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
+        minPerPacket: Type.Optional(Type.Number({ description: 'lowest acceptable objects kept per packet' })),
+        stopsAfter: Type.Optional(Type.String({ description: 'the leak must stop after the change of this name' })),
+        maxPerPacket: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per packet' })),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket, stopsAfter}' },
+);
 
-export const ScenarioSchema = Type.Object({
-  name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', description: 'short identifier used in reports' }),
-  description: Type.Optional(Type.String()),
-  kernels: Type.Array(Type.String(), { minItems: 1, description: 'catalog names (lab/kernels.yaml) run by default' }),
-  backends: Type.Optional(Type.Array(Type.Union([Type.Literal('qemu'), Type.Literal('docker')]), {
-    minItems: 1, uniqueItems: true, default: ['qemu'],
-    description: 'qemu: boot each of kernels: in a guest; docker: run in a container on the host\'s own kernel. --backend overrides',
-  })),
-  guest: Type.Optional(Type.Object({
-    memory: Type.Optional(Type.String({ pattern: '^\\d+[MG]$', default: '512M', description: 'guest RAM, e.g. 512M' })),
-    cmdline: Type.Optional(Type.Array(Type.String(), { description: 'extra kernel command line words, e.g. slab_nomerge' })),
-    image: Type.Optional(Type.String({ default: 'debian-bookworm', description: 'recipe name in images/' })),
-  }, { additionalProperties: false })),
-  topology: Type.Optional(Type.Object({
-    guest: Type.Optional(Cidr6),
-    peer: Type.Optional(Cidr6),
-    remote: Type.Optional(Type.Union([Cidr6, Type.Null()], { description: 'address on the peer\'s lo, reached through the guest\'s default route; null for none' })),
-    guest4: Type.Optional(Cidr4),
-    peer4: Type.Optional(Cidr4),
-    remote4: Type.Optional(Type.Union([Cidr4, Type.Null()])),
-    defaultRoute: Type.Optional(Type.Boolean({ default: true, description: 'guest default routes via the peer' })),
-  }, { additionalProperties: false })),
-  rules: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -6 rule add`, one rule per item' })),
-  rules4: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -4 rule add`' })),
-  routes: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -6 route add`' })),
-  firewall: Type.Optional(Type.Object({
-    nft: Type.Optional(Type.String({ description: 'an nft ruleset, loaded with nft -f in the guest' })),
-    ip6tables: Type.Optional(Type.Array(Type.String(), { description: 'arguments of ip6tables, one command per item' })),
-  }, { additionalProperties: false })),
-  setup: Type.Optional(Type.Array(Type.String(), { description: 'shell commands run in the guest after the topology, before traffic' })),
-  changes: Type.Optional(Type.Array(Type.Object({
-    afterBurst: Type.Integer({ minimum: 1, description: 'applied after this burst (1-based) and its sample, before the next burst' }),
-    name: Type.String({ minLength: 1, description: 'shown in the verdict, e.g. "remove rule"' }),
-    run: Type.String({ minLength: 1, description: 'shell command run in the guest' }),
-  }, { additionalProperties: false }), { description: 'changes made to the guest mid-run (e.g. a workaround); the verdict gives the leak rate before and after each' })),
-  traffic: Type.Object({
-    protocol: Type.Optional(Type.Union([Type.Literal('icmp'), Type.Literal('udp')], { default: 'icmp', description: 'icmp: echo requests (flood ping); udp: datagrams sent with socat' })),
-    family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: 'ipv6' })),
-    from: Type.Optional(Type.Union([Type.Literal('guest'), Type.Literal('peer')], { default: 'guest', description: 'namespace that sends the echo requests' })),
-    generator: Type.Optional(Type.Union([Type.Literal('socket'), Type.Literal('trafgen')], {
-      default: 'socket',
-      description: 'socket: ping -f or socat send from the from namespace (round trips); trafgen: the packets the guest receives are written onto the veth link from the peer namespace, one way (several times faster)',
-    })),
-    to: Type.Optional(Type.String({ default: 'remote', description: 'remote | peer | guest | loopback | an address' })),
-    source: Type.Optional(Type.String({ description: 'source address of the sender: remote | peer | guest | an address (default: chosen by the kernel)' })),
-    port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 9, description: 'UDP destination port' })),
-    packets: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests or datagrams sent in all (a fixed count; or give maxPackets)' })),
-    maxPackets: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'traffic until decided: bursts go on until the verdict is reached at the configured confidence or this many packets were sent' })),
-    bursts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'samples are taken after every burst' })),
-    packetsInContainer: Type.Optional(Type.Integer({
-      minimum: 1, maximum: 10_000_000,
-      description: 'packets (or, with maxPackets, the budget) when run in a container (default: 10 x packets or maxPackets): slab counts are host-wide there, and more packets dilute the host\'s own churn',
-    })),
-  }, { additionalProperties: false }),
-  watch: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, description: 'slab caches to measure' }),
-  settleSeconds: Type.Optional(Type.Number({ minimum: 0, maximum: 600, default: 3, description: 'longest wait after each route flush before its sample; it ends as soon as no watched count has fallen for two polls (0.1 s)' })),
-  thresholds: Type.Optional(Type.Object({
-    tolerance: Type.Optional(Type.Number({ minimum: 0, default: 0, description: 'objects kept per packet you accept: LEAK when the interval lies above it; with 0, any significant growth is a LEAK' })),
-    confidence: Type.Optional(Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.95, description: 'confidence of the intervals and the verdict, e.g. 0.95' })),
-    minPackets: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'fewer packets received than this is inconclusive' })),
-  }, { additionalProperties: false })),
-  expect: Type.Optional(Type.Record(Type.String(), Expectation, { description: 'per kernel name, "*" for every other kernel' })),
-}, { additionalProperties: false, $id: 'https://leaklab.invalid/scenario.schema.json' });
+export const ScenarioSchema = Type.Object(
+  {
+    name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', description: 'short identifier used in reports' }),
+    description: Type.Optional(Type.String()),
+    kernels: Type.Array(Type.String(), { minItems: 1, description: 'catalog names (lab/kernels.yaml) run by default' }),
+    backends: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('qemu'), Type.Literal('docker')]), {
+        minItems: 1,
+        uniqueItems: true,
+        default: ['qemu'],
+        description: "qemu: boot each of kernels: in a guest; docker: run in a container on the host's own kernel. --backend overrides",
+      }),
+    ),
+    guest: Type.Optional(
+      Type.Object(
+        {
+          memory: Type.Optional(Type.String({ pattern: '^\\d+[MG]$', default: '512M', description: 'guest RAM, e.g. 512M' })),
+          cmdline: Type.Optional(Type.Array(Type.String(), { description: 'extra kernel command line words, e.g. slab_nomerge' })),
+          image: Type.Optional(Type.String({ default: 'debian-bookworm', description: 'recipe name in images/' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    topology: Type.Optional(
+      Type.Object(
+        {
+          guest: Type.Optional(Cidr6),
+          peer: Type.Optional(Cidr6),
+          remote: Type.Optional(
+            Type.Union([Cidr6, Type.Null()], { description: "address on the peer's lo, reached through the guest's default route; null for none" }),
+          ),
+          guest4: Type.Optional(Cidr4),
+          peer4: Type.Optional(Cidr4),
+          remote4: Type.Optional(Type.Union([Cidr4, Type.Null()])),
+          defaultRoute: Type.Optional(Type.Boolean({ default: true, description: 'guest default routes via the peer' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    rules: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -6 rule add`, one rule per item' })),
+    rules4: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -4 rule add`' })),
+    routes: Type.Optional(Type.Array(Type.String(), { description: 'arguments of `ip -6 route add`' })),
+    firewall: Type.Optional(
+      Type.Object(
+        {
+          nft: Type.Optional(Type.String({ description: 'an nft ruleset, loaded with nft -f in the guest' })),
+          ip6tables: Type.Optional(Type.Array(Type.String(), { description: 'arguments of ip6tables, one command per item' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    setup: Type.Optional(Type.Array(Type.String(), { description: 'shell commands run in the guest after the topology, before traffic' })),
+    changes: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            afterBurst: Type.Integer({ minimum: 1, description: 'applied after this burst (1-based) and its sample, before the next burst' }),
+            name: Type.String({ minLength: 1, description: 'shown in the verdict, e.g. "remove rule"' }),
+            run: Type.String({ minLength: 1, description: 'shell command run in the guest' }),
+          },
+          { additionalProperties: false },
+        ),
+        { description: 'changes made to the guest mid-run (e.g. a workaround); the verdict gives the leak rate before and after each' },
+      ),
+    ),
+    traffic: Type.Object(
+      {
+        protocol: Type.Optional(
+          Type.Union([Type.Literal('icmp'), Type.Literal('udp')], {
+            default: 'icmp',
+            description: 'icmp: echo requests (flood ping); udp: datagrams sent with socat',
+          }),
+        ),
+        family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: 'ipv6' })),
+        from: Type.Optional(
+          Type.Union([Type.Literal('guest'), Type.Literal('peer')], { default: 'guest', description: 'namespace that sends the echo requests' }),
+        ),
+        generator: Type.Optional(
+          Type.Union([Type.Literal('socket'), Type.Literal('trafgen')], {
+            default: 'socket',
+            description:
+              'socket: ping -f or socat send from the from namespace (round trips); trafgen: the packets the guest receives are written onto the veth link from the peer namespace, one way (several times faster)',
+          }),
+        ),
+        to: Type.Optional(Type.String({ default: 'remote', description: 'remote | peer | guest | loopback | an address' })),
+        source: Type.Optional(Type.String({ description: 'source address of the sender: remote | peer | guest | an address (default: chosen by the kernel)' })),
+        port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 9, description: 'UDP destination port' })),
+        packets: Type.Optional(
+          Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests or datagrams sent in all (a fixed count; or give maxPackets)' }),
+        ),
+        maxPackets: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            maximum: 10_000_000,
+            description: 'traffic until decided: bursts go on until the verdict is reached at the configured confidence or this many packets were sent',
+          }),
+        ),
+        bursts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'samples are taken after every burst' })),
+        packetsInContainer: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            maximum: 10_000_000,
+            description:
+              "packets (or, with maxPackets, the budget) when run in a container (default: 10 x packets or maxPackets): slab counts are host-wide there, and more packets dilute the host's own churn",
+          }),
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    watch: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, description: 'slab caches to measure' }),
+    settleSeconds: Type.Optional(
+      Type.Number({
+        minimum: 0,
+        maximum: 600,
+        default: 3,
+        description: 'longest wait after each route flush before its sample; it ends as soon as no watched count has fallen for two polls (0.1 s)',
+      }),
+    ),
+    thresholds: Type.Optional(
+      Type.Object(
+        {
+          tolerance: Type.Optional(
+            Type.Number({
+              minimum: 0,
+              default: 0,
+              description: 'objects kept per packet you accept: LEAK when the interval lies above it; with 0, any significant growth is a LEAK',
+            }),
+          ),
+          confidence: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.95, description: 'confidence of the intervals and the verdict, e.g. 0.95' }),
+          ),
+          minPackets: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'fewer packets received than this is inconclusive' })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    expect: Type.Optional(Type.Record(Type.String(), Expectation, { description: 'per kernel name, "*" for every other kernel' })),
+  },
+  { additionalProperties: false, $id: 'https://leaklab.invalid/scenario.schema.json' },
+);
 
 export type ScenarioInput = Static<typeof ScenarioSchema>;
 export type ExpectationInput = Static<typeof Expectation>;

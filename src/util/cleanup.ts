@@ -28,12 +28,16 @@ export function throwIfInterrupted(): void {
 export function onCleanup(what: string, release: Release): () => void {
   installSignalHandlers();
   if (interrupted) {
-    void Promise.resolve().then(release).catch(() => {});
+    void Promise.resolve()
+      .then(release)
+      .catch(() => {});
     return () => {};
   }
   const id = nextId++;
   pending.set(id, { what, release });
-  return () => { pending.delete(id); };
+  return () => {
+    pending.delete(id);
+  };
 }
 
 /** Releases everything still registered, newest first; never throws. */

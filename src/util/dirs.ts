@@ -10,10 +10,13 @@ import { LeaklabError } from './errors.ts';
 export async function makeDirs(path: string): Promise<void> {
   const missing: string[] = [];
   for (let p = resolve(path); ; p = dirname(p)) {
-    const found = await stat(p).then((s) => s, (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
+    const found = await stat(p).then(
+      (s) => s,
+      (err: NodeJS.ErrnoException) => {
+        if (err.code === 'ENOENT') return undefined;
+        throw err;
+      },
+    );
     if (found) {
       if (!found.isDirectory()) throw Object.assign(new Error(`${p} is not a directory`), { code: 'ENOTDIR' });
       break;

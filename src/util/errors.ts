@@ -13,15 +13,15 @@ export const ExitCode = {
 } as const;
 
 export type ErrorKind =
-  | 'scenario'      // bad scenario file
-  | 'catalog'       // bad or unknown kernel catalog entry
-  | 'usage'         // bad command line
-  | 'tool'          // a host tool is missing
-  | 'tree'          // a kernel git tree: not a repository, unknown ref, dirty
-  | 'kernel-build'  // patch or build failure
+  | 'scenario' // bad scenario file
+  | 'catalog' // bad or unknown kernel catalog entry
+  | 'usage' // bad command line
+  | 'tool' // a host tool is missing
+  | 'tree' // a kernel git tree: not a repository, unknown ref, dirty
+  | 'kernel-build' // patch or build failure
   | 'kernel-config' // the kernel lacks what the scenario needs
-  | 'image'         // guest image recipe failed
-  | 'guest'         // boot failure, panic, hang, lost channel
+  | 'image' // guest image recipe failed
+  | 'guest' // boot failure, panic, hang, lost channel
   | 'interrupted';
 
 export class LeaklabError extends Error {

@@ -22,7 +22,11 @@ export interface Lock {
 export async function acquireLock(path: string, who: string, timing = TIMING): Promise<Lock> {
   await mkdir(dirname(path), { recursive: true });
   const options = (retries: lockfile.LockOptions['retries']): lockfile.LockOptions => ({
-    lockfilePath: path, realpath: false, stale: timing.staleMs, update: timing.updateMs, retries,
+    lockfilePath: path,
+    realpath: false,
+    stale: timing.staleMs,
+    update: timing.updateMs,
+    retries,
     // Another process took the lock over (ours was not refreshed in time): say so rather than crash in a timer.
     onCompromised: (err) => progress(who, `warning: the lock ${path} was taken over by another run (${err.message})`),
   });
@@ -32,7 +36,9 @@ export async function acquireLock(path: string, who: string, timing = TIMING): P
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw lockError(path, err);
     progress(who, 'waiting for another leaklab run (or job) using this kernel source');
-    release = await lockfile.lock(path, options({ forever: true, minTimeout: 200, maxTimeout: 2_000 })).catch((e) => { throw lockError(path, e); });
+    release = await lockfile.lock(path, options({ forever: true, minTimeout: 200, maxTimeout: 2_000 })).catch((e) => {
+      throw lockError(path, e);
+    });
   }
   const unregister = onCleanup(`lock ${path}`, () => release().catch(() => {}));
   return {

@@ -156,7 +156,10 @@ export function stopTasks(): void {
   stopped = true;
 }
 
-const debugScopes = (process.env.LEAKLAB_DEBUG ?? '').split(',').map((x) => x.trim()).filter(Boolean);
+const debugScopes = (process.env.LEAKLAB_DEBUG ?? '')
+  .split(',')
+  .map((x) => x.trim())
+  .filter(Boolean);
 
 /** Detail lines for one subsystem, shown when LEAKLAB_DEBUG names it (or is `*`). */
 export function debug(scope: string, message: string): void {

@@ -23,7 +23,12 @@ export function formatProblem(p: YamlProblem): string {
 export type ExtraCheck<T> = (value: T, at: (pointer: string, message: string) => YamlProblem) => YamlProblem[];
 
 /** Parses and validates; returns every problem instead of throwing. */
-export function validateYaml<S extends TSchema>(text: string, file: string, schema: S, extra?: ExtraCheck<Static<S>>): { value?: Static<S>; problems: YamlProblem[] } {
+export function validateYaml<S extends TSchema>(
+  text: string,
+  file: string,
+  schema: S,
+  extra?: ExtraCheck<Static<S>>,
+): { value?: Static<S>; problems: YamlProblem[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const problems: YamlProblem[] = [];
@@ -33,7 +38,8 @@ export function validateYaml<S extends TSchema>(text: string, file: string, sche
     if (problems.some((p) => p.line === pos.line && p.col === pos.col)) continue;
     // Its words for a key indented wrongly never say "indentation": we do.
     const indent = /nested mappings|implicit keys|indent|BAD_INDENT|BLOCK_AS_IMPLICIT_KEY/i.test(`${err.code} ${err.message}`)
-      ? ' (check the indentation of this line and of the line above: keys of one mapping line up, nested keys go further right)' : '';
+      ? ' (check the indentation of this line and of the line above: keys of one mapping line up, nested keys go further right)'
+      : '';
     problems.push({ file, line: pos.line, col: pos.col, key: '', message: `YAML: ${err.message.split('\n')[0]}${indent}` });
   }
   if (doc.errors.length > 0) return { problems };
@@ -66,7 +72,14 @@ export function validateYaml<S extends TSchema>(text: string, file: string, sche
 }
 
 /** validateYaml, throwing one LeaklabError that lists every problem. */
-export function parseYamlOrThrow<S extends TSchema>(text: string, file: string, schema: S, kind: 'scenario' | 'catalog' | 'image', hint: string, extra?: ExtraCheck<Static<S>>): Static<S> {
+export function parseYamlOrThrow<S extends TSchema>(
+  text: string,
+  file: string,
+  schema: S,
+  kind: 'scenario' | 'catalog' | 'image',
+  hint: string,
+  extra?: ExtraCheck<Static<S>>,
+): Static<S> {
   const { value, problems } = validateYaml(text, file, schema, extra);
   if (problems.length > 0 || value === undefined) {
     throw new LeaklabError(kind, `${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
@@ -77,7 +90,12 @@ export function parseYamlOrThrow<S extends TSchema>(text: string, file: string, 
   return value;
 }
 
-interface SchemaError { message: string; schema: TSchema & { description?: string; anyOf?: TSchema[]; const?: unknown }; value: unknown; path: string }
+interface SchemaError {
+  message: string;
+  schema: TSchema & { description?: string; anyOf?: TSchema[]; const?: unknown };
+  value: unknown;
+  path: string;
+}
 
 /**
  * TypeBox's errors, made specific where a union hides the cause: when the
@@ -89,7 +107,9 @@ function* schemaErrors(schema: TSchema, data: unknown, prefix = ''): Generator<S
     const branches = (e.schema as SchemaError['schema']).anyOf;
     const isMapping = !!e.value && typeof e.value === 'object' && !Array.isArray(e.value);
     // The mapping branches whose required keys the value has: if just one, it is the one meant.
-    const meant = isMapping ? (branches ?? []).filter((b) => b.type === 'object' && ((b.required ?? []) as string[]).every((k) => k in (e.value as object))) : [];
+    const meant = isMapping
+      ? (branches ?? []).filter((b) => b.type === 'object' && ((b.required ?? []) as string[]).every((k) => k in (e.value as object)))
+      : [];
     if (meant.length === 1) {
       yield* schemaErrors(meant[0], e.value, prefix + e.path);
       continue;
@@ -116,7 +136,10 @@ function describe(e: SchemaError): string {
 }
 
 function problemAt(doc: Document, lc: LineCounter, file: string, pointer: string, message: string, atKey = false): YamlProblem {
-  const path = pointer.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const path = pointer
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const key = path.join('.');
   const node = nodeFor(doc, path, atKey);
   const offset = node?.range?.[0] ?? 0;

@@ -36,7 +36,15 @@ export function side(kernel: string, results: JudgedResult[]): Side {
   const counts: Record<VerdictKind, number> = { leak: 0, 'no-leak': 0, inconclusive: 0 };
   for (const r of results) counts[r.verdict.verdict]++;
   const est = results.map((r) => r.verdict.deciding.estimate);
-  const s: Side = { kernel, counts, runs: results.length, consensus: 'inconclusive', rates: est.map((e) => e.rate), lows: est.map((e) => e.low), highs: est.map((e) => e.high) };
+  const s: Side = {
+    kernel,
+    counts,
+    runs: results.length,
+    consensus: 'inconclusive',
+    rates: est.map((e) => e.rate),
+    lows: est.map((e) => e.low),
+    highs: est.map((e) => e.high),
+  };
   // A clean run contradicts a leaking one only when its upper end lies below the leak's interval.
   const leakLows = results.filter((r) => r.verdict.verdict === 'leak').map((r) => r.verdict.deciding.estimate.low);
   const cleanHighs = results.filter((r) => r.verdict.verdict === 'no-leak').map((r) => r.verdict.deciding.estimate.high);
@@ -65,16 +73,30 @@ export function runsFor(level: number): number {
 
 export function outcome(base: Side, patched: Side | undefined): { outcome: Outcome; why: string } {
   if (base.consensus === 'flaky') return { outcome: 'FLAKY', why: `base runs disagree (${describeCounts(base)})` };
-  if (base.consensus !== 'leak') return { outcome: 'BASE DOES NOT REPRODUCE', why: `base ${base.kernel} gave ${describeCounts(base)} in ${base.runs} runs: the patch cannot be judged on it` };
+  if (base.consensus !== 'leak')
+    return {
+      outcome: 'BASE DOES NOT REPRODUCE',
+      why: `base ${base.kernel} gave ${describeCounts(base)} in ${base.runs} runs: the patch cannot be judged on it`,
+    };
   if (!patched) throw new Error('outcome: the patched side is needed once the base leaks');
   if (patched.consensus === 'flaky') return { outcome: 'FLAKY', why: `patched runs disagree (${describeCounts(patched)})` };
-  if (patched.consensus === 'no-leak') return { outcome: 'FIX HOLDS', why: `leak in ${base.counts.leak}/${base.runs} base runs, none in ${patched.runs}/${patched.runs} patched runs (each < ${fmtRate(Math.max(...patched.highs))} obj/packet)` };
+  if (patched.consensus === 'no-leak')
+    return {
+      outcome: 'FIX HOLDS',
+      why: `leak in ${base.counts.leak}/${base.runs} base runs, none in ${patched.runs}/${patched.runs} patched runs (each < ${fmtRate(Math.max(...patched.highs))} obj/packet)`,
+    };
   if (patched.consensus === 'leak' && Math.max(...patched.highs) < Math.min(...base.lows)) {
     const b = mean(base.rates);
     const p = mean(patched.rates);
-    return { outcome: 'PARTIAL FIX', why: `base ${fmtRate(b)} -> patched ${fmtRate(p)} obj/packet: leak reduced ${p > 0 ? `${Number((b / p).toPrecision(2))}x` : ''}, not gone` };
+    return {
+      outcome: 'PARTIAL FIX',
+      why: `base ${fmtRate(b)} -> patched ${fmtRate(p)} obj/packet: leak reduced ${p > 0 ? `${Number((b / p).toPrecision(2))}x` : ''}, not gone`,
+    };
   }
-  return { outcome: 'FIX DOES NOT HOLD', why: `patched ${patched.kernel} gave ${describeCounts(patched)} in ${patched.runs} runs (${patched.rates.map((r) => fmtRate(r)).join(', ')} obj/packet)` };
+  return {
+    outcome: 'FIX DOES NOT HOLD',
+    why: `patched ${patched.kernel} gave ${describeCounts(patched)} in ${patched.runs} runs (${patched.rates.map((r) => fmtRate(r)).join(', ')} obj/packet)`,
+  };
 }
 
 export function mean(xs: number[]): number {
@@ -82,7 +104,10 @@ export function mean(xs: number[]): number {
 }
 
 export function describeCounts(s: Side): string {
-  return (Object.entries(s.counts) as [VerdictKind, number][]).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+  return (Object.entries(s.counts) as [VerdictKind, number][])
+    .filter(([, n]) => n > 0)
+    .map(([k, n]) => `${n} ${k}`)
+    .join(', ');
 }
 
 /** A scenario that did not leak on the base but leaks (in any run) once patched. */

@@ -28,7 +28,8 @@ const RANGE = /^([^\s.][^\s]*)\.\.([^\s.][^\s]*)$/;
 
 /** Reads --source and --patch into the two kernels to compare; every input error is raised here. */
 export async function validationKernels(catalog: Catalog, source: string, patchArgs: string[], configFrom?: string): Promise<ValidationKernels> {
-  if (patchArgs.length === 0) throw new LeaklabError('usage', 'no patch given', { hint: 'give --patch FILE (repeatable) or, with a tree as --source, --patch A..B' });
+  if (patchArgs.length === 0)
+    throw new LeaklabError('usage', 'no patch given', { hint: 'give --patch FILE (repeatable) or, with a tree as --source, --patch A..B' });
   const ranges: string[] = [];
   for (const p of patchArgs) if (RANGE.test(p) && !(await exists(p))) ranges.push(p);
   const range = ranges.length === 1 && patchArgs.length === 1 ? ranges[0] : undefined;
@@ -36,14 +37,19 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
     throw new LeaklabError('usage', 'give either patch files or one git range A..B, not both', { hint: 'a git range is the only --patch when it is used' });
   }
   if (catalog.kernels.has(source)) {
-    if (range) throw new LeaklabError('usage', `--patch ${range} is a git range, which needs --source to be a kernel git tree (not the catalog kernel ${source})`, { hint: 'export it as a patch file (git format-patch --stdout A..B > fix.patch), or give the tree as --source' });
+    if (range)
+      throw new LeaklabError('usage', `--patch ${range} is a git range, which needs --source to be a kernel git tree (not the catalog kernel ${source})`, {
+        hint: 'export it as a patch file (git format-patch --stdout A..B > fix.patch), or give the tree as --source',
+      });
     const base = await pinnedToCommit(catalogSourceKernel(catalog, source));
     const patches = await readPatchFiles(patchArgs);
     return { base, patched: withPatches(base, patches), patches };
   }
   if (!(await isDirectory(source))) {
     throw new LeaklabError('usage', `--source ${source} is neither a catalog kernel nor a directory`, {
-      hint: `use one of: ${sourceKernels(catalog).map((k) => k.name).join(', ')} (catalog entries with source:), or the path of a kernel git tree`,
+      hint: `use one of: ${sourceKernels(catalog)
+        .map((k) => k.name)
+        .join(', ')} (catalog entries with source:), or the path of a kernel git tree`,
     });
   }
   const top = await gitTopLevel(resolve(source));
@@ -53,7 +59,9 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
     const a = await resolveCommit(top, from);
     const b = await resolveCommit(top, to);
     if (a === b || !(await isAncestor(top, a, b))) {
-      throw new LeaklabError('usage', `--patch ${range}: ${from} is not an ancestor of ${to} in ${top}`, { hint: 'give OLD..NEW where NEW contains the fix on top of OLD (see git log --oneline NEW)' });
+      throw new LeaklabError('usage', `--patch ${range}: ${from} is not an ancestor of ${to} in ${top}`, {
+        hint: 'give OLD..NEW where NEW contains the fix on top of OLD (see git log --oneline NEW)',
+      });
     }
     const diff = await git(top, ['diff', a, b], 'git diff');
     if (!diff) throw new LeaklabError('usage', `--patch ${range} changes no file`, { hint: 'give a range whose commits change the kernel' });
@@ -93,22 +101,36 @@ function withPatches(base: SourceKernel & CatalogKernel, patches: PatchInput[]):
 export function catalogSourceKernel(catalog: Catalog, name: string): SourceKernel & CatalogKernel {
   const k = catalog.kernels.get(name)!;
   if (k.kind !== 'source') {
-    throw new LeaklabError('usage', `--source ${name} is a ${k.kind === 'package' ? 'Debian package' : 'prebuilt bzImage'}: a patch needs a kernel leaklab builds from source`, {
-      hint: `use one of: ${sourceKernels(catalog).map((s) => s.name).join(', ')} (catalog entries with source:), or the path of a kernel git tree`,
-    });
+    throw new LeaklabError(
+      'usage',
+      `--source ${name} is a ${k.kind === 'package' ? 'Debian package' : 'prebuilt bzImage'}: a patch needs a kernel leaklab builds from source`,
+      {
+        hint: `use one of: ${sourceKernels(catalog)
+          .map((s) => s.name)
+          .join(', ')} (catalog entries with source:), or the path of a kernel git tree`,
+      },
+    );
   }
   return k;
 }
 
 async function readPatchFiles(paths: string[]): Promise<PatchInput[]> {
-  return Promise.all(paths.map(async (p) => {
-    const path = resolve(p);
-    if (!(await exists(path))) throw new LeaklabError('usage', `patch not found: ${path}`, { hint: 'give the path of a unified diff (e.g. from git format-patch), or with a tree as --source a range A..B' });
-    const text = await readFile(path, 'utf8');
-    if (!/^@@ /m.test(text)) throw new LeaklabError('usage', `${path} is empty: it has no diff hunks`, { hint: 'give a unified diff with at least one hunk (git format-patch or diff -u)' });
-    const files = [...text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)].map((m) => m[1]);
-    return { path, sha256: sha256(text), files };
-  }));
+  return Promise.all(
+    paths.map(async (p) => {
+      const path = resolve(p);
+      if (!(await exists(path)))
+        throw new LeaklabError('usage', `patch not found: ${path}`, {
+          hint: 'give the path of a unified diff (e.g. from git format-patch), or with a tree as --source a range A..B',
+        });
+      const text = await readFile(path, 'utf8');
+      if (!/^@@ /m.test(text))
+        throw new LeaklabError('usage', `${path} is empty: it has no diff hunks`, {
+          hint: 'give a unified diff with at least one hunk (git format-patch or diff -u)',
+        });
+      const files = [...text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)].map((m) => m[1]);
+      return { path, sha256: sha256(text), files };
+    }),
+  );
 }
 
 async function isDirectory(path: string): Promise<boolean> {

@@ -62,7 +62,7 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
   const runAll = async (list: Scenario[], kernels: KernelArtifact[]) => {
     const tasks = [];
     for (let run = 1; run <= opts.runs; run++) for (const s of list) for (const k of kernels) tasks.push({ s, k, run });
-    results.push(...await mapPool(tasks, opts.jobs, (t) => runOnce(t.s, t.k, t.run, opts)));
+    results.push(...(await mapPool(tasks, opts.jobs, (t) => runOnce(t.s, t.k, t.run, opts))));
   };
   const compare = (s: Scenario, b: KernelArtifact, p?: KernelArtifact): ScenarioComparison => {
     const pick = (k: KernelArtifact) => results.filter((r) => r.scenario === s.name && r.kernel === k.name);
@@ -78,7 +78,17 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
   const baseOnly = compare(target, baseKernel);
   if (baseOnly.base.consensus !== 'leak') {
     const judged = outcome(baseOnly.base, undefined);
-    return { ...judged, confidence: 0, target: baseOnly, others: [], regressions: [], kernels: { base: baseKernel, identicalBzImage: false }, patches, warnings: [], results };
+    return {
+      ...judged,
+      confidence: 0,
+      target: baseOnly,
+      others: [],
+      regressions: [],
+      kernels: { base: baseKernel, identicalBzImage: false },
+      patches,
+      warnings: [],
+      results,
+    };
   }
 
   const warnings = await unbuiltFiles(patches, baseKernel);

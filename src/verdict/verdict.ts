@@ -94,7 +94,9 @@ export function judge(s: Scenario, m: Measurement): Verdict {
   const caches = s.watch.map((name) => judgeCache(s, m, name, level, packetsIn));
   const deciding = pickDeciding(caches);
   const segments = deciding.segments;
-  const stopsAt = segments.findIndex((seg, i) => i > 0 && segments.slice(0, i).some((x) => x.verdict === 'leak') && segments.slice(i).every((x) => x.verdict === 'no-leak'));
+  const stopsAt = segments.findIndex(
+    (seg, i) => i > 0 && segments.slice(0, i).some((x) => x.verdict === 'leak') && segments.slice(i).every((x) => x.verdict === 'no-leak'),
+  );
   const stopsAfter = stopsAt > 0 ? segments[stopsAt].after : undefined;
   const reason = deciding.reason + (stopsAfter ? `; the leak stops after the change "${stopsAfter}"` : '');
   const { tolerance, confidence } = s.thresholds;
@@ -115,10 +117,18 @@ function pickDeciding(caches: CacheVerdict[]): CacheVerdict {
 
 function judgeCache(s: Scenario, m: Measurement, name: string, level: number, packetsIn: number): CacheVerdict {
   const incs = increments(m, name);
-  const whole = fitRates(incs.map((i) => ({ ...i, segment: 0 })), 1, level);
+  const whole = fitRates(
+    incs.map((i) => ({ ...i, segment: 0 })),
+    1,
+    level,
+  );
   const bySegment = segmentCount(m) > 1 ? fitRates(incs, segmentCount(m), level) : whole;
   const { tolerance, minPackets } = s.thresholds;
-  const segments: SegmentVerdict[] = bySegment.segments.map((e, i) => ({ ...e, after: i === 0 ? 'start' : s.changes[i - 1].name, verdict: rateVerdict(e, tolerance) }));
+  const segments: SegmentVerdict[] = bySegment.segments.map((e, i) => ({
+    ...e,
+    after: i === 0 ? 'start' : s.changes[i - 1].name,
+    verdict: rateVerdict(e, tolerance),
+  }));
   const phases = measuredPhases(m);
   // The setup sample is the one that lists a merged slab's aliases.
   const first = m.phases[0].sample.caches[name];
@@ -126,16 +136,31 @@ function judgeCache(s: Scenario, m: Measurement, name: string, level: number, pa
   const after = phases[phases.length - 1].sample.caches[name].objects;
   const estimate = whole.segments[0];
   const base = {
-    cache: name, estimate, segments, noise: bySegment.noise, drift: bySegment.drift,
-    objectsBefore: before, objectsAfter: after, objectsKept: after - before,
-    mergedInto: first.mergedInto, sharedWith: first.sharedWith,
+    cache: name,
+    estimate,
+    segments,
+    noise: bySegment.noise,
+    drift: bySegment.drift,
+    objectsBefore: before,
+    objectsAfter: after,
+    objectsKept: after - before,
+    mergedInto: first.mergedInto,
+    sharedWith: first.sharedWith,
   };
   if (packetsIn < minPackets) {
-    return { ...base, verdict: 'inconclusive', reason: `only ${packetsIn} packets received (thresholds.minPackets is ${minPackets}): check that the traffic reaches its destination` };
+    return {
+      ...base,
+      verdict: 'inconclusive',
+      reason: `only ${packetsIn} packets received (thresholds.minPackets is ${minPackets}): check that the traffic reaches its destination`,
+    };
   }
   const overall = rateVerdict(estimate, tolerance);
-  const verdict: VerdictKind = overall === 'leak' || segments.some((x) => x.verdict === 'leak') ? 'leak'
-    : overall === 'no-leak' && segments.every((x) => x.verdict === 'no-leak') ? 'no-leak' : 'inconclusive';
+  const verdict: VerdictKind =
+    overall === 'leak' || segments.some((x) => x.verdict === 'leak')
+      ? 'leak'
+      : overall === 'no-leak' && segments.every((x) => x.verdict === 'no-leak')
+        ? 'no-leak'
+        : 'inconclusive';
   return { ...base, verdict, reason: reasonFor(verdict, estimate, segments, tolerance) };
 }
 
@@ -178,10 +203,14 @@ export function meetsExpectation(v: Verdict, e: Expectation): { ok: boolean; why
   if (v.verdict === 'inconclusive') return { ok: false, why: `expected ${e.verdict}, got inconclusive` };
   if (v.verdict !== e.verdict) return { ok: false, why: `expected ${e.verdict}, got ${v.verdict}` };
   if (e.stopsAfter !== undefined && v.stopsAfter !== e.stopsAfter) {
-    return { ok: false, why: `expected the leak to stop after "${e.stopsAfter}", ${v.stopsAfter ? `it stopped after "${v.stopsAfter}"` : 'it did not stop'} (${v.segments.map((x) => `${x.after}: ${x.rate.toFixed(3)}`).join(', ')})` };
+    return {
+      ok: false,
+      why: `expected the leak to stop after "${e.stopsAfter}", ${v.stopsAfter ? `it stopped after "${v.stopsAfter}"` : 'it did not stop'} (${v.segments.map((x) => `${x.after}: ${x.rate.toFixed(3)}`).join(', ')})`,
+    };
   }
   const rate = v.deciding.estimate.rate;
-  if (e.minPerPacket !== undefined && rate < e.minPerPacket) return { ok: false, why: `expected at least ${e.minPerPacket} obj/packet, got ${rate.toFixed(3)}` };
+  if (e.minPerPacket !== undefined && rate < e.minPerPacket)
+    return { ok: false, why: `expected at least ${e.minPerPacket} obj/packet, got ${rate.toFixed(3)}` };
   if (e.maxPerPacket !== undefined && rate > e.maxPerPacket) return { ok: false, why: `expected at most ${e.maxPerPacket} obj/packet, got ${rate.toFixed(3)}` };
   return { ok: true, why: `as expected (${e.verdict})` };
 }

@@ -54,10 +54,19 @@ test("an unknown kernel in a scenario's own kernels: list is blamed on that file
   const dir = tempDir(t);
   const file = join(dir, 'typo.yaml');
   writeFileSync(file, readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^kernels: .*$/m, 'kernels: [v6.1-fix-reverted, v6.1.0]'));
-  for (const args of [['run', file, '--runs-dir', join(dir, 'runs')], ['matrix', file]]) {
+  for (const args of [
+    ['run', file, '--runs-dir', join(dir, 'runs')],
+    ['matrix', file],
+  ]) {
     const r = await leaklab(args);
     t.is(r.code, 2, r.stderr);
-    t.regex(r.stderr, new RegExp(`scenario error: ${file.replace(/[.]/g, '\\.')}: kernels: unknown kernel "v6\\.1\\.0"\n  next step: use one of: [^\n]*; or fix the scenario's kernels: list`), args[0]);
+    t.regex(
+      r.stderr,
+      new RegExp(
+        `scenario error: ${file.replace(/[.]/g, '\\.')}: kernels: unknown kernel "v6\\.1\\.0"\n  next step: use one of: [^\n]*; or fix the scenario's kernels: list`,
+      ),
+      args[0],
+    );
   }
   t.false(existsSync(join(dir, 'runs')));
 });
@@ -93,7 +102,11 @@ test('a scenario command the guest rejects names the step and what the guest sai
 test('a patch that does not apply: exit 2 naming the hunk, cache and source tree unchanged', async (t) => {
   const dir = tempDir(t);
   const badPatch = readFileSync(join(ROOT, 'lab/patches/fib6-suppress-revert-fix.patch'), 'utf8').replace('suppress_route:', 'suppress_route_renamed:');
-  const catalog = lab(dir, 'kernels:\n  broken:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n    patches: [bad.patch]\n', { 'bad.patch': badPatch });
+  const catalog = lab(
+    dir,
+    'kernels:\n  broken:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n    patches: [bad.patch]\n',
+    { 'bad.patch': badPatch },
+  );
   const before = cacheEntries('kernels');
   const r = await leaklab(['run', scenario(dir, 's', '', '[broken]'), '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
   expectNoVerdict(t, r, /patch bad\.patch does not apply/);
@@ -108,9 +121,14 @@ test('a patch that does not apply: exit 2 naming the hunk, cache and source tree
 
 test('a kernel missing a config option the scenario needs: named before building', async (t) => {
   const dir = tempDir(t);
-  const catalog = lab(dir, 'kernels:\n  no-netfilter:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base] }\n');
+  const catalog = lab(
+    dir,
+    'kernels:\n  no-netfilter:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base] }\n',
+  );
   const before = cacheEntries('kernels');
-  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'no-netfilter', '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'no-netfilter', '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_CATALOG: catalog },
+  });
   expectNoVerdict(t, r, /kernel no-netfilter lacks \d+ config options? the scenario needs: .*CONFIG_IPV6\b.*CONFIG_NFT_FIB_IPV6/);
   t.deepEqual(cacheEntries('kernels'), before, 'nothing built');
 });
@@ -130,7 +148,11 @@ test('a kernel that fails to build: exit 2 with the compiler error, nothing cach
     ' 	return true;',
     '',
   ].join('\n');
-  const catalog = lab(dir, 'kernels:\n  breaks:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n    patches: [breaks.patch]\n', { 'breaks.patch': breaking });
+  const catalog = lab(
+    dir,
+    'kernels:\n  breaks:\n    source: { debian: linux-source-6.1 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n    patches: [breaks.patch]\n',
+    { 'breaks.patch': breaking },
+  );
   const before = cacheEntries('kernels');
   const r = await leaklab(['run', scenario(dir, 's', '', '[breaks]'), '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
   expectNoVerdict(t, r, /kernel breaks failed to build/);
@@ -148,14 +170,18 @@ test('mmdebstrap not installed: exit 2 naming the package, no image cached', asy
   mkdirSync(images);
   writeFileSync(join(images, 'debian-bookworm.yaml'), readFileSync(join(ROOT, 'images/debian-bookworm.yaml'), 'utf8') + `# ${dir}\n`);
   const before = cacheEntries('images');
-  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { PATH: pathWithout(dir, 'mmdebstrap'), LEAKLAB_IMAGES: images } });
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
+    env: { PATH: pathWithout(dir, 'mmdebstrap'), LEAKLAB_IMAGES: images },
+  });
   expectNoVerdict(t, r, /mmdebstrap is not installed/);
   t.deepEqual(cacheEntries('images'), before, 'no image cached');
 });
 
 test('qemu not installed: exit 2 naming the package to install', async (t) => {
   const dir = tempDir(t);
-  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { PATH: pathWithout(dir, 'qemu-system') } });
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
+    env: { PATH: pathWithout(dir, 'qemu-system') },
+  });
   expectNoVerdict(t, r, /qemu-system-x86_64 is not installed/);
   t.regex(r.stderr + r.stdout, /qemu-system-x86/);
 });
@@ -188,10 +214,22 @@ test('output paths that cannot be made (under /proc, where a recursive mkdir loo
   const dir = tempDir(t);
   const seed = 'scenarios/fib6-suppress-leak.yaml';
   const cases: [string[], Record<string, string>, RegExp][] = [
-    [['--report', '/proc/leaklab-x', '--runs-dir', join(dir, 'runs')], {}, /cannot write \/proc\/leaklab-x\/report\.html[^]*next step: give a --report directory/],
-    [['--json', '/proc/leaklab-x/r.json', '--runs-dir', join(dir, 'runs')], {}, /cannot make the directory for --json \/proc\/leaklab-x[^]*next step: give --json a path/],
+    [
+      ['--report', '/proc/leaklab-x', '--runs-dir', join(dir, 'runs')],
+      {},
+      /cannot write \/proc\/leaklab-x\/report\.html[^]*next step: give a --report directory/,
+    ],
+    [
+      ['--json', '/proc/leaklab-x/r.json', '--runs-dir', join(dir, 'runs')],
+      {},
+      /cannot make the directory for --json \/proc\/leaklab-x[^]*next step: give --json a path/,
+    ],
     [['--runs-dir', '/proc/leaklab-x'], {}, /cannot make the runs directory \/proc\/leaklab-x[^]*next step: give --runs-dir/],
-    [['--runs-dir', join(dir, 'runs')], { LEAKLAB_CACHE: '/proc/leaklab-x' }, /cannot make the cache directory \/proc\/leaklab-x[^]*next step: set LEAKLAB_CACHE/],
+    [
+      ['--runs-dir', join(dir, 'runs')],
+      { LEAKLAB_CACHE: '/proc/leaklab-x' },
+      /cannot make the cache directory \/proc\/leaklab-x[^]*next step: set LEAKLAB_CACHE/,
+    ],
   ];
   for (const [args, env, message] of cases) {
     const r = await leaklab(['run', seed, '-k', 'v6.1', ...args], { env, timeoutMs: 60_000 });
@@ -207,12 +245,18 @@ test('LEAKLAB_ACCEL=kvm where KVM cannot work: refused at once instead of waitin
   const dir = tempDir(t);
   if (/^flags\s*:.*\b(vmx|svm)\b/m.test(cpuinfo) && existsSync('/dev/kvm')) {
     // KVM can work here: forcing it must be accepted, and the run must give its verdicts.
-    const ok = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_ACCEL: 'kvm' }, timeoutMs: 120_000 });
+    const ok = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
+      env: { LEAKLAB_ACCEL: 'kvm' },
+      timeoutMs: 120_000,
+    });
     t.is(ok.code, 0, ok.stderr);
     t.regex(ok.stderr, /booting \(kvm: LEAKLAB_ACCEL\)/);
     return;
   }
-  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_ACCEL: 'kvm' }, timeoutMs: 60_000 });
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_ACCEL: 'kvm' },
+    timeoutMs: 60_000,
+  });
   t.is(r.code, 2, r.stderr);
   t.regex(r.stderr, /LEAKLAB_ACCEL=kvm cannot work here: [^\n]*\n {2}next step: unset LEAKLAB_ACCEL/);
   t.false(existsSync(join(dir, 'runs')));
@@ -234,13 +278,16 @@ test('validate-patch and bisect refuse a bad scenario or a missing image recipe 
   const noImage = join(dir, 'image.yaml');
   writeFileSync(noImage, seedText.replace(/^guest:\n/m, 'guest:\n  image: debian-nope\n'));
   const badYaml = join(dir, 'bad.yaml');
-  writeFileSync(badYaml, seedText.replace(/^  packets: 2000$/m, '  packets: lots'));
+  writeFileSync(badYaml, seedText.replace(/^ {2}packets: 2000$/m, '  packets: lots'));
   const commands = [
     ['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'lab/patches/fib6-suppress-fix.patch', '--no-suite'],
     ['bisect', 'versions', '-k', 'v6.1-fix-reverted,v6.1', '--fix'],
   ];
   for (const cmd of commands) {
-    for (const [file, message] of [[noImage, /image error: image recipe not found: .*debian-nope\.yaml/], [badYaml, /scenario error: .*bad\.yaml has 1 problem/]] as const) {
+    for (const [file, message] of [
+      [noImage, /image error: image recipe not found: .*debian-nope\.yaml/],
+      [badYaml, /scenario error: .*bad\.yaml has 1 problem/],
+    ] as const) {
       const r = await leaklab([...cmd, file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 60_000 });
       t.is(r.code, 2, `${cmd[0]} ${file}: ${r.stderr}`);
       t.regex(r.stderr, message);

@@ -44,13 +44,19 @@ test(`bisect commits finds ${LEAK_IN}, skipping the commit that does not build, 
   // 16 commits: 2 ends + log2(16) = 4 steps; the commit that does not build costs its own
   // build, and git's pick of a neighbour after a skip can cost one step more.
   const skipped = b.steps.filter((s: { state: string }) => s.state === 'skip');
-  t.deepEqual(skipped.map((s: { commit: string }) => s.commit), [git(tree, 'rev-parse', BROKEN)]);
+  t.deepEqual(
+    skipped.map((s: { commit: string }) => s.commit),
+    [git(tree, 'rev-parse', BROKEN)],
+  );
   t.true(b.steps.length <= 2 + 4 + 2, `${b.steps.length} kernels judged`);
   t.true(b.steps.reduce((n: number, s: { verdicts: string[] }) => n + s.verdicts.length, 0) <= 2 + 4 + 1, 'guest runs');
-  t.true(b.steps.every((s: { verdicts: string[] }) => s.verdicts.length <= 1), 'one run per kernel when runs agree');
+  t.true(
+    b.steps.every((s: { verdicts: string[] }) => s.verdicts.length <= 1),
+    'one run per kernel when runs agree',
+  );
   t.regex(r.stdout, new RegExp(`replay it in your tree: git -C ${tree} bisect replay .*bisect\\.log`));
   t.regex(readFileSync(b.log, 'utf8'), /git bisect skip/);
-  t.is(treeState(tree), before, 'the user\'s tree is only read');
+  t.is(treeState(tree), before, "the user's tree is only read");
   t.deepEqual(qemuProcesses(dir), []);
 });
 
@@ -58,7 +64,22 @@ test(`bisect commits --fix finds ${LEAK_OUT} in the binary-search minimum`, asyn
   const tree = kernelHistory();
   const dir = tempDir(t);
   const json = join(dir, 'b.json');
-  const r = await leaklab(['bisect', 'commits', '--fix', '--tree', tree, '--bad', 'c16', '--good', 'c24', SEED, '--json', json, '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab([
+    'bisect',
+    'commits',
+    '--fix',
+    '--tree',
+    tree,
+    '--bad',
+    'c16',
+    '--good',
+    'c24',
+    SEED,
+    '--json',
+    json,
+    '--runs-dir',
+    join(dir, 'runs'),
+  ]);
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr.split('\n').slice(-20).join('\n'));
   const b = report(json);
@@ -75,15 +96,18 @@ function historyCatalog(dir: string, tree: string): string {
   symlinkSync(join(ROOT, 'lab/kconfig'), join(lab, 'kconfig'));
   const config = '{ base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }';
   const refs = ['c0', 'c4', 'c10', LEAK_IN, 'c16'];
-  writeFileSync(join(lab, 'kernels.yaml'), [
-    'kernels:',
-    ...refs.map((ref) => `  h-${ref}:\n    source: { tree: ${tree}, ref: ${ref} }\n    config: ${config}`),
-    '  tiny-no-netfilter:',
-    `    source: { tree: ${tree}, ref: c0 }`,
-    '    config: { base: tinyconfig, fragments: [leaklab-base] }',
-    'series:',
-    `  history: [${refs.map((r) => `h-${r}`).join(', ')}]`,
-  ].join('\n') + '\n');
+  writeFileSync(
+    join(lab, 'kernels.yaml'),
+    [
+      'kernels:',
+      ...refs.map((ref) => `  h-${ref}:\n    source: { tree: ${tree}, ref: ${ref} }\n    config: ${config}`),
+      '  tiny-no-netfilter:',
+      `    source: { tree: ${tree}, ref: c0 }`,
+      '    config: { base: tinyconfig, fragments: [leaklab-base] }',
+      'series:',
+      `  history: [${refs.map((r) => `h-${r}`).join(', ')}]`,
+    ].join('\n') + '\n',
+  );
   return join(lab, 'kernels.yaml');
 }
 
@@ -92,7 +116,9 @@ test('bisect versions over catalog kernels built from the history names the firs
   const dir = tempDir(t);
   const catalog = historyCatalog(dir, tree);
   const json = join(dir, 'b.json');
-  const r = await leaklab(['bisect', 'versions', '--kernels', 'history', SEED, '--json', json, '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
+  const r = await leaklab(['bisect', 'versions', '--kernels', 'history', SEED, '--json', json, '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_CATALOG: catalog },
+  });
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr.split('\n').slice(-20).join('\n'));
   t.regex(r.stdout, new RegExp(`first leaking kernel: h-${LEAK_IN}`));
@@ -106,12 +132,21 @@ test('bisect at a tolerance: a kernel whose interval straddles it gets more pack
   // 2000 packets cannot tell 1 in 1000 (or 0) from a tolerance of 0.0005: both ends start inconclusive.
   const dir = tempDir(t);
   const file = join(dir, 'tolerance.yaml');
-  writeFileSync(file, readFileSync(SEED, 'utf8')
-    .replace(/^name: .*$/m, 'name: bisect-tolerance')
-    .replace(/^expect:[\s\S]*$/m, 'thresholds: { tolerance: 0.0005 }\n'));
+  writeFileSync(
+    file,
+    readFileSync(SEED, 'utf8')
+      .replace(/^name: .*$/m, 'name: bisect-tolerance')
+      .replace(/^expect:[\s\S]*$/m, 'thresholds: { tolerance: 0.0005 }\n'),
+  );
   const json = join(dir, 'b.json');
   const r = await leaklab(['bisect', 'versions', '-k', 'v6.1,v6.1-keep-1-in-1000', '--retries', '4', file, '--json', json, '--runs-dir', join(dir, 'runs')]);
-  t.log(r.stdout, r.stderr.split('\n').filter((l) => /bisect:/.test(l)).join('\n'));
+  t.log(
+    r.stdout,
+    r.stderr
+      .split('\n')
+      .filter((l) => /bisect:/.test(l))
+      .join('\n'),
+  );
   t.is(r.code, 0);
   t.regex(r.stderr, /v6\.1-keep-1-in-1000: inconclusive; the next run sends \d+ packets/);
   const b = report(json);
@@ -156,7 +191,10 @@ test('bisect: bad input and wrong ends, one clear message each, the tree left as
   t.false(existsSync(runs), 'bad input makes no run directory');
 
   // The config cannot run the scenario: said before anything is built.
-  const noNft = await leaklab(['bisect', 'commits', '--tree', tree, '--good', 'c0', '--bad', 'c16', '--config-from', 'tiny-no-netfilter', SEED, '--runs-dir', runs], { env: { LEAKLAB_CATALOG: catalog } });
+  const noNft = await leaklab(
+    ['bisect', 'commits', '--tree', tree, '--good', 'c0', '--bad', 'c16', '--config-from', 'tiny-no-netfilter', SEED, '--runs-dir', runs],
+    { env: { LEAKLAB_CATALOG: catalog } },
+  );
   t.is(noNft.code, 2, noNft.stderr);
   t.regex(noNft.stderr, /kernel-config error: .*CONFIG_/);
 

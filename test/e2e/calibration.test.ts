@@ -18,7 +18,7 @@ test('calibration kernels leak at their known rates; the fixed kernel is never L
   const seed = readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8')
     .replace(/^name: .*$/m, 'name: calibration')
     .replace(/^kernels: .*$/m, `kernels: [${RATES.map((n) => `v6.1-keep-1-in-${n}`).join(', ')}, v6.1]`)
-    .replace(/^  packets: 2000$/m, '  packets: 20000')
+    .replace(/^ {2}packets: 2000$/m, '  packets: 20000')
     .replace(/^expect:[\s\S]*$/m, '');
   writeFileSync(join(dir, 'calibration.yaml'), seed);
   const report = join(dir, 'report.json');
@@ -40,18 +40,22 @@ test('calibration kernels leak at their known rates; the fixed kernel is never L
   const fixed = [...JSON.parse(readFileSync(join(dir, 'fixed.json'), 'utf8')).results, ...JSON.parse(readFileSync(join(dir, 'fixed2.json'), 'utf8')).results];
   t.log(repeats.stdout, again.stdout);
   t.is(fixed.filter((x: any) => x.verdict?.verdict === 'leak').length, 0, 'false LEAKs on the fixed kernel');
-  t.true(fixed.every((x: any) => x.verdict.deciding.estimate.high < 0.001), 'no leak < 0.001 obj/packet after 20000 packets');
+  t.true(
+    fixed.every((x: any) => x.verdict.deciding.estimate.high < 0.001),
+    'no leak < 0.001 obj/packet after 20000 packets',
+  );
   t.deepEqual(qemuProcesses(dir), [], 'no guest left running');
 });
 
 test('with trafgen: 1 in 10000 measured within 20 %, traffic until decided finds it, the fixed kernel reaches < 0.0001', async (t) => {
   const dir = tempDir(t);
   const kernels = ['v6.1-keep-1-in-1000', 'v6.1-keep-1-in-10000', 'v6.1'];
-  const scenario = (name: string, traffic: string) => readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8')
-    .replace(/^name: .*$/m, `name: ${name}`)
-    .replace(/^kernels: .*$/m, `kernels: [${kernels.join(', ')}]`)
-    .replace(/^  packets: 2000\n  bursts: 4$/m, traffic)
-    .replace(/^expect:[\s\S]*$/m, '');
+  const scenario = (name: string, traffic: string) =>
+    readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8')
+      .replace(/^name: .*$/m, `name: ${name}`)
+      .replace(/^kernels: .*$/m, `kernels: [${kernels.join(', ')}]`)
+      .replace(/^ {2}packets: 2000\n {2}bursts: 4$/m, traffic)
+      .replace(/^expect:[\s\S]*$/m, '');
   // A fixed 200,000 packets: 1 in 10000 keeps 20 objects.
   writeFileSync(join(dir, 'fixed.yaml'), scenario('calibration-trafgen', '  packets: 200000\n  generator: trafgen'));
   writeFileSync(join(dir, 'decided.yaml'), scenario('calibration-until-decided', '  maxPackets: 1000000\n  generator: trafgen'));

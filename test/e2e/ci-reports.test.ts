@@ -20,7 +20,13 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
   const m1 = await leaklab(['matrix', ...SCENARIOS, ...KERNELS]);
   t.is(m1.code, 0, m1.stderr);
   const matrix = JSON.parse(m1.stdout);
-  t.deepEqual(matrix.include.map((e: { kernels: string; cells: number }) => [e.kernels, e.cells]), [['v6.1', 2], ['v6.1-fix-reverted', 2]]);
+  t.deepEqual(
+    matrix.include.map((e: { kernels: string; cells: number }) => [e.kernels, e.cells]),
+    [
+      ['v6.1', 2],
+      ['v6.1-fix-reverted', 2],
+    ],
+  );
   t.is((await leaklab(['matrix', ...SCENARIOS, ...KERNELS])).stdout, m1.stdout, 'the same shards every time');
 
   const shards: string[] = [];
@@ -37,11 +43,15 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
   const junit = join(dir, 'junit.xml');
   const report = join(dir, 'report');
   const summary = join(dir, 'step-summary.md');
-  const m = await leaklab(['report', 'merge', ...shards.reverse(), '--json', merged, '--junit', junit, '--report', report], { env: { GITHUB_STEP_SUMMARY: summary } });
+  const m = await leaklab(['report', 'merge', ...shards.reverse(), '--json', merged, '--junit', junit, '--report', report], {
+    env: { GITHUB_STEP_SUMMARY: summary },
+  });
   t.is(m.code, 0, m.stderr);
   const results = JSON.parse(readFileSync(merged, 'utf8')).results;
-  t.deepEqual(results.map((r: { scenario: string; kernel: string }) => `${r.scenario}@${r.kernel}`),
-    ['fib6-suppress-leak@v6.1', 'fib6-suppress-leak@v6.1-fix-reverted', 'control-no-rule@v6.1', 'control-no-rule@v6.1-fix-reverted']);
+  t.deepEqual(
+    results.map((r: { scenario: string; kernel: string }) => `${r.scenario}@${r.kernel}`),
+    ['fib6-suppress-leak@v6.1', 'fib6-suppress-leak@v6.1-fix-reverted', 'control-no-rule@v6.1', 'control-no-rule@v6.1-fix-reverted'],
+  );
   t.regex(m.stdout, /4 as expected, 0 unexpected/);
 
   xmllint(junit);
@@ -49,10 +59,17 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
   t.is((xml.match(/<testcase /g) ?? []).length, 4);
   t.regex(xml, /<testsuites name="leaklab" tests="4" failures="0" errors="0"/);
 
-  t.regex(readFileSync(join(report, 'report.md'), 'utf8'), /\| fib6-suppress-leak \| v6\.1-fix-reverted \| LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(20\d\d packets, 20\d\d kept, noise ±[\d.]+\) \| 20\d\d \| 20\d\d \| as expected \|/);
+  t.regex(
+    readFileSync(join(report, 'report.md'), 'utf8'),
+    /\| fib6-suppress-leak \| v6\.1-fix-reverted \| LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(20\d\d packets, 20\d\d kept, noise ±[\d.]+\) \| 20\d\d \| 20\d\d \| as expected \|/,
+  );
   t.is(readFileSync(summary, 'utf8'), readFileSync(join(report, 'report.md'), 'utf8'), 'appended to $GITHUB_STEP_SUMMARY');
   // The browser's own parse of the page: one chart per result, every sample drawn.
-  const dom = execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${join(report, 'report.html')}`], { encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'] });
+  const dom = execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${join(report, 'report.html')}`], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
   t.is((dom.match(/<svg [^>]*class="chart"/g) ?? []).length, 4);
   t.is((dom.match(/<circle class="sample"/g) ?? []).length, 4 * 10, 'baseline, idle, then 4 bursts with an idle phase each, per chart');
   t.is((dom.match(/<line class="fit"/g) ?? []).length, 4);
@@ -63,14 +80,22 @@ test('JUnit: a verdict against the expectation is a failure with the numbers and
   const dir = tempDir(t);
   // The real seed, with an expectation that v6.1 (fixed) leaks: the verdict contradicts it.
   const file = join(dir, 'wrong-expectation.yaml');
-  writeFileSync(file, readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^name: .*$/m, 'name: wrong-expectation').replace(/^expect:[^]*$/m, 'expect:\n  "*": leak\n'));
+  writeFileSync(
+    file,
+    readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8')
+      .replace(/^name: .*$/m, 'name: wrong-expectation')
+      .replace(/^expect:[^]*$/m, 'expect:\n  "*": leak\n'),
+  );
   const junit = join(dir, 'out', 'junit.xml');
   const r = await leaklab(['run', file, '-k', 'v6.1', '--junit', junit, '--runs-dir', join(dir, 'runs')]);
   t.is(r.code, 1, r.stderr);
   xmllint(junit);
   const xml = readFileSync(junit, 'utf8');
   t.regex(xml, /<testsuites name="leaklab" tests="1" failures="1" errors="0"/);
-  t.regex(xml, /<failure type="unexpected-verdict" message="expected leak, got no-leak">v6\.1 +no leak +ip6_dst_cache +&lt; 0\.0\d+ obj\/packet at 95 % +\(200\d packets, -?\d+ kept, noise ±[\d.]+/);
+  t.regex(
+    xml,
+    /<failure type="unexpected-verdict" message="expected leak, got no-leak">v6\.1 +no leak +ip6_dst_cache +&lt; 0\.0\d+ obj\/packet at 95 % +\(200\d packets, -?\d+ kept, noise ±[\d.]+/,
+  );
   t.regex(xml, /serial console \(last 30 lines\):\n[^]*leaklab-init: starting guest agent/);
   // The command that runs the case again, in the JUnit failure and under the summary.
   t.true(xml.includes(`to run again: leaklab run ${file} -k v6.1`), xml);

@@ -29,7 +29,17 @@ test.after.always(async () => {
 test('the seed and a control in containers on the host kernel: no leak, nothing left behind', async (t) => {
   const dir = tempDir(t);
   const release = execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim();
-  const r = await leaklab(['run', '--backend', 'docker', 'scenarios/fib6-suppress-leak.yaml', 'scenarios/control-no-rule.yaml', '--json', join(dir, 'r.json'), '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab([
+    'run',
+    '--backend',
+    'docker',
+    'scenarios/fib6-suppress-leak.yaml',
+    'scenarios/control-no-rule.yaml',
+    '--json',
+    join(dir, 'r.json'),
+    '--runs-dir',
+    join(dir, 'runs'),
+  ]);
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr.split('\n').slice(-15).join('\n'));
   const lines = r.stdout.split('\n').filter((l) => l.includes('obj/packet'));
@@ -63,9 +73,14 @@ test('a container left by a SIGKILLed leaklab is removed by leaklab clean; Ctrl-
 test('Docker unreachable: one message naming the fix, exit 2, no run directory', async (t) => {
   const dir = tempDir(t);
   const runs = join(dir, 'runs');
-  const notRunning = await leaklab(['run', '--backend', 'docker', 'scenarios/fib6-suppress-leak.yaml', '--runs-dir', runs], { env: { DOCKER_HOST: `unix://${dir}/docker.sock` } });
+  const notRunning = await leaklab(['run', '--backend', 'docker', 'scenarios/fib6-suppress-leak.yaml', '--runs-dir', runs], {
+    env: { DOCKER_HOST: `unix://${dir}/docker.sock` },
+  });
   t.is(notRunning.code, 2);
-  t.regex(notRunning.stderr, /the Docker daemon is not running \(no socket at .*docker\.sock, from DOCKER_HOST\)\n {2}next step: start it[^\n]*; or fix or unset DOCKER_HOST/);
+  t.regex(
+    notRunning.stderr,
+    /the Docker daemon is not running \(no socket at .*docker\.sock, from DOCKER_HOST\)\n {2}next step: start it[^\n]*; or fix or unset DOCKER_HOST/,
+  );
   const notInstalled = await leaklab(['run', '--backend', 'docker', 'scenarios/fib6-suppress-leak.yaml', '--runs-dir', runs], {
     env: { DOCKER_HOST: `unix://${dir}/docker.sock`, PATH: pathWithout(dir, 'dockerd') },
   });
@@ -84,6 +99,9 @@ test('a step the container is not allowed to do: named, with the capabilities it
   writeFileSync(scenario, readFileSync('scenarios/control-no-rule.yaml', 'utf8').replace(/^name: .*$/m, 'name: needs-syslog') + 'setup: ["dmesg"]\n');
   const r = await leaklab(['run', '--backend', 'docker', scenario, '--runs-dir', join(dir, 'runs')]);
   t.is(r.code, 2, r.stderr);
-  t.regex(r.stdout, /ERROR\s+the container was not allowed to do "setup\[0\]: dmesg"[^]*next step: it needs the capabilities NET_ADMIN, NET_RAW, SYS_ADMIN[^]*Operation not permitted/);
+  t.regex(
+    r.stdout,
+    /ERROR\s+the container was not allowed to do "setup\[0\]: dmesg"[^]*next step: it needs the capabilities NET_ADMIN, NET_RAW, SYS_ADMIN[^]*Operation not permitted/,
+  );
   t.deepEqual(await leaklabContainers(), []);
 });

@@ -10,7 +10,7 @@ import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
 test('the seed leak is found through the merged slab, and named', async (t) => {
   const dir = tempDir(t);
   const seed = readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8');
-  const merged = seed.replace(/^guest:\n  cmdline: \[slab_nomerge\]\n/m, '').replace(/^name: .*$/m, 'name: seed-merged');
+  const merged = seed.replace(/^guest:\n {2}cmdline: \[slab_nomerge\]\n/m, '').replace(/^name: .*$/m, 'name: seed-merged');
   t.notRegex(merged, /slab_nomerge/);
   writeFileSync(join(dir, 'merged.yaml'), merged);
   const report = join(dir, 'report.json');

@@ -5,7 +5,10 @@ import { onTerminal } from '../helpers/terminal.ts';
 
 test.serial('on a terminal, boots and traffic of guests side by side are lines redrawn in place, gone when done', (t) => {
   const dir = tempDir(t);
-  const r = onTerminal(['node', 'bin/leaklab.js', 'run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1,v6.1-fix-reverted', '-j', '2', '--runs-dir', join(dir, 'runs')], 15 * 60_000);
+  const r = onTerminal(
+    ['node', 'bin/leaklab.js', 'run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1,v6.1-fix-reverted', '-j', '2', '--runs-dir', join(dir, 'runs')],
+    15 * 60_000,
+  );
   t.is(r.code, 0, r.screen.join('\n'));
   // While running: a task line per guest, bars included.
   t.regex(r.raw, /fib6-suppress-leak on v6\.1: \[[#-]{20}\] +\d+% booting: \d+ s of 90 s allowed; console: /);
@@ -25,7 +28,26 @@ test.serial('on a terminal, boots and traffic of guests side by side are lines r
 
 test.serial('Ctrl-C on a terminal: its message is the last thing on the screen, no task line drawn below it', (t) => {
   const dir = tempDir(t);
-  const r = onTerminal(['timeout', '--preserve-status', '-s', 'INT', '2.5', 'node', 'bin/leaklab.js', 'run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1,v6.1-fix-reverted', '-j', '2', '--runs-dir', join(dir, 'runs')], 5 * 60_000);
+  const r = onTerminal(
+    [
+      'timeout',
+      '--preserve-status',
+      '-s',
+      'INT',
+      '2.5',
+      'node',
+      'bin/leaklab.js',
+      'run',
+      'scenarios/fib6-suppress-leak.yaml',
+      '-k',
+      'v6.1,v6.1-fix-reverted',
+      '-j',
+      '2',
+      '--runs-dir',
+      join(dir, 'runs'),
+    ],
+    5 * 60_000,
+  );
   t.is(r.code, 130, r.screen.join('\n'));
   t.regex(r.raw, /\d+% (booting|sending burst|settling)/, 'task lines were up when the signal came');
   t.regex(r.screen[r.screen.length - 1], /^leaklab: SIGINT: stopping guests and removing temp files\.\.\.$/, r.screen.join('\n'));

@@ -18,10 +18,24 @@ test('the upstream fix on v6.1-fix-reverted: FIX HOLDS at 95 %, no regression in
   copyFileSync(join(ROOT, SEED), join(suite, 'fib6-suppress-leak.yaml'));
   copyFileSync(join(ROOT, 'scenarios/control-no-rule.yaml'), join(suite, 'control-no-rule.yaml'));
   const json = join(dir, 'v.json');
-  const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'lab/patches/fib6-suppress-fix.patch', join(suite, 'fib6-suppress-leak.yaml'), '--json', json, '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab([
+    'validate-patch',
+    '-s',
+    'v6.1-fix-reverted',
+    '-p',
+    'lab/patches/fib6-suppress-fix.patch',
+    join(suite, 'fib6-suppress-leak.yaml'),
+    '--json',
+    json,
+    '--runs-dir',
+    join(dir, 'runs'),
+  ]);
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr.split('\n').slice(-15).join('\n'));
-  t.regex(r.stdout, /base: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(3\/3 runs\)\s+patched: no leak < 0\.00\d+ obj\/packet \(3\/3 runs\)\s+=> FIX HOLDS \(confidence 95\.0 %\)/);
+  t.regex(
+    r.stdout,
+    /base: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(3\/3 runs\)\s+patched: no leak < 0\.00\d+ obj\/packet \(3\/3 runs\)\s+=> FIX HOLDS \(confidence 95\.0 %\)/,
+  );
   const report = JSON.parse(readFileSync(json, 'utf8'));
   t.is(report.validation.results.length, 12, '2 scenarios x 2 kernels x 3 runs');
   t.deepEqual(report.validation.regressions, []);
@@ -35,7 +49,19 @@ test('the upstream fix on v6.1-fix-reverted: FIX HOLDS at 95 %, no regression in
 
 test('a comment-only patch to the same function: FIX DOES NOT HOLD, exit 1', async (t) => {
   const dir = tempDir(t);
-  const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'test/fixtures/patches/comment-only.patch', '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab([
+    'validate-patch',
+    '-s',
+    'v6.1-fix-reverted',
+    '-p',
+    'test/fixtures/patches/comment-only.patch',
+    '--no-suite',
+    '-n',
+    '1',
+    SEED,
+    '--runs-dir',
+    join(dir, 'runs'),
+  ]);
   t.is(r.code, 1, r.stderr);
   t.regex(r.stdout, /patched: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(1\/1 runs\)\s+=> FIX DOES NOT HOLD/);
 });
@@ -43,7 +69,21 @@ test('a comment-only patch to the same function: FIX DOES NOT HOLD, exit 1', asy
 test('any patch on v6.1, which does not leak: BASE DOES NOT REPRODUCE, exit 3, patched kernel not built', async (t) => {
   const dir = tempDir(t);
   const json = join(dir, 'r.json');
-  const r = await leaklab(['validate-patch', '-s', 'v6.1', '-p', 'test/fixtures/patches/comment-only.patch', '--no-suite', '-n', '1', SEED, '--json', json, '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab([
+    'validate-patch',
+    '-s',
+    'v6.1',
+    '-p',
+    'test/fixtures/patches/comment-only.patch',
+    '--no-suite',
+    '-n',
+    '1',
+    SEED,
+    '--json',
+    json,
+    '--runs-dir',
+    join(dir, 'runs'),
+  ]);
   t.is(r.code, 3, r.stderr);
   t.regex(r.stdout, /base: no leak .* => BASE DOES NOT REPRODUCE/);
   // Not built, not even fetched from the cache: the report has no patched kernel and no patched runs.
@@ -61,7 +101,10 @@ test('bad input: an empty patch, a missing patch, a package kernel as source', a
     [['-s', 'v6.1-fix-reverted', '-p', empty], /empty: it has no diff hunks/],
     [['-s', 'v6.1-fix-reverted', '-p', join(dir, 'nope.patch')], /patch not found/],
     [['-s', 'debian-6.1-cloud', '-p', 'lab/patches/fib6-suppress-fix.patch'], /is a Debian package: a patch needs a kernel leaklab builds from source/],
-    [['-s', 'v9-nope', '-p', 'lab/patches/fib6-suppress-fix.patch'], /--source v9-nope is neither a catalog kernel nor a directory[^]*use one of: v6\.1, v6\.1-fix-reverted, v6\.1-keep-1-in-2, [^(]*\(catalog entries with source:\)/],
+    [
+      ['-s', 'v9-nope', '-p', 'lab/patches/fib6-suppress-fix.patch'],
+      /--source v9-nope is neither a catalog kernel nor a directory[^]*use one of: v6\.1, v6\.1-fix-reverted, v6\.1-keep-1-in-2, [^(]*\(catalog entries with source:\)/,
+    ],
   ];
   for (const [args, message] of cases) {
     const r = await leaklab(['validate-patch', ...args, '--no-suite', SEED, '--runs-dir', join(dir, 'runs')]);
@@ -74,7 +117,19 @@ test('bad input: an empty patch, a missing patch, a package kernel as source', a
 
 test('a patch to a file the config does not build is flagged', async (t) => {
   const dir = tempDir(t);
-  const r = await leaklab(['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'test/fixtures/patches/unbuilt-file.patch', '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab([
+    'validate-patch',
+    '-s',
+    'v6.1-fix-reverted',
+    '-p',
+    'test/fixtures/patches/unbuilt-file.patch',
+    '--no-suite',
+    '-n',
+    '1',
+    SEED,
+    '--runs-dir',
+    join(dir, 'runs'),
+  ]);
   t.is(r.code, 1, r.stderr);
   t.regex(r.stdout, /warning: the patch changes drivers\/net\/macvlan\.c, which this config does not build: it cannot change this kernel/);
 });
@@ -89,7 +144,10 @@ test('a git range in a kernel tree: base A, patched B; the tree is only read', a
   const r = await leaklab(['validate-patch', '-s', tree, '-p', range, '--no-suite', '-n', '1', SEED, '--json', json, '--runs-dir', join(dir, 'runs')]);
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr.split('\n').slice(-15).join('\n'));
-  t.regex(r.stdout, /base: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(1\/1 runs\)\s+patched: no leak < 0\.00\d+ obj\/packet \(1\/1 runs\)\s+=> FIX HOLDS/);
+  t.regex(
+    r.stdout,
+    /base: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(1\/1 runs\)\s+patched: no leak < 0\.00\d+ obj\/packet \(1\/1 runs\)\s+=> FIX HOLDS/,
+  );
   const report = JSON.parse(readFileSync(json, 'utf8')).validation;
   t.regex(report.patches[0].path, new RegExp(`^${range} \\(1 commit\\) in `));
   t.deepEqual(report.patches[0].files, ['net/ipv6/fib6_rules.c']);
@@ -97,11 +155,23 @@ test('a git range in a kernel tree: base A, patched B; the tree is only read', a
   t.is(execFileSync('git', ['-C', tree, 'rev-parse', 'HEAD'], { encoding: 'utf8' }), head);
 });
 
-test('a patch file on a tree\'s HEAD, and tree input errors', async (t) => {
+test("a patch file on a tree's HEAD, and tree input errors", async (t) => {
   const tree = kernelHistory();
   const dir = tempDir(t);
   // HEAD of the history is fixed: the base cannot reproduce.
-  const r = await leaklab(['validate-patch', '-s', tree, '-p', 'test/fixtures/patches/comment-only.patch', '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab([
+    'validate-patch',
+    '-s',
+    tree,
+    '-p',
+    'test/fixtures/patches/comment-only.patch',
+    '--no-suite',
+    '-n',
+    '1',
+    SEED,
+    '--runs-dir',
+    join(dir, 'runs'),
+  ]);
   t.is(r.code, 3, r.stderr.split('\n').slice(-15).join('\n'));
   t.regex(r.stdout, /=> BASE DOES NOT REPRODUCE/);
   const cases: [string[], RegExp][] = [

@@ -26,22 +26,35 @@ export function tempDir(t: ExecutionContext): string {
  * Runs bin/leaklab.js with args. `onStderr` sees stderr as it arrives and may
  * return a signal to send (e.g. SIGINT once the guest is booting).
  */
-export function leaklab(args: string[], opts: { env?: Record<string, string>; timeoutMs?: number; onStderr?: (all: string) => NodeJS.Signals | undefined } = {}): Promise<CliResult> {
+export function leaklab(
+  args: string[],
+  opts: { env?: Record<string, string>; timeoutMs?: number; onStderr?: (all: string) => NodeJS.Signals | undefined } = {},
+): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/leaklab.js'), ...args], {
-      cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: ROOT,
+      env: { ...process.env, ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
     let signalled = false;
-    child.stdout.on('data', (d) => { stdout += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
     child.stderr.on('data', (d) => {
       stderr += d;
       const sig = !signalled && opts.onStderr?.(stderr);
-      if (sig) { signalled = true; child.kill(sig); }
+      if (sig) {
+        signalled = true;
+        child.kill(sig);
+      }
     });
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000);
-    child.on('close', (code, signal) => { clearTimeout(timer); resolvePromise({ code, signal, stdout, stderr }); });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolvePromise({ code, signal, stdout, stderr });
+    });
   });
 }
 
@@ -50,7 +63,8 @@ export function qemuProcesses(needle = ''): string[] {
   try {
     // -f: pgrep -x cannot match names longer than 15 characters.
     return execFileSync('pgrep', ['-a', '-f', '^qemu-system-x86_64 '], { encoding: 'utf8' })
-      .split('\n').filter((l) => l && l.includes(needle));
+      .split('\n')
+      .filter((l) => l && l.includes(needle));
   } catch {
     return []; // pgrep exits 1 when nothing matches
   }

@@ -32,11 +32,28 @@ export async function dockerEngine(): Promise<Docker> {
   const dir = mkdtempSync(join(tmpdir(), 'leaklab-test-dockerd-'));
   const own = join(dir, 'docker.sock');
   const log = openSync(join(dir, 'dockerd.log'), 'a');
-  const child = spawn('dockerd', ['--bridge=none', '--iptables=false', '--data-root', join(dir, 'root'), '--exec-root', join(dir, 'exec'),
-    '--pidfile', join(dir, 'dockerd.pid'), '-H', `unix://${own}`], { stdio: ['ignore', log, log] });
+  const child = spawn(
+    'dockerd',
+    [
+      '--bridge=none',
+      '--iptables=false',
+      '--data-root',
+      join(dir, 'root'),
+      '--exec-root',
+      join(dir, 'exec'),
+      '--pidfile',
+      join(dir, 'dockerd.pid'),
+      '-H',
+      `unix://${own}`,
+    ],
+    { stdio: ['ignore', log, log] },
+  );
   started = { child, dir };
   for (let i = 0; i < 150 && !(await answers(own)); i++) await new Promise((r) => setTimeout(r, 200));
-  if (!(await answers(own))) throw new Error(`no Docker Engine: ${socket} does not answer and a private dockerd did not start (see ${dir}/dockerd.log; is docker.io installed and are you root?)`);
+  if (!(await answers(own)))
+    throw new Error(
+      `no Docker Engine: ${socket} does not answer and a private dockerd did not start (see ${dir}/dockerd.log; is docker.io installed and are you root?)`,
+    );
   process.env.DOCKER_HOST = `unix://${own}`;
   return new Docker({ socketPath: own });
 }

@@ -16,7 +16,9 @@ export function fixture(...parts: string[]): string {
 
 /** The raw phase dumps of one run recorded with the measurement protocol (test/fixtures/measure/RUN/NN-kind.txt), in order. */
 export function recordedPhases(run: string): { kind: PhaseKind; text: string }[] {
-  return readdirSync(join(FIXTURES, 'measure', run)).sort().map((f) => ({ kind: f.replace(/^\d+-|\.txt$/g, '') as PhaseKind, text: fixture('measure', run, f) }));
+  return readdirSync(join(FIXTURES, 'measure', run))
+    .sort()
+    .map((f) => ({ kind: f.replace(/^\d+-|\.txt$/g, '') as PhaseKind, text: fixture('measure', run, f) }));
 }
 
 /** A recorded run as the protocol measured it (segments from the scenario's changes, as the protocol assigns them). */
@@ -43,7 +45,11 @@ export class ReplayGuest implements Guest {
     if (stdout === undefined) throw new Error(`replay: no recorded phase left for command ${this.scripts.length}`);
     return { exitCode: 0, stdout, stderr: '' };
   }
-  async troubles(): Promise<string[]> { return []; }
-  async panicked(): Promise<boolean> { return false; }
+  async troubles(): Promise<string[]> {
+    return [];
+  }
+  async panicked(): Promise<boolean> {
+    return false;
+  }
   async stop(): Promise<void> {}
 }

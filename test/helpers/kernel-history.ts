@@ -43,10 +43,16 @@ function makeHistory(dir: string): void {
   // Fixed names and dates: the same commit ids on every machine, so git bisect takes the same path everywhere.
   const date = () => `2024-01-01T00:${String(n).padStart(2, '0')}:00Z`;
   const env = () => ({
-    ...process.env, GIT_AUTHOR_NAME: 'leaklab test', GIT_AUTHOR_EMAIL: 'test@leaklab.invalid', GIT_COMMITTER_NAME: 'leaklab test',
-    GIT_COMMITTER_EMAIL: 'test@leaklab.invalid', GIT_AUTHOR_DATE: date(), GIT_COMMITTER_DATE: date(),
+    ...process.env,
+    GIT_AUTHOR_NAME: 'leaklab test',
+    GIT_AUTHOR_EMAIL: 'test@leaklab.invalid',
+    GIT_COMMITTER_NAME: 'leaklab test',
+    GIT_COMMITTER_EMAIL: 'test@leaklab.invalid',
+    GIT_AUTHOR_DATE: date(),
+    GIT_COMMITTER_DATE: date(),
   });
-  const sh = (cmd: string, args: string[]) => execFileSync(cmd, args, { cwd: dir, env: env(), stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 26, timeout: 10 * 60_000 });
+  const sh = (cmd: string, args: string[]) =>
+    execFileSync(cmd, args, { cwd: dir, env: env(), stdio: ['pipe', 'pipe', 'pipe'], maxBuffer: 1 << 26, timeout: 10 * 60_000 });
   sh('tar', ['-xf', '/usr/src/linux-source-6.1.tar.xz', '--strip-components=1']);
   sh('git', ['init', '-q']);
   // No automatic gc: it would repack 75000 objects in the background for minutes.

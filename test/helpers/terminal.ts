@@ -15,7 +15,12 @@ export interface TerminalRun {
 /** Runs `args` (a command line) on a terminal 120 columns wide. */
 export function onTerminal(args: string[], timeoutMs: number): TerminalRun {
   const quoted = args.map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const r = spawnSync('script', ['-qec', `stty cols 120 rows 50; ${quoted}`, '/dev/null'], { cwd: ROOT, encoding: 'utf8', timeout: timeoutMs, maxBuffer: 256 * 1024 * 1024 });
+  const r = spawnSync('script', ['-qec', `stty cols 120 rows 50; ${quoted}`, '/dev/null'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: timeoutMs,
+    maxBuffer: 256 * 1024 * 1024,
+  });
   return { code: r.status, raw: r.stdout, screen: replay(r.stdout) };
 }
 
@@ -33,7 +38,10 @@ export function replay(raw: string): string[] {
     if (esc) {
       const n = Number(esc[1] || 0);
       if (esc[2] === 'A') row = Math.max(0, row - (n || 1));
-      if (esc[2] === 'J') lines.splice(row + 1), (lines[row] = lines[row].slice(0, col));
+      if (esc[2] === 'J') {
+        lines.splice(row + 1);
+        lines[row] = lines[row].slice(0, col);
+      }
       if (esc[2] === 'K') lines[row] = '';
       i += esc[0].length - 1;
     } else if (raw[i] === '\r') col = 0;

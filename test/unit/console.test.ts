@@ -15,6 +15,9 @@ test('a clean boot has no troubles', (t) => {
 });
 
 test("a boot's progress shows the console's last line, without colour codes or control characters", (t) => {
-  t.is(lastLine('[    0.000000] Linux version 6.1.192\r\n[    1.234567] \x1b[0;32mFreeing unused kernel image\x1b[0m memory: 1234K\r\n\r\n'), '[    1.234567] Freeing unused kernel image memory: 1234K');
+  t.is(
+    lastLine('[    0.000000] Linux version 6.1.192\r\n[    1.234567] \x1b[0;32mFreeing unused kernel image\x1b[0m memory: 1234K\r\n\r\n'),
+    '[    1.234567] Freeing unused kernel image memory: 1234K',
+  );
   t.is(lastLine(''), '');
 });

@@ -9,7 +9,9 @@ test('onLine gets whole lines of stdout and stderr: a character split across wri
 });
 
 test('exit 127: a missing command is "not installed", a missing command inside sh -c is named as such', async (t) => {
-  await t.throwsAsync(run('leaklab-no-such-tool', [], { what: 'a missing tool', timeoutMs: 10_000 }), { message: /a missing tool: leaklab-no-such-tool is not installed/ });
+  await t.throwsAsync(run('leaklab-no-such-tool', [], { what: 'a missing tool', timeoutMs: 10_000 }), {
+    message: /a missing tool: leaklab-no-such-tool is not installed/,
+  });
   const inner = await t.throwsAsync(run('sh', ['-c', 'true | leaklab-no-such-tool'], { what: 'a pipeline', timeoutMs: 10_000 }));
   t.regex(inner!.message, /a pipeline: a command that sh ran was not found \(exit 127\)/);
   t.regex((inner as any).details, /leaklab-no-such-tool: not found/);

@@ -10,14 +10,16 @@ test('a lock admits one holder at a time, however many ask at once', async (t) =
   const path = join(dir, 'tree.lockdir');
   let inside = 0;
   let most = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    const lock = await acquireLock(path, 'test');
-    inside++;
-    most = Math.max(most, inside);
-    await new Promise((r) => setTimeout(r, 20));
-    inside--;
-    await lock.release();
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      const lock = await acquireLock(path, 'test');
+      inside++;
+      most = Math.max(most, inside);
+      await new Promise((r) => setTimeout(r, 20));
+      inside--;
+      await lock.release();
+    }),
+  );
   t.is(most, 1);
   t.false(existsSync(path), 'released');
   rmSync(dir, { recursive: true, force: true });
@@ -32,7 +34,10 @@ test('a lock whose owner died (not refreshed) is taken over; a live one is waite
   const timing = { updateMs: 1_000, staleMs: 2_000 };
   const taken = await acquireLock(path, 'test', timing);
   let second = false;
-  const waiting = acquireLock(path, 'test', timing).then((l) => { second = true; return l; });
+  const waiting = acquireLock(path, 'test', timing).then((l) => {
+    second = true;
+    return l;
+  });
   await new Promise((r) => setTimeout(r, 2_500));
   t.false(second, 'a held lock (refreshed) is not stale');
   await taken.release();
@@ -52,10 +57,16 @@ appendFileSync(${JSON.stringify(journal)}, 'in\\n');
 await new Promise((r) => setTimeout(r, 150));
 appendFileSync(${JSON.stringify(journal)}, 'out\\n');
 await lock.release();`;
-  await Promise.all(Array.from({ length: 4 }, () => new Promise<void>((resolve, reject) => {
-    const p = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', child], { stdio: 'inherit', timeout: 60_000 });
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exit ${code}`))));
-  })));
+  await Promise.all(
+    Array.from(
+      { length: 4 },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const p = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', child], { stdio: 'inherit', timeout: 60_000 });
+          p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`child exit ${code}`))));
+        }),
+    ),
+  );
   t.is(readFileSync(journal, 'utf8'), 'in\nout\n'.repeat(4));
   rmSync(dir, { recursive: true, force: true });
 });

@@ -3,7 +3,15 @@ import { mkdtempSync, mkdirSync, writeFileSync, rmSync, renameSync } from 'node:
 import { spawn, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseSample, parseSlabinfo, parseSnmp6InReceives, parseSnmpInReceives, MissingCacheError, settleScript, leastOfShrunkReads } from '../../src/probe/slab.ts';
+import {
+  parseSample,
+  parseSlabinfo,
+  parseSnmp6InReceives,
+  parseSnmpInReceives,
+  MissingCacheError,
+  settleScript,
+  leastOfShrunkReads,
+} from '../../src/probe/slab.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 test('slabinfo of a real guest: ip6_dst_cache under its own name with slab_nomerge', (t) => {
@@ -77,7 +85,15 @@ function slabDir(t: ExecutionContext, objects: number | undefined): { dir: strin
 function settle(dir: string, maxSeconds: number): { ms: number; promise: Promise<number | null> } {
   const started = Date.now();
   const child = spawn('dash', ['-ec', settleScript(['ip6_dst_cache'], maxSeconds, 2, dir)], { stdio: 'ignore', timeout: 20_000 });
-  const result = { ms: 0, promise: new Promise<number | null>((done) => child.on('exit', (code) => { result.ms = Date.now() - started; done(code); })) };
+  const result = {
+    ms: 0,
+    promise: new Promise<number | null>((done) =>
+      child.on('exit', (code) => {
+        result.ms = Date.now() - started;
+        done(code);
+      }),
+    ),
+  };
   return result;
 }
 
@@ -119,7 +135,11 @@ test('a sample takes the least of three shrunk reads: a CPU slab activated betwe
   const d = mkdtempSync(join(tmpdir(), 'leaklab-slab-'));
   execFileSync('mkfifo', [join(d, 'objects'), join(d, 'shrink')]);
   const kernel = `for v in 16 7 9; do read -r x < "$d/shrink"; echo "$v N0=$v" > "$d/objects"; done`;
-  const out = execFileSync('sh', ['-c', `(${kernel}) & ${leastOfShrunkReads()}; wait; echo "$o"`], { encoding: 'utf8', env: { ...process.env, d }, timeout: 10_000 });
+  const out = execFileSync('sh', ['-c', `(${kernel}) & ${leastOfShrunkReads()}; wait; echo "$o"`], {
+    encoding: 'utf8',
+    env: { ...process.env, d },
+    timeout: 10_000,
+  });
   t.is(out.trim(), '7');
   rmSync(d, { recursive: true, force: true });
 });

@@ -33,17 +33,28 @@ test('mmdebstrap --verbose output of a real run: its stages, and the download as
   const last = download[download.length - 1];
   t.true(Math.abs(last.done - last.total!) / last.total! < 0.02, `${last.done} of ${last.total}`);
   t.regex(last.label, /downloading packages with apt: 8\.\d of 8\.5 MB/);
-  t.true(download.every((s, i) => i === 0 || s.done >= download[i - 1].done), 'the bar never goes back');
+  t.true(
+    download.every((s, i) => i === 0 || s.done >= download[i - 1].done),
+    'the bar never goes back',
+  );
 });
 
 test("apt's status lines (APT::Status-Fd) of a real kernel download give its percentage", (t) => {
-  const percents = fixture('progress/apt-status-fd.txt').split('\n').map(aptDownloadPercent).filter((p) => p !== undefined);
+  const percents = fixture('progress/apt-status-fd.txt')
+    .split('\n')
+    .map(aptDownloadPercent)
+    .filter((p) => p !== undefined);
   t.deepEqual(percents, [0, 0, 0.0404, 100]);
 });
 
 test('apt saying some archives are cached ("Need to get 3027 kB/8453 kB") sizes the bar by what it fetches', (t) => {
   const task = recordingTask();
   const onLine = mmdebstrapProgress(task);
-  for (const line of ['I: downloading packages with apt...', 'Need to get 3027 kB/8453 kB of archives.', 'Get:1 http://deb.debian.org/debian bookworm/main amd64 libc6 amd64 2.36-9+deb12u14 [2759 kB]']) onLine(line);
+  for (const line of [
+    'I: downloading packages with apt...',
+    'Need to get 3027 kB/8453 kB of archives.',
+    'Get:1 http://deb.debian.org/debian bookworm/main amd64 libc6 amd64 2.36-9+deb12u14 [2759 kB]',
+  ])
+    onLine(line);
   t.deepEqual(task.seen[task.seen.length - 1], { done: 2759e3, total: 3027e3, label: 'making image: downloading packages with apt: 2.8 of 3.0 MB' });
 });

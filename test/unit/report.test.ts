@@ -19,8 +19,14 @@ test('rates print two significant digits (at least two decimals), never -0.00', 
 
 // reproduceCommand reads only what every result has (CellInfo).
 const cell = (over: Partial<CellInfo>): RunResult => ({
-  scenario: 'fib6-suppress-leak', scenarioFile: '/work/lab/scenarios/fib6-suppress-leak.yaml', kernel: 'v6.1', backend: 'qemu',
-  runDir: '/tmp/x', troubles: [], seconds: { prepare: 0, boot: 0, measure: 0, total: 0 }, ...over,
+  scenario: 'fib6-suppress-leak',
+  scenarioFile: '/work/lab/scenarios/fib6-suppress-leak.yaml',
+  kernel: 'v6.1',
+  backend: 'qemu',
+  runDir: '/tmp/x',
+  troubles: [],
+  seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
+  ...over,
   error: { kind: 'guest', message: 'not run' },
 });
 
@@ -34,7 +40,13 @@ test('the command to run a cell again: path relative to where leaklab runs when 
 test('"to run again" lines only for results that did not go as expected', async (t) => {
   const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
   const samples = recordedMeasurement('seed-v6.1', seed);
-  const judgedCell = (kernel: string, asExpected: boolean): RunResult => ({ ...cell({ kernel }), error: undefined, verdict: judge(seed, samples), samples, asExpected });
+  const judgedCell = (kernel: string, asExpected: boolean): RunResult => ({
+    ...cell({ kernel }),
+    error: undefined,
+    verdict: judge(seed, samples),
+    samples,
+    asExpected,
+  });
   const ok = judgedCell('v6.1', true);
   const wrong = judgedCell('v6.1-fix-reverted', false);
   const failed = cell({ kernel: 'debian-6.1-cloud' });

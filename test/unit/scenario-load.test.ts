@@ -20,16 +20,7 @@ test('every scenario shipped in scenarios/ is valid', async (t) => {
 });
 
 test('all problems of a file are reported at once, each with line, column and key', (t) => {
-  const text = [
-    'name: bad name',
-    'kernels: v6.1',
-    'traffic:',
-    '  packets: "lots"',
-    '  colour: red',
-    'watch: []',
-    'expect:',
-    '  v6.1: maybe',
-  ].join('\n');
+  const text = ['name: bad name', 'kernels: v6.1', 'traffic:', '  packets: "lots"', '  colour: red', 'watch: []', 'expect:', '  v6.1: maybe'].join('\n');
   const { value, problems } = parseScenarioText(text, 'bad.yaml');
   t.is(value, undefined);
   const at = problems.map((p) => `${p.line}:${p.col} ${p.key}`);
@@ -53,7 +44,8 @@ test('a missing required key names the key', (t) => {
 });
 
 test('statistical settings out of range, and traffic that cannot be sent, are rejected with their lines', (t) => {
-  const bad = (traffic: string, extra = '') => parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: ${traffic}\nwatch: [a]\n${extra}`, 't.yaml').problems.map((p) => `${p.key}@${p.line}`);
+  const bad = (traffic: string, extra = '') =>
+    parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: ${traffic}\nwatch: [a]\n${extra}`, 't.yaml').problems.map((p) => `${p.key}@${p.line}`);
   t.deepEqual(bad('{packets: 10}', 'thresholds: {tolerance: -1}\n'), ['thresholds.tolerance@5']);
   t.deepEqual(bad('{packets: 10}', 'thresholds: {confidence: 1}\n'), ['thresholds.confidence@5']);
   t.deepEqual(bad('{packets: 10}', 'thresholds: {confidence: 0}\n'), ['thresholds.confidence@5']);
@@ -99,19 +91,38 @@ test('schema/scenario.schema.json is generated from the current schema', async (
 
 test('traffic to a remote address the topology does not have is refused at load time', (t) => {
   const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntopology: { remote: null }\ntraffic: { packets: 100 }\nwatch: [ip6_dst_cache]\n', 'r.yaml');
-  t.deepEqual(problems.map((p) => p.key), ['traffic.to']);
+  t.deepEqual(
+    problems.map((p) => p.key),
+    ['traffic.to'],
+  );
   t.regex(problems[0].message, /topology\.remote is null/);
 });
 
 test('generator: trafgen needs both ends of the traffic on either side of the veth link', (t) => {
-  const problemsOf = (traffic: string) => parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: { packets: 100, generator: trafgen, ${traffic} }\nwatch: [a]\n`, 't.yaml').problems;
+  const problemsOf = (traffic: string) =>
+    parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: { packets: 100, generator: trafgen, ${traffic} }\nwatch: [a]\n`, 't.yaml').problems;
   t.deepEqual(problemsOf('to: remote'), []);
   t.deepEqual(problemsOf('from: peer, to: guest, source: remote'), []);
-  t.deepEqual(problemsOf('to: loopback').map((p) => p.key), ['traffic.to']);
-  t.deepEqual(problemsOf('to: "::1"').map((p) => p.key), ['traffic.to']);
-  t.deepEqual(problemsOf('to: guest').map((p) => p.key), ['traffic.to']);
-  t.deepEqual(problemsOf('from: peer, to: remote').map((p) => p.key), ['traffic.to']);
-  t.deepEqual(problemsOf('to: remote, source: peer').map((p) => p.key), ['traffic.source']);
+  t.deepEqual(
+    problemsOf('to: loopback').map((p) => p.key),
+    ['traffic.to'],
+  );
+  t.deepEqual(
+    problemsOf('to: "::1"').map((p) => p.key),
+    ['traffic.to'],
+  );
+  t.deepEqual(
+    problemsOf('to: guest').map((p) => p.key),
+    ['traffic.to'],
+  );
+  t.deepEqual(
+    problemsOf('from: peer, to: remote').map((p) => p.key),
+    ['traffic.to'],
+  );
+  t.deepEqual(
+    problemsOf('to: remote, source: peer').map((p) => p.key),
+    ['traffic.source'],
+  );
   t.regex(problemsOf('to: guest')[0].message, /"to" must be remote, peer or an address beyond the peer \(or use generator: socket\)/);
   t.is(problemsOf('to: guest')[0].line, 3);
   // The socket generator may send anywhere.
@@ -119,34 +130,58 @@ test('generator: trafgen needs both ends of the traffic on either side of the ve
 });
 
 test('a change must leave a burst after it, and stopsAfter must name a change', (t) => {
-  const { problems } = parseScenarioText([
-    'name: x', 'kernels: [v6.1]', 'traffic: { packets: 100, bursts: 2 }', 'watch: [a]',
-    'changes: [{ afterBurst: 2, name: drop, run: "true" }]',
-    'expect: { v6.1: { verdict: leak, stopsAfter: nope } }',
-  ].join('\n'), 'c.yaml');
-  t.deepEqual(problems.map((p) => p.key), ['changes.0.afterBurst', 'expect.v6.1.stopsAfter']);
+  const { problems } = parseScenarioText(
+    [
+      'name: x',
+      'kernels: [v6.1]',
+      'traffic: { packets: 100, bursts: 2 }',
+      'watch: [a]',
+      'changes: [{ afterBurst: 2, name: drop, run: "true" }]',
+      'expect: { v6.1: { verdict: leak, stopsAfter: nope } }',
+    ].join('\n'),
+    'c.yaml',
+  );
+  t.deepEqual(
+    problems.map((p) => p.key),
+    ['changes.0.afterBurst', 'expect.v6.1.stopsAfter'],
+  );
 });
 
 test('expectations for kernels the scenario does not run, and min above max, are refused', (t) => {
-  const { problems } = parseScenarioText([
-    'name: x', 'kernels: [v6.1]', 'traffic: { packets: 100 }', 'watch: [a]',
-    'expect: { v6.1-fix-revertd: leak, v6.1: { verdict: leak, minPerPacket: 2, maxPerPacket: 1 } }',
-  ].join('\n'), 'k.yaml');
+  const { problems } = parseScenarioText(
+    [
+      'name: x',
+      'kernels: [v6.1]',
+      'traffic: { packets: 100 }',
+      'watch: [a]',
+      'expect: { v6.1-fix-revertd: leak, v6.1: { verdict: leak, minPerPacket: 2, maxPerPacket: 1 } }',
+    ].join('\n'),
+    'k.yaml',
+  );
   t.deepEqual(problems.map((p) => p.key).sort(), ['expect.v6.1-fix-revertd', 'expect.v6.1.minPerPacket'].sort());
   t.regex(problems.find((p) => p.key === 'expect.v6.1-fix-revertd')!.message, /not in kernels: \(v6\.1\); use "\*"/);
 });
 
 test('choices and misspelt keys inside a union are named precisely', (t) => {
-  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 100, protocol: tcp }\nwatch: [a]\nexpect: { v6.1: { verdict: leak, stopAfter: x } }\n', 'u.yaml');
-  t.deepEqual(problems.map((p) => `${p.key}: ${p.message}`), [
-    'traffic.protocol: must be one of: "icmp", "udp"; got "tcp"',
-    'expect.v6.1.stopAfter: unknown key (check its spelling and level)',
-  ]);
+  const { problems } = parseScenarioText(
+    'name: x\nkernels: [v6.1]\ntraffic: { packets: 100, protocol: tcp }\nwatch: [a]\nexpect: { v6.1: { verdict: leak, stopAfter: x } }\n',
+    'u.yaml',
+  );
+  t.deepEqual(
+    problems.map((p) => `${p.key}: ${p.message}`),
+    ['traffic.protocol: must be one of: "icmp", "udp"; got "tcp"', 'expect.v6.1.stopAfter: unknown key (check its spelling and level)'],
+  );
 });
 
 test('schema problems and cross-key problems come in one report', (t) => {
-  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 100, too: remote }\nwatch: [a]\nexpect: { v6.1-typo: leak }\n', 'both.yaml');
-  t.deepEqual(problems.map((p) => p.key), ['traffic.too', 'expect.v6.1-typo']);
+  const { problems } = parseScenarioText(
+    'name: x\nkernels: [v6.1]\ntraffic: { packets: 100, too: remote }\nwatch: [a]\nexpect: { v6.1-typo: leak }\n',
+    'both.yaml',
+  );
+  t.deepEqual(
+    problems.map((p) => p.key),
+    ['traffic.too', 'expect.v6.1-typo'],
+  );
 });
 
 test('backends: qemu by default; --backend overrides; a container cell per scenario', async (t) => {
@@ -154,20 +189,32 @@ test('backends: qemu by default; --backend overrides; a container cell per scena
   const s = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
   t.deepEqual(s.backends, ['qemu']);
   t.is(s.traffic.packetsInContainer, 10 * s.traffic.packets);
-  t.deepEqual(planCells([s], {}).map((c) => `${c.backend}:${c.k}`), ['qemu:v6.1-fix-reverted', 'qemu:v6.1', 'qemu:debian-6.1-cloud']);
-  t.deepEqual(planCells([s], { backends: ['docker'] }).map((c) => `${c.backend}:${c.k}`), ['docker:docker']);
+  t.deepEqual(
+    planCells([s], {}).map((c) => `${c.backend}:${c.k}`),
+    ['qemu:v6.1-fix-reverted', 'qemu:v6.1', 'qemu:debian-6.1-cloud'],
+  );
+  t.deepEqual(
+    planCells([s], { backends: ['docker'] }).map((c) => `${c.backend}:${c.k}`),
+    ['docker:docker'],
+  );
   t.is(planCells([s], { backends: ['qemu', 'docker'], kernels: ['v6.1'] }).length, 2);
-  const both = parseScenarioText('name: x\nkernels: [v6.1]\nbackends: [qemu, docker]\ntraffic: { packets: 8, packetsInContainer: 40 }\nwatch: [ip6_dst_cache]\n', 'x.yaml');
+  const both = parseScenarioText(
+    'name: x\nkernels: [v6.1]\nbackends: [qemu, docker]\ntraffic: { packets: 8, packetsInContainer: 40 }\nwatch: [ip6_dst_cache]\n',
+    'x.yaml',
+  );
   t.deepEqual(both.value?.backends, ['qemu', 'docker']);
   const few = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: 8, packetsInContainer: 2 }\nwatch: [ip6_dst_cache]\n', 'x.yaml');
-  t.deepEqual(few.problems.map((p) => p.message), ['must be at least traffic.bursts (4): every burst sends packetsInContainer/bursts packets']);
+  t.deepEqual(
+    few.problems.map((p) => p.message),
+    ['must be at least traffic.bursts (4): every burst sends packetsInContainer/bursts packets'],
+  );
   const bad = parseScenarioText('name: x\nkernels: [v6.1]\nbackends: [vmware]\ntraffic: { packets: 8 }\nwatch: [ip6_dst_cache]\n', 'x.yaml');
   t.is(bad.problems.length, 1);
   t.is(bad.problems[0].line, 3);
 });
 
 test('a key dedented out of its mapping: one problem at its line, which says to check the indentation', (t) => {
-  const text = readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8').replace(/^  packets: 2000$/m, 'packets: 2000');
+  const text = readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8').replace(/^ {2}packets: 2000$/m, 'packets: 2000');
   const { problems } = parseScenarioText(text, 'indent.yaml');
   const line = text.split('\n').findIndex((l) => l === 'packets: 2000') + 1;
   t.is(problems.length, 1, problems.map((p) => `${p.line}:${p.col} ${p.message}`).join('\n'));

@@ -17,10 +17,18 @@ test('trafgen from the guest: echo replies from "to" to the guest, written onto 
 });
 
 test('trafgen from the peer: echo requests (or datagrams) from the source to "to"', (t) => {
-  t.regex(burstScript(scenario('generator: trafgen, from: peer, to: guest'), 10), /ipv6\(sa=2001:db8:1::2, da=2001:db8:1::1, hoplimit=64\), icmp6\(echorequest\)/);
-  t.regex(burstScript(scenario('generator: trafgen, from: peer, to: guest, source: remote, protocol: udp, port: 53'), 10),
-    /ipv6\(sa=2001:db8:ffff::1, da=2001:db8:1::1, hoplimit=64\), udp\(sp=53, dp=53\), fill\(0x00, 16\)/);
-  t.regex(burstScript(scenario('generator: trafgen, family: ipv4, to: remote'), 10), /ipv4\(sa=198\.51\.100\.1, da=192\.0\.2\.1, ttl=64\), icmp4\(echoreply, id=1, seq=1\)/);
+  t.regex(
+    burstScript(scenario('generator: trafgen, from: peer, to: guest'), 10),
+    /ipv6\(sa=2001:db8:1::2, da=2001:db8:1::1, hoplimit=64\), icmp6\(echorequest\)/,
+  );
+  t.regex(
+    burstScript(scenario('generator: trafgen, from: peer, to: guest, source: remote, protocol: udp, port: 53'), 10),
+    /ipv6\(sa=2001:db8:ffff::1, da=2001:db8:1::1, hoplimit=64\), udp\(sp=53, dp=53\), fill\(0x00, 16\)/,
+  );
+  t.regex(
+    burstScript(scenario('generator: trafgen, family: ipv4, to: remote'), 10),
+    /ipv4\(sa=198\.51\.100\.1, da=192\.0\.2\.1, ttl=64\), icmp4\(echoreply, id=1, seq=1\)/,
+  );
 });
 
 test('the socket generator (the default) is flood ping from the sending namespace', (t) => {

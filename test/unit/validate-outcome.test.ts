@@ -9,8 +9,13 @@ import { recordedMeasurement } from '../helpers/fixtures.ts';
 const s = (consensus: Side['consensus'], leak: number, noLeak: number, inconclusive = 0, rate = consensus === 'leak' ? 1 : 0, half = 0.05): Side => {
   const runs = leak + noLeak + inconclusive;
   return {
-    kernel: 'k', consensus, counts: { leak, 'no-leak': noLeak, inconclusive }, runs,
-    rates: Array(runs).fill(rate), lows: Array(runs).fill(rate - half), highs: Array(runs).fill(rate + half),
+    kernel: 'k',
+    consensus,
+    counts: { leak, 'no-leak': noLeak, inconclusive },
+    runs,
+    rates: Array(runs).fill(rate),
+    lows: Array(runs).fill(rate - half),
+    highs: Array(runs).fill(rate + half),
   };
 };
 

@@ -37,7 +37,20 @@ test('a leak too small for the packets sent is "no leak" with a limit that holds
   t.is(v.verdict, 'no-leak');
   t.true(v.deciding.estimate.high >= 1 / 1000, `${v.deciding.estimate.high}`);
   const samples = recordedMeasurement('seed-v6.1-keep-1-in-1000', seed);
-  t.regex(resultLine({ scenario: 'x', scenarioFile: '/x', kernel: 'k', backend: 'qemu', runDir: '/r', troubles: [], verdict: v, samples, seconds: { prepare: 0, boot: 0, measure: 0, total: 0 } }), /no leak .* < 0\.00\d+ obj\/packet at 95 %/);
+  t.regex(
+    resultLine({
+      scenario: 'x',
+      scenarioFile: '/x',
+      kernel: 'k',
+      backend: 'qemu',
+      runDir: '/r',
+      troubles: [],
+      verdict: v,
+      samples,
+      seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
+    }),
+    /no leak .* < 0\.00\d+ obj\/packet at 95 %/,
+  );
 });
 
 test('fixed kernels (recorded): no leak, with a detection limit', (t) => {
@@ -125,9 +138,18 @@ test('the protocol replayed on recorded phases gives the recorded verdict, and s
   const guest = new ReplayGuest(dumps);
   const runDir = mkdtempSync(join(tmpdir(), 'leaklab-replay-'));
   const m = await measure(seed, guest, { scope: 'replay', runDir, packets: seed.traffic.packets, untilDecided: false });
-  t.deepEqual(m.phases.map((p) => p.kind), ['setup', 'baseline', 'idle', 'traffic', 'idle', 'traffic', 'idle', 'traffic', 'idle', 'traffic', 'idle']);
-  t.deepEqual(m.phases.filter((p) => p.kind === 'traffic').map((p) => p.sent), [500, 500, 500, 500]);
-  t.true(guest.scripts.every((sc) => sc.includes('route/flush')), 'every phase flushes before its sample');
+  t.deepEqual(
+    m.phases.map((p) => p.kind),
+    ['setup', 'baseline', 'idle', 'traffic', 'idle', 'traffic', 'idle', 'traffic', 'idle', 'traffic', 'idle'],
+  );
+  t.deepEqual(
+    m.phases.filter((p) => p.kind === 'traffic').map((p) => p.sent),
+    [500, 500, 500, 500],
+  );
+  t.true(
+    guest.scripts.every((sc) => sc.includes('route/flush')),
+    'every phase flushes before its sample',
+  );
   t.regex(guest.scripts[3], /ping -6 -f -q -c 500 /, 'small bursts without preload: iputils overshoots -c with it');
   t.is(judge(seed, m).verdict, 'leak');
 });

@@ -31,7 +31,8 @@ export async function containerImage(docker: Docker, recipe: Recipe): Promise<st
   const stream = withLeaklabInit(source, recipe.prune, init);
   try {
     const out = await docker.importImage(stream, {
-      repo: IMAGE_REPO, tag,
+      repo: IMAGE_REPO,
+      tag,
       changes: ['CMD ["/leaklab/init"]', 'ENV LEAKLAB_GUEST=container', `ENV PATH=${GUEST_PATH}`, `LABEL ${LABEL}.recipe=${recipe.key}`],
     });
     await new Promise<void>((resolve, reject) => docker.modem.followProgress(out, (err: Error | null) => (err ? reject(err) : resolve())));

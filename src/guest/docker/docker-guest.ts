@@ -42,7 +42,10 @@ export class DockerGuest implements Guest {
   private stopped = false;
   private readonly unregister: () => void;
 
-  private constructor(private readonly container: Docker.Container, name: string) {
+  private constructor(
+    private readonly container: Docker.Container,
+    name: string,
+  ) {
     this.description = `docker ${name}`;
     this.unregister = onCleanup(`container ${container.id.slice(0, 12)}`, () => this.remove());
   }
@@ -50,7 +53,12 @@ export class DockerGuest implements Guest {
   static async start(opts: DockerGuestOptions): Promise<DockerGuest> {
     const name = `leaklab-${opts.runId}-${opts.name}`.replace(/[^A-Za-z0-9_.-]/g, '_');
     // Ctrl-C while the create request is in flight: remove it by name.
-    const unregisterByName = onCleanup(`container ${name}`, () => opts.docker.getContainer(name).remove({ force: true }).catch(() => {}));
+    const unregisterByName = onCleanup(`container ${name}`, () =>
+      opts.docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => {}),
+    );
     let container: Docker.Container;
     try {
       container = await opts.docker.createContainer({
@@ -68,7 +76,10 @@ export class DockerGuest implements Guest {
       });
     } catch (err) {
       unregisterByName();
-      await opts.docker.getContainer(name).remove({ force: true }).catch(() => {});
+      await opts.docker
+        .getContainer(name)
+        .remove({ force: true })
+        .catch(() => {});
       throw dockerError('creating the container', err);
     }
     const guest = new DockerGuest(container, opts.name);
@@ -79,7 +90,11 @@ export class DockerGuest implements Guest {
     } catch (err) {
       await guest.stop();
       if (err instanceof LeaklabError) throw err;
-      throw dockerError('starting the container', err, 'the container needs the capabilities NET_ADMIN, NET_RAW and SYS_ADMIN (see README, "Container guests"); check dockerd\'s log');
+      throw dockerError(
+        'starting the container',
+        err,
+        'the container needs the capabilities NET_ADMIN, NET_RAW and SYS_ADMIN (see README, "Container guests"); check dockerd\'s log',
+      );
     }
     return guest;
   }
@@ -92,7 +107,10 @@ export class DockerGuest implements Guest {
       if (r.exitCode === 0) return;
       if (Date.now() > deadline) {
         const logs = await this.container.logs({ stdout: true, stderr: true, tail: 20 }).catch(() => Buffer.from(''));
-        throw new LeaklabError('guest', 'the container\'s init did not get ready in 30 s', { hint: 'see the output below; is the image made from images/guest-init.sh?', details: logs.toString() });
+        throw new LeaklabError('guest', "the container's init did not get ready in 30 s", {
+          hint: 'see the output below; is the image made from images/guest-init.sh?',
+          details: logs.toString(),
+        });
       }
       await new Promise((r) => setTimeout(r, 50));
     }
@@ -104,22 +122,34 @@ export class DockerGuest implements Guest {
 
   private async execArgs(cmd: string[], timeoutMs: number): Promise<ExecResult> {
     if (this.stopped) throw new LeaklabError('guest', 'the container was already removed');
-    const exec = await this.container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }).catch((err) => { throw dockerError('docker exec', err); });
-    const stream = await exec.start({ hijack: true, stdin: false }).catch((err) => { throw dockerError('docker exec', err); });
+    const exec = await this.container.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true }).catch((err) => {
+      throw dockerError('docker exec', err);
+    });
+    const stream = await exec.start({ hijack: true, stdin: false }).catch((err) => {
+      throw dockerError('docker exec', err);
+    });
     const out = new PassThrough();
     const err = new PassThrough();
     const chunks = { out: [] as Buffer[], err: [] as Buffer[] };
     out.on('data', (d: Buffer) => chunks.out.push(d));
     err.on('data', (d: Buffer) => chunks.err.push(d));
     this.container.modem.demuxStream(stream, out, err);
-    const ended = new Promise<void>((resolve, reject) => { stream.on('end', resolve); stream.on('close', resolve); stream.on('error', reject); });
+    const ended = new Promise<void>((resolve, reject) => {
+      stream.on('end', resolve);
+      stream.on('close', resolve);
+      stream.on('error', reject);
+    });
     try {
       await withTimeout(ended, timeoutMs, 'docker exec');
     } catch {
       stream.destroy();
-      throw new LeaklabError('guest', `a command in the container did not finish in ${Math.round(timeoutMs / 1000)} s`, { details: cmd.join(' ').slice(0, 400) });
+      throw new LeaklabError('guest', `a command in the container did not finish in ${Math.round(timeoutMs / 1000)} s`, {
+        details: cmd.join(' ').slice(0, 400),
+      });
     }
-    const info = await exec.inspect().catch((e) => { throw dockerError('docker exec (reading its exit status)', e, 'the container may have stopped; see dockerd\'s log'); });
+    const info = await exec.inspect().catch((e) => {
+      throw dockerError('docker exec (reading its exit status)', e, "the container may have stopped; see dockerd's log");
+    });
     return { exitCode: info.ExitCode ?? -1, stdout: Buffer.concat(chunks.out).toString(), stderr: Buffer.concat(chunks.err).toString() };
   }
 

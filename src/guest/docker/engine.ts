@@ -13,7 +13,9 @@ export function dockerSocket(): string {
   const host = process.env.DOCKER_HOST;
   if (!host) return '/var/run/docker.sock';
   if (!host.startsWith('unix://')) {
-    throw new LeaklabError('usage', `DOCKER_HOST=${host}: leaklab talks to a local Docker Engine over its unix socket only`, { hint: 'unset DOCKER_HOST, or set it to unix:///path/to/docker.sock' });
+    throw new LeaklabError('usage', `DOCKER_HOST=${host}: leaklab talks to a local Docker Engine over its unix socket only`, {
+      hint: 'unset DOCKER_HOST, or set it to unix:///path/to/docker.sock',
+    });
   }
   return host.slice('unix://'.length);
 }
@@ -28,14 +30,18 @@ export async function connectDocker(): Promise<Docker> {
   const from = process.env.DOCKER_HOST ? ', from DOCKER_HOST' : '';
   const start = `start it: systemctl start docker, or dockerd --bridge=none & (see README, "Container guests")${from ? '; or fix or unset DOCKER_HOST' : ''}`;
   if (!(await exists(socket))) {
-    throw await hasTool('dockerd')
+    throw (await hasTool('dockerd'))
       ? new LeaklabError('tool', `the Docker daemon is not running (no socket at ${socket}${from})`, { hint: start })
-      : new LeaklabError('tool', 'Docker is not installed (no dockerd, no socket at ' + socket + ')', { hint: 'apt-get install docker.io (or run scripts/setup.sh), then start dockerd' });
+      : new LeaklabError('tool', 'Docker is not installed (no dockerd, no socket at ' + socket + ')', {
+          hint: 'apt-get install docker.io (or run scripts/setup.sh), then start dockerd',
+        });
   }
   try {
     await access(socket, constants.R_OK | constants.W_OK);
   } catch {
-    throw new LeaklabError('tool', `no permission to use the Docker socket ${socket}`, { hint: 'run as root, or add your user to the docker group (then log in again)' });
+    throw new LeaklabError('tool', `no permission to use the Docker socket ${socket}`, {
+      hint: 'run as root, or add your user to the docker group (then log in again)',
+    });
   }
   const docker = new Docker({ socketPath: socket });
   try {
@@ -43,7 +49,8 @@ export async function connectDocker(): Promise<Docker> {
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     if (e.code === 'ECONNREFUSED') throw new LeaklabError('tool', `the Docker daemon is not running (${socket}${from} refuses connections)`, { hint: start });
-    if (e.code === 'EACCES') throw new LeaklabError('tool', `no permission to use the Docker socket ${socket}`, { hint: 'run as root, or add your user to the docker group' });
+    if (e.code === 'EACCES')
+      throw new LeaklabError('tool', `no permission to use the Docker socket ${socket}`, { hint: 'run as root, or add your user to the docker group' });
     throw new LeaklabError('tool', `the Docker daemon at ${socket} does not answer: ${e.message}`, { hint: `check dockerd's log; ${start}` });
   }
   connected = { docker, socket };
@@ -52,7 +59,9 @@ export async function connectDocker(): Promise<Docker> {
 
 /** The host kernel's release, as the Docker daemon reports it. */
 export async function hostKernelRelease(docker: Docker): Promise<string> {
-  const info = await docker.info().catch((err: unknown) => { throw dockerError('asking the daemon for the host kernel', err); });
+  const info = await docker.info().catch((err: unknown) => {
+    throw dockerError('asking the daemon for the host kernel', err);
+  });
   return String(info.KernelVersion);
 }
 
@@ -60,7 +69,7 @@ export async function hostKernelRelease(docker: Docker): Promise<string> {
 export function dockerError(what: string, err: unknown, hint?: string): LeaklabError {
   const e = err as { statusCode?: number; json?: { message?: string }; message?: string };
   const message = e.json?.message ?? e.message ?? String(err);
-  return new LeaklabError('guest', `Docker: ${what} failed: ${message.trim()}`, { hint: hint ?? 'see dockerd\'s log for details' });
+  return new LeaklabError('guest', `Docker: ${what} failed: ${message.trim()}`, { hint: hint ?? "see dockerd's log for details" });
 }
 
 /** Rejects with ETIMEDOUT if `p` has not settled within `ms`. */

@@ -21,13 +21,18 @@ export async function ownerScope(): Promise<string> {
 
 /** Removes leaklab containers whose owner (in our boot and pid namespace) is dead; returns how many. */
 export async function reapOrphanedContainers(docker: Docker): Promise<number> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL}.owner`] } }).catch((err) => { throw dockerError('listing containers', err); });
+  const list = await docker.listContainers({ all: true, filters: { label: [`${LABEL}.owner`] } }).catch((err) => {
+    throw dockerError('listing containers', err);
+  });
   const scope = await ownerScope();
   let reaped = 0;
   for (const c of list) {
     if (c.Labels[`${LABEL}.scope`] !== scope) continue;
     if (processAlive(Number(c.Labels[`${LABEL}.owner`]))) continue;
-    await docker.getContainer(c.Id).remove({ force: true, v: true }).catch(() => {});
+    await docker
+      .getContainer(c.Id)
+      .remove({ force: true, v: true })
+      .catch(() => {});
     reaped++;
   }
   return reaped;
@@ -35,7 +40,15 @@ export async function reapOrphanedContainers(docker: Docker): Promise<number> {
 
 /** Removes every leaklab image (they are remade from the recipe when needed); returns how many. */
 export async function removeImages(docker: Docker): Promise<number> {
-  const images = await docker.listImages({ filters: { label: [`${LABEL}.recipe`] } }).catch((err) => { throw dockerError('listing images', err); });
-  for (const img of images) await docker.getImage(img.Id).remove({ force: true }).catch((err) => { throw dockerError(`removing image ${img.Id}`, err); });
+  const images = await docker.listImages({ filters: { label: [`${LABEL}.recipe`] } }).catch((err) => {
+    throw dockerError('listing images', err);
+  });
+  for (const img of images)
+    await docker
+      .getImage(img.Id)
+      .remove({ force: true })
+      .catch((err) => {
+        throw dockerError(`removing image ${img.Id}`, err);
+      });
   return images.length;
 }

@@ -8,12 +8,16 @@ export type Accel = 'kvm' | 'tcg';
 
 export async function chooseAccel(): Promise<{ accel: Accel; why: string }> {
   const forced = process.env.LEAKLAB_ACCEL;
-  if (forced && forced !== 'kvm' && forced !== 'tcg') throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${forced}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
+  if (forced && forced !== 'kvm' && forced !== 'tcg')
+    throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${forced}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
   if (forced === 'tcg') return { accel: 'tcg', why: 'LEAKLAB_ACCEL' };
   const kvm = await kvmUsable();
   if (forced === 'kvm') {
     // Forced KVM where it cannot work would wait out the boot timeout at "Booting from ROM": refuse now.
-    if (!kvm.ok) throw new LeaklabError('usage', `LEAKLAB_ACCEL=kvm cannot work here: ${kvm.why}`, { hint: 'unset LEAKLAB_ACCEL (leaklab then uses TCG here), or enable virtualization for this machine' });
+    if (!kvm.ok)
+      throw new LeaklabError('usage', `LEAKLAB_ACCEL=kvm cannot work here: ${kvm.why}`, {
+        hint: 'unset LEAKLAB_ACCEL (leaklab then uses TCG here), or enable virtualization for this machine',
+      });
     return { accel: 'kvm', why: 'LEAKLAB_ACCEL' };
   }
   return kvm.ok ? { accel: 'kvm', why: kvm.why } : { accel: 'tcg', why: kvm.why };

@@ -22,7 +22,10 @@ export function isPanic(consoleText: string): boolean {
 
 /** The console's last non-empty line, without control characters (what a boot is doing now). */
 export function lastLine(consoleText: string): string {
-  const lines = withoutTerminalCodes(consoleText).split(/\r?\n/).map((l) => l.replace(/[\x00-\x1f\x7f]/g, '').trim()).filter(Boolean);
+  const lines = withoutTerminalCodes(consoleText)
+    .split(/\r?\n/)
+    .map((l) => l.replace(/[\x00-\x1f\x7f]/g, '').trim())
+    .filter(Boolean);
   return lines[lines.length - 1] ?? '';
 }
 
@@ -33,7 +36,12 @@ export function lastLine(consoleText: string): string {
 export function followBoot(scope: string, consolePath: string, timeoutMs: number): () => void {
   let now = '(nothing yet)';
   const reader = setInterval(() => {
-    readFile(consolePath, 'utf8').then((text) => { now = lastLine(text) || now; }, () => {});
+    readFile(consolePath, 'utf8').then(
+      (text) => {
+        now = lastLine(text) || now;
+      },
+      () => {},
+    );
   }, 500);
   reader.unref();
   const end = timedTask(scope, timeoutMs, (ms) => `booting: ${(ms / 1000).toFixed(0)} s of ${timeoutMs / 1000} s allowed; console: ${now}`);

@@ -12,7 +12,6 @@ import type { ExecResult } from '../guest.ts';
  */
 const POLL_MS = 40;
 
-
 export class GuestAgent {
   private constructor(private readonly sock: JsonSocket) {}
 
@@ -57,12 +56,23 @@ export class GuestAgent {
   /** Runs /bin/sh -c script; resolves when it exits or rejects at the deadline. */
   async exec(script: string, timeoutMs: number): Promise<ExecResult> {
     const deadline = Date.now() + timeoutMs;
-    const started = (await this.request('guest-exec', {
-      path: '/bin/sh', arg: ['-c', script], env: [`PATH=${GUEST_PATH}`], 'capture-output': true,
-    }, Math.min(timeoutMs, 30_000))) as { pid: number };
+    const started = (await this.request(
+      'guest-exec',
+      {
+        path: '/bin/sh',
+        arg: ['-c', script],
+        env: [`PATH=${GUEST_PATH}`],
+        'capture-output': true,
+      },
+      Math.min(timeoutMs, 30_000),
+    )) as { pid: number };
     for (;;) {
       const status = (await this.request('guest-exec-status', { pid: started.pid }, Math.max(1000, deadline - Date.now()))) as {
-        exited: boolean; exitcode?: number; signal?: number; 'out-data'?: string; 'err-data'?: string;
+        exited: boolean;
+        exitcode?: number;
+        signal?: number;
+        'out-data'?: string;
+        'err-data'?: string;
       };
       if (status.exited) {
         return {

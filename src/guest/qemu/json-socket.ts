@@ -12,16 +12,31 @@ export class JsonSocket {
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => { this.closed = true; this.wake(); });
-    socket.on('error', () => { this.closed = true; this.wake(); });
+    socket.on('close', () => {
+      this.closed = true;
+      this.wake();
+    });
+    socket.on('error', () => {
+      this.closed = true;
+      this.wake();
+    });
   }
 
   static open(path: string, timeoutMs: number): Promise<JsonSocket> {
     return new Promise((resolve, reject) => {
       const s = connect(path);
-      const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect to ${path} timed out`)); }, timeoutMs);
-      s.once('connect', () => { clearTimeout(timer); resolve(new JsonSocket(s)); });
-      s.once('error', (err) => { clearTimeout(timer); reject(err); });
+      const timer = setTimeout(() => {
+        s.destroy();
+        reject(new Error(`connect to ${path} timed out`));
+      }, timeoutMs);
+      s.once('connect', () => {
+        clearTimeout(timer);
+        resolve(new JsonSocket(s));
+      });
+      s.once('error', (err) => {
+        clearTimeout(timer);
+        reject(err);
+      });
     });
   }
 
@@ -45,7 +60,10 @@ export class JsonSocket {
       if (left <= 0) throw new Error(`no reply within ${timeoutMs} ms`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
-        this.waiters.push(() => { clearTimeout(timer); resolve(); });
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
       });
     }
   }

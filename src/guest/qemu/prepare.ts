@@ -29,8 +29,14 @@ export async function prepareQemuGuest(s: Scenario, kernel: KernelArtifact, runD
       progress(scope, `booting (${accel}: ${why}); console: ${consolePath}`);
       const endBoot = followBoot(scope, consolePath, bootTimeoutMs);
       return QemuGuest.start({
-        name: kernel.name, bzImage: kernel.bzImage, initrd, cmdline: s.guest.cmdline, memory: s.guest.memory,
-        accel, runDir, bootTimeoutMs,
+        name: kernel.name,
+        bzImage: kernel.bzImage,
+        initrd,
+        cmdline: s.guest.cmdline,
+        memory: s.guest.memory,
+        accel,
+        runDir,
+        bootTimeoutMs,
       }).finally(endBoot);
     },
   };

@@ -40,10 +40,20 @@ export class QemuGuest implements Guest {
   private agent?: GuestAgent;
   private unregister: () => void = () => {};
 
-  private constructor(private readonly opts: QemuGuestOptions, private readonly child: ChildProcess, private readonly sockDir: string) {
+  private constructor(
+    private readonly opts: QemuGuestOptions,
+    private readonly child: ChildProcess,
+    private readonly sockDir: string,
+  ) {
     this.description = `qemu (${opts.accel}) ${opts.name}`;
-    child.on('exit', (code, signal) => { this.exited = true; this.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`; });
-    child.on('error', (err) => { this.exited = true; this.exitInfo = `could not start: ${err.message}`; });
+    child.on('exit', (code, signal) => {
+      this.exited = true;
+      this.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
+    });
+    child.on('error', (err) => {
+      this.exited = true;
+      this.exitInfo = `could not start: ${err.message}`;
+    });
   }
 
   get consolePath(): string {
@@ -56,17 +66,35 @@ export class QemuGuest implements Guest {
     const sockDir = await mkdtemp(join(tmpdir(), 'leaklab-'));
     const log = await open(join(opts.runDir, 'qemu.log'), 'w');
     const args = [
-      '-machine', opts.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg', '-cpu', opts.accel === 'kvm' ? 'host' : 'max',
-      '-smp', '1', '-m', opts.memory, '-nodefaults', '-nographic', '-no-reboot',
+      '-machine',
+      opts.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg',
+      '-cpu',
+      opts.accel === 'kvm' ? 'host' : 'max',
+      '-smp',
+      '1',
+      '-m',
+      opts.memory,
+      '-nodefaults',
+      '-nographic',
+      '-no-reboot',
       // The owner's pid, so a guest outliving a killed leaklab can be reaped.
-      '-name', ownerName(),
-      '-kernel', opts.bzImage, '-initrd', opts.initrd,
+      '-name',
+      ownerName(),
+      '-kernel',
+      opts.bzImage,
+      '-initrd',
+      opts.initrd,
       // panic=-1 plus -no-reboot: a panicking guest ends QEMU instead of hanging.
-      '-append', ['console=ttyS0', 'panic=-1', 'oops=panic', 'loglevel=5', ...opts.cmdline].join(' '),
-      '-serial', `file:${join(opts.runDir, 'console.log')}`,
-      '-chardev', `socket,id=qga,path=${join(sockDir, 'qga.sock')},server=on,wait=off`,
-      '-device', 'isa-serial,chardev=qga',
-      '-qmp', `unix:${join(sockDir, 'qmp.sock')},server=on,wait=off`,
+      '-append',
+      ['console=ttyS0', 'panic=-1', 'oops=panic', 'loglevel=5', ...opts.cmdline].join(' '),
+      '-serial',
+      `file:${join(opts.runDir, 'console.log')}`,
+      '-chardev',
+      `socket,id=qga,path=${join(sockDir, 'qga.sock')},server=on,wait=off`,
+      '-device',
+      'isa-serial,chardev=qga',
+      '-qmp',
+      `unix:${join(sockDir, 'qmp.sock')},server=on,wait=off`,
     ];
     const child = spawn(QEMU, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
     // Listeners and cleanup before any await, so no exit or Ctrl-C is missed.
@@ -124,11 +152,15 @@ export class QemuGuest implements Guest {
     } catch (err) {
       const console = await this.consoleText();
       const panic = isPanic(console);
-      throw new LeaklabError('guest', `${this.opts.name}: ${panic ? 'the kernel panicked' : this.exited ? `QEMU exited (${this.exitInfo})` : `lost the guest while running a command: ${(err as Error).message}`}`, {
-        hint: `read the console log ${this.consolePath}`,
-        details: `command: ${script.split('\n')[0].slice(0, 200)}\n${tail(console, 12)}`,
-        cause: err,
-      });
+      throw new LeaklabError(
+        'guest',
+        `${this.opts.name}: ${panic ? 'the kernel panicked' : this.exited ? `QEMU exited (${this.exitInfo})` : `lost the guest while running a command: ${(err as Error).message}`}`,
+        {
+          hint: `read the console log ${this.consolePath}`,
+          details: `command: ${script.split('\n')[0].slice(0, 200)}\n${tail(console, 12)}`,
+          cause: err,
+        },
+      );
     }
   }
 
@@ -156,7 +188,11 @@ export class QemuGuest implements Guest {
       await this.waitExit(3000);
     }
     if (!this.exited && this.child.pid) {
-      try { process.kill(-this.child.pid, 'SIGKILL'); } catch { /* already gone */ }
+      try {
+        process.kill(-this.child.pid, 'SIGKILL');
+      } catch {
+        /* already gone */
+      }
       await this.waitExit(5000);
     }
     await rm(this.sockDir, { recursive: true, force: true });

@@ -22,7 +22,11 @@ export async function reapOrphanedGuests(): Promise<number> {
     const name = args[args.indexOf('-name') + 1] ?? '';
     if (!name.startsWith(OWNER_PREFIX)) continue;
     if (processAlive(Number(name.slice(OWNER_PREFIX.length)))) continue;
-    try { process.kill(Number(entry), 'SIGKILL'); } catch { continue; }
+    try {
+      process.kill(Number(entry), 'SIGKILL');
+    } catch {
+      continue;
+    }
     reaped++;
     const sock = args.find((a) => a.includes('path=') && a.includes('/leaklab-'));
     const path = /path=([^,]+)/.exec(sock ?? '')?.[1];
