@@ -1,0 +1,64 @@
+// Owns running kbuild: make bzImage (and modules) out of tree with fixed
+// build stamps, a timeout, progress from its output, and the compiler's
+// errors named when it fails.
+import { readFile, writeFile, mkdir } from 'node:fs/promises';
+import { cpus } from 'node:os';
+import { join, dirname } from 'node:path';
+import type { CatalogKernel } from './catalog.ts';
+import { cachePath } from '../util/cache.ts';
+import { runAllowFail, tail } from '../util/exec.ts';
+import { short } from '../util/hash.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress, startTask } from '../util/progress.ts';
+
+const BUILD_TIMEOUT_MS = 90 * 60_000;
+
+// Fixed build stamps: the same source and config give the same bzImage, so
+// "the patch (or commit) changes nothing in this kernel" can be seen.
+const REPRODUCIBLE_BUILD = {
+  KBUILD_BUILD_TIMESTAMP: '1970-01-01 00:00:00 UTC',
+  KBUILD_BUILD_VERSION: '1',
+  KBUILD_BUILD_USER: 'leaklab',
+  KBUILD_BUILD_HOST: 'leaklab',
+};
+
+export async function make(k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
+  const jobs = String(cpus().length);
+  const log = join(objdir, 'build.log');
+  await writeFile(log, '');
+  progress(k.name, `building bzImage (make -j${jobs}; log: ${log})`);
+  let compiled = 0;
+  const started = Date.now();
+  // A full build's file count, remembered per config, sizes the bar of the next one.
+  const stats = cachePath('stats', `build-files-${short(configInputsKey)}`);
+  const expected = Number(await readFile(stats, 'utf8').catch(() => '0')) || undefined;
+  const task = startTask(k.name, expected);
+  const r = await runAllowFail('make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
+    env: REPRODUCIBLE_BUILD,
+    timeoutMs: BUILD_TIMEOUT_MS,
+    what: `building ${k.name}`,
+    kind: 'kernel-build',
+    logFile: log,
+    onLine: (line) => {
+      if (!/^\s+CC\s/.test(line)) return;
+      compiled++;
+      task.update(compiled, `building: ${compiled} files compiled, ${Math.round((Date.now() - started) / 1000)} s`);
+    },
+  }).finally(() => task.end());
+  if (r.exitCode === 0 && compiled > (expected ?? 0) / 2 && compiled > 200) {
+    await mkdir(dirname(stats), { recursive: true });
+    await writeFile(stats, String(compiled));
+  }
+  if (r.exitCode !== 0) {
+    // The compiler's own error lines say more than make's closing lines.
+    const errors = (r.stdout + '\n' + r.stderr)
+      .split('\n')
+      .filter((l) => /\berror\b:/i.test(l))
+      .slice(0, 6);
+    throw new LeaklabError('kernel-build', `kernel ${k.name} failed to build`, {
+      hint: `read the full log in ${log}; fix the source, patch or config fragment`,
+      details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
+    });
+  }
+  progress(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
+}

@@ -1,0 +1,79 @@
+// Owns where a source build compiles: Debian's linux-source unpacked in
+// the cache, a commit of a user's git tree in a private clone, or the user's
+// working tree itself.
+import { rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { CatalogKernel, SourceKernel } from './catalog.ts';
+import { cachedDir, exists } from '../util/cache.ts';
+import { run, runAllowFail } from '../util/exec.ts';
+import { sha256 } from '../util/hash.ts';
+import { LeaklabError } from '../util/errors.ts';
+import { progress } from '../util/progress.ts';
+import { gitTopLevel, resolveCommit, describeCommit, refuseUncommitted, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
+import type { SourceTree } from './source-types.ts';
+import { restoreTree } from './patch-set.ts';
+
+/**
+ * Where and what a build compiles. Three kinds: Debian's linux-source
+ * unpacked in the cache; a commit of a user's git tree, checked out in a
+ * private clone (with `ref:`, or when patches must be applied); the user's
+ * working tree itself, built in place with O= (with uncommitted changes).
+ */
+export async function sourceTree(k: SourceKernel & CatalogKernel): Promise<SourceTree> {
+  if ('tree' in k.source) {
+    const top = await gitTopLevel(resolve(k.labDir, k.source.tree));
+    if (k.source.ref !== undefined || (k.patches ?? []).length > 0) return commitTree(k, top, k.source.ref);
+    const head = await resolveCommit(top, 'HEAD');
+    const diff = await git(top, ['diff', 'HEAD'], 'git diff');
+    const identity = `tree ${top} at ${await describeCommit(top, head)}${diff ? ' (with uncommitted changes)' : ''}`;
+    return { kind: 'worktree', dir: top, key: sha256('tree', head, diff), objdirKey: sha256('worktree', top), identity, prepare: async () => {} };
+  }
+  const pkg = k.source.debian;
+  const version = (await runAllowFail('dpkg-query', ['-W', '-f=${Version}', pkg], { timeoutMs: 30_000, what: 'dpkg-query' })).stdout.trim();
+  const tarball = `/usr/src/${pkg}.tar.xz`;
+  if (!version || !(await exists(tarball))) {
+    throw new LeaklabError('tool', `the Debian package ${pkg} is not installed (kernel ${k.name} is built from it)`, {
+      hint: `apt-get install ${pkg} (or run scripts/setup.sh)`,
+    });
+  }
+  const key = sha256('debian', pkg, version);
+  const unpack = () =>
+    cachedDir('sources', `${pkg}_${version}`, async (tmp) => {
+      progress(k.name, `unpacking ${tarball}`);
+      await run('tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeoutMs: 20 * 60_000, what: `unpacking ${tarball}` });
+    });
+  const tree: SourceTree = {
+    kind: 'debian',
+    dir: await unpack(),
+    key,
+    objdirKey: key,
+    identity: `Debian ${pkg} ${version}`,
+    prepare: () => restoreTree(k, tree),
+    reset: async () => {
+      await rm(tree.dir, { recursive: true, force: true });
+      await unpack();
+    },
+  };
+  return tree;
+}
+
+/** A commit of the user's tree, built in leaklab's private clone of it. */
+export async function commitTree(k: SourceKernel & CatalogKernel, top: string, ref: string | undefined): Promise<SourceTree> {
+  if (ref === undefined) {
+    await refuseUncommitted(top, 'a patched build would leave them out', 'commit (or stash) them, or name the commit to build with ref:');
+  }
+  const commit = await resolveCommit(top, ref ?? 'HEAD');
+  const dir = privateClonePath(top);
+  return {
+    kind: 'git',
+    dir,
+    key: sha256('git', commit),
+    objdirKey: sha256('git-clone', top),
+    identity: `tree ${top} at ${await describeCommit(top, commit)}`,
+    prepare: async () => {
+      await privateClone(top);
+      await checkoutCommit(dir, commit);
+    },
+    reset: () => checkoutCommit(dir, commit),
+  };
+}
