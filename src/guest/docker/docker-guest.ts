@@ -12,6 +12,7 @@ import { LeaklabError } from '../../util/errors.ts';
 import { dockerError, withTimeout } from './engine.ts';
 import { LABEL } from './container-image.ts';
 import { ownerScope } from './reaper.ts';
+import { retryUntil } from '../../util/retry.ts';
 
 /**
  * NET_ADMIN, NET_RAW: links, addresses, rules, routes, nftables, ping.
@@ -101,19 +102,16 @@ export class DockerGuest implements Guest {
 
   /** The init makes Debian's tools callable by name, then says it is ready. */
   private async waitReady(): Promise<void> {
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    for (;;) {
-      const r = await this.execArgs(['/bin/busybox', 'test', '-e', '/run/leaklab-ready'], 10_000);
-      if (r.exitCode === 0) return;
-      if (Date.now() > deadline) {
-        const logs = await this.container.logs({ stdout: true, stderr: true, tail: 20 }).catch(() => Buffer.from(''));
-        throw new LeaklabError('guest', "the container's init did not get ready in 30 s", {
-          hint: 'see the output below; is the image made from images/guest-init.sh?',
-          details: logs.toString(),
-        });
-      }
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    const ready = await retryUntil(
+      async () => ((await this.execArgs(['/bin/busybox', 'test', '-e', '/run/leaklab-ready'], 10_000)).exitCode === 0 ? true : undefined),
+      { intervalMs: 50, timeoutMs: START_TIMEOUT_MS },
+    );
+    if (ready) return;
+    const logs = await this.container.logs({ stdout: true, stderr: true, tail: 20 }).catch(() => Buffer.from(''));
+    throw new LeaklabError('guest', "the container's init did not get ready in 30 s", {
+      hint: 'see the output below; is the image made from images/guest-init.sh?',
+      details: logs.toString(),
+    });
   }
 
   async exec(script: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {

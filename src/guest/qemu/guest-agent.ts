@@ -4,6 +4,7 @@
 import { JsonSocket } from './json-socket.ts';
 import { GUEST_PATH } from '../guest.ts';
 import type { ExecResult } from '../guest.ts';
+import { retryUntil } from '../../util/retry.ts';
 
 /**
  * How often guest-exec-status is asked. Every poll crosses the emulated
@@ -66,24 +67,20 @@ export class GuestAgent {
       },
       Math.min(timeoutMs, 30_000),
     )) as { pid: number };
-    for (;;) {
-      const status = (await this.request('guest-exec-status', { pid: started.pid }, Math.max(1000, deadline - Date.now()))) as {
-        exited: boolean;
-        exitcode?: number;
-        signal?: number;
-        'out-data'?: string;
-        'err-data'?: string;
-      };
-      if (status.exited) {
-        return {
-          exitCode: status.exitcode ?? 128 + (status.signal ?? 0),
-          stdout: Buffer.from(status['out-data'] ?? '', 'base64').toString('utf8'),
-          stderr: Buffer.from(status['err-data'] ?? '', 'base64').toString('utf8'),
-        };
-      }
-      if (Date.now() > deadline) throw new Error(`command did not finish within ${Math.round(timeoutMs / 1000)} s`);
-      await new Promise((r) => setTimeout(r, POLL_MS));
-    }
+    type Status = { exited: boolean; exitcode?: number; signal?: number; 'out-data'?: string; 'err-data'?: string };
+    const status = await retryUntil(
+      async () => {
+        const s = (await this.request('guest-exec-status', { pid: started.pid }, Math.max(1000, deadline - Date.now()))) as Status;
+        return s.exited ? s : undefined;
+      },
+      { intervalMs: POLL_MS, timeoutMs: Math.max(0, deadline - Date.now()) },
+    );
+    if (!status) throw new Error(`command did not finish within ${Math.round(timeoutMs / 1000)} s`);
+    return {
+      exitCode: status.exitcode ?? 128 + (status.signal ?? 0),
+      stdout: Buffer.from(status['out-data'] ?? '', 'base64').toString('utf8'),
+      stderr: Buffer.from(status['err-data'] ?? '', 'base64').toString('utf8'),
+    };
   }
 
   close(): void {

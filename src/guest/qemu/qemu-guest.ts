@@ -17,6 +17,7 @@ import { onCleanup } from '../../util/cleanup.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { requireTool, tail, runAllowFail } from '../../util/exec.ts';
 import { debug } from '../../util/progress.ts';
+import { retryUntil } from '../../util/retry.ts';
 
 export interface QemuGuestOptions {
   name: string;
@@ -112,17 +113,16 @@ export class QemuGuest implements Guest {
 
   private async waitForAgent(): Promise<void> {
     const deadline = Date.now() + this.opts.bootTimeoutMs;
-    while (Date.now() < deadline) {
-      if (this.exited) throw await this.bootFailure(`QEMU exited during boot (${this.exitInfo})`);
-      try {
-        // One connection, synced repeatedly until the guest's agent is up.
-        this.agent = await GuestAgent.connect(join(this.sockDir, 'qga.sock'), deadline - Date.now(), 200, () => !this.exited);
-        return;
-      } catch {
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    }
-    throw await this.bootFailure(`the guest did not answer within ${Math.round(this.opts.bootTimeoutMs / 1000)} s`);
+    const agent = await retryUntil(
+      async () => {
+        if (this.exited) throw await this.bootFailure(`QEMU exited during boot (${this.exitInfo})`);
+        // One connection, synced repeatedly until the guest's agent is up; a failed one is retried.
+        return GuestAgent.connect(join(this.sockDir, 'qga.sock'), Math.max(1, deadline - Date.now()), 200, () => !this.exited).catch(() => undefined);
+      },
+      { intervalMs: 100, timeoutMs: this.opts.bootTimeoutMs },
+    );
+    if (!agent) throw await this.bootFailure(`the guest did not answer within ${Math.round(this.opts.bootTimeoutMs / 1000)} s`);
+    this.agent = agent;
   }
 
   private async bootFailure(what: string): Promise<LeaklabError> {
@@ -199,8 +199,7 @@ export class QemuGuest implements Guest {
   }
 
   private async waitExit(ms: number): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (!this.exited && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    await retryUntil(() => this.exited || undefined, { intervalMs: 50, timeoutMs: ms });
   }
 }
 
