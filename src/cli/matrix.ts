@@ -22,13 +22,13 @@ export async function matrixCommand(paths: string[], opts: MatrixOptions): Promi
   const catalog = await loadCatalog();
   const cells = planCells(scenarios, { kernels: opts.kernel.length ? opts.kernel : undefined, backends: parseBackend(opts.backend) });
   checkCellKernels(catalog, cells, opts.kernel.length > 0);
-  const groups = new Set(cells.map((c) => (c.backend === 'docker' ? 'docker' : c.k))).size;
+  const groups = new Set(cells.map((c) => c.group)).size;
   const maxJobs = opts.maxJobs === undefined ? groups : wholeNumber('--max-jobs', opts.maxJobs, 1, 256, 'leave it out for one job per kernel');
   const count = Math.min(groups, maxJobs);
   const shards = shardCells(cells, count);
   const include = shards.map((s, i) => ({
     shard: `${i + 1}/${count}`,
-    kernels: [...new Set(s.map((c) => (c.backend === 'docker' ? 'host (docker)' : c.k)))].join(', '),
+    kernels: [...new Set(s.map((c) => c.where))].join(', '),
     cells: s.length,
   }));
   process.stdout.write(JSON.stringify({ include }) + '\n');

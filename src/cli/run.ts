@@ -71,7 +71,8 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   }
   const jobs = parseJobs(opts.jobs);
   const runDir = await makeRunDir(opts.runsDir, '', opts.json);
-  const width = Math.max(20, ...cells.map((c) => (c.backend === 'docker' ? 30 : c.k.length + 2)));
+  // A container's kernel is only known once it runs: room for a release and " (docker)".
+  const width = Math.max(20, ...cells.map((c) => (c.backend === 'docker' ? 30 : c.where.length + 2)));
   let lastScenario = '';
   const results: RunResult[] = await runSuite(cells, {
     runDir,

@@ -25,15 +25,10 @@ export function parseShard(spec: string): ShardSpec {
   return { index, count };
 }
 
-/** The group a cell belongs to: its kernel (QEMU) or the host (containers). */
-function groupOf(c: Cell): string {
-  return c.backend === 'docker' ? 'docker:host' : c.k;
-}
-
 /** Cells of each shard, in plan order; shard i is element i-1. */
 export function shardCells(cells: Cell[], count: number): Cell[][] {
   const groups = new Map<string, Cell[]>();
-  for (const c of cells) groups.set(groupOf(c), [...(groups.get(groupOf(c)) ?? []), c]);
+  for (const c of cells) groups.set(c.group, [...(groups.get(c.group) ?? []), c]);
   // Largest group first (ties by name), each to the shard with the fewest cells (ties: lowest index).
   const ordered = [...groups.entries()].sort(([a, x], [b, y]) => y.length - x.length || a.localeCompare(b));
   const shards: Cell[][] = Array.from({ length: count }, () => []);
@@ -49,9 +44,4 @@ export function shardCells(cells: Cell[], count: number): Cell[][] {
 export function suiteId(cells: Cell[]): string {
   const scenarios = new Map(cells.map((c) => [c.s.name, JSON.stringify({ ...c.s, file: undefined })]));
   return short(sha256('suite-v1', ...cells.map((c) => `${c.s.name}@${c.backend}:${c.k}`), ...[...scenarios.values()].sort()));
-}
-
-/** "scenario on kernel" of a cell, as reports name it. */
-export function cellName(c: Cell): string {
-  return `${c.s.name} on ${c.backend === 'docker' ? 'the host (docker)' : c.k}`;
 }

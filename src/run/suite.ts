@@ -87,8 +87,13 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
 
 export interface Cell {
   s: Scenario;
+  /** The catalog kernel (QEMU), or "docker" for a container on the host's kernel. */
   k: string;
   backend: Backend;
+  /** Cells that share a guest kernel, kept together in one shard: the kernel, or the host. */
+  group: string;
+  /** Where the cell runs, as lists and matrices show it: the kernel, or "host (docker)". */
+  where: string;
 }
 
 /**
@@ -112,8 +117,8 @@ export function planCells(scenarios: Scenario[], opts: PlanOptions): Cell[] {
   return scenarios.flatMap((s) => {
     const backends = opts.backends ?? s.backends;
     return [
-      ...(backends.includes('qemu') ? (opts.kernels ?? s.kernels).map((k) => ({ s, k, backend: 'qemu' as const })) : []),
-      ...(backends.includes('docker') ? [{ s, k: 'docker', backend: 'docker' as const }] : []),
+      ...(backends.includes('qemu') ? (opts.kernels ?? s.kernels).map((k) => ({ s, k, backend: 'qemu' as const, group: k, where: k })) : []),
+      ...(backends.includes('docker') ? [{ s, k: 'docker', backend: 'docker' as const, group: 'docker:host', where: 'host (docker)' }] : []),
     ];
   });
 }
