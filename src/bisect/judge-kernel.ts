@@ -17,6 +17,8 @@ import { LeaklabError } from '../util/errors.ts';
 import { throwIfInterrupted } from '../util/cleanup.ts';
 import { progress } from '../util/progress.ts';
 import { rateFigures } from '../verdict/figures.ts';
+import { agreement } from '../verdict/agreement.ts';
+import type { Verdict } from '../verdict/verdict.ts';
 
 export type StepState = 'leak' | 'no-leak' | 'skip' | 'flaky' | 'inconclusive';
 
@@ -62,6 +64,7 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
   let leaks = 0;
   let clean = 0;
   let scenario = opts.scenario;
+  const verdicts: Verdict[] = [];
   for (let attempt = 1; attempt <= opts.runs + opts.retries && Math.max(leaks, clean) < opts.runs; attempt++) {
     throwIfInterrupted();
     const runDir = join(opts.runDir, k.name, `run-${attempt}`);
@@ -69,13 +72,15 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     step.runDirs.push(runDir);
     if (r.error) throw infrastructureFailure(k, r);
     const v = r.verdict;
+    verdicts.push(v);
     step.verdicts.push(v.verdict);
     step.rates.push(v.deciding.estimate.rate);
     step.figures.push(rateFigures(v));
     if (v.verdict === 'leak') leaks++;
     if (v.verdict === 'no-leak') clean++;
     progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${rateFigures(v)}`);
-    if (leaks > 0 && clean > 0) break;
+    // Runs that contradict each other (validate-patch's rule: verdict/agreement.ts) end the step.
+    if (agreement(verdicts) === 'flaky') break;
     // An undecided run is never settled by asking again the same way: the next run gets more packets.
     if (v.verdict === 'inconclusive') {
       scenario = withMorePackets(scenario, v.packetsToDecide);
@@ -83,10 +88,13 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     }
   }
   const counts = `${leaks} leak, ${clean} no leak, ${step.verdicts.length - leaks - clean} inconclusive in ${step.verdicts.length} runs`;
-  if (leaks > 0 && clean > 0) return { ...step, state: 'flaky', why: counts };
+  const together = agreement(verdicts);
+  if (together === 'flaky') return { ...step, state: 'flaky', why: counts };
+  // A kernel that leaks at any significant rate leaks, once enough runs say so; a clean run that could not have seen it does not count against.
+  if (together === 'leak' && leaks >= opts.runs) return { ...step, state: 'leak' };
+  if (together === 'no-leak' && clean >= opts.runs) return { ...step, state: 'no-leak' };
   // Not enough agreeing verdicts, and nothing contradicting: the kernel could not be judged.
-  if (Math.max(leaks, clean) < opts.runs) return { ...step, state: 'inconclusive', why: counts };
-  return { ...step, state: leaks > 0 ? 'leak' : 'no-leak' };
+  return { ...step, state: 'inconclusive', why: counts };
 }
 
 function infrastructureFailure(k: CatalogKernel, r: FailedResult): LeaklabError {

@@ -7,6 +7,7 @@
 // a patched kernel that still leaks, at a rate whose interval lies below
 // every base run's, is a PARTIAL FIX.
 import type { JudgedResult } from '../run/result.ts';
+import { agreement } from '../verdict/agreement.ts';
 import type { VerdictKind } from '../verdict/verdict.ts';
 import { fmtRate } from '../verdict/figures.ts';
 
@@ -45,11 +46,7 @@ export function side(kernel: string, results: JudgedResult[]): Side {
     lows: est.map((e) => e.low),
     highs: est.map((e) => e.high),
   };
-  // A clean run contradicts a leaking one only when its upper end lies below the leak's interval.
-  const leakLows = results.filter((r) => r.verdict.verdict === 'leak').map((r) => r.verdict.deciding.estimate.low);
-  const cleanHighs = results.filter((r) => r.verdict.verdict === 'no-leak').map((r) => r.verdict.deciding.estimate.high);
-  const contradicts = leakLows.length > 0 && cleanHighs.length > 0 && Math.min(...cleanHighs) < Math.max(...leakLows);
-  s.consensus = contradicts ? 'flaky' : counts.leak > 0 ? 'leak' : counts['no-leak'] === results.length ? 'no-leak' : 'inconclusive';
+  s.consensus = agreement(results.map((r) => r.verdict));
   return s;
 }
 
