@@ -32,7 +32,7 @@ export interface PlanOptions {
 /** Runs the given cells (from planCells, maybe one shard of them); results in cell order. */
 export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunResult[]> {
   const catalog = opts.catalog ?? (await loadCatalog());
-  const vms = plan.filter((c) => c.backend === 'qemu');
+  const vms = plan.filter((c) => c.bootsKernel);
   // Unknown kernel names are bad input: refuse before building anything.
   for (const { k } of vms) findKernel(catalog, k);
   const reqsByKernel = new Map<string, Requirement[]>();
@@ -53,8 +53,8 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
   // each one once it and every result before it are in.
   const results: RunResult[] = new Array(plan.length);
   let reported = 0;
-  // Guests side by side, then containers one at a time: a container sees
-  // host-wide slab counts, which any other guest's activity would move.
+  // Guests side by side, then the cells that must run alone (containers: they
+  // see host-wide slab counts, which any other guest's activity would move).
   const cells = [...plan.keys()];
   const runCell = async (i: number) => {
     const { s, k, backend } = plan[i];
@@ -73,12 +73,12 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
     while (results[reported]) opts.onResult?.(results[reported++]);
   };
   await mapPool(
-    cells.filter((i) => plan[i].backend === 'qemu'),
+    cells.filter((i) => !plan[i].alone),
     opts.jobs ?? 1,
     runCell,
   );
   await mapPool(
-    cells.filter((i) => plan[i].backend === 'docker'),
+    cells.filter((i) => plan[i].alone),
     1,
     runCell,
   );
@@ -94,6 +94,10 @@ export interface Cell {
   group: string;
   /** Where the cell runs, as lists and matrices show it: the kernel, or "host (docker)". */
   where: string;
+  /** Boots a catalog kernel (prepared before any guest starts), or runs on the host's. */
+  bootsKernel: boolean;
+  /** Runs with nothing else at the same time: its slab counts are host-wide. */
+  alone: boolean;
 }
 
 /**
@@ -102,7 +106,7 @@ export interface Cell {
  */
 export function checkCellKernels(catalog: Catalog, cells: Cell[], kernelsGiven: boolean): void {
   for (const c of cells) {
-    if (c.backend !== 'qemu') continue;
+    if (!c.bootsKernel) continue;
     try {
       findKernel(catalog, c.k);
     } catch (err) {
@@ -117,8 +121,12 @@ export function planCells(scenarios: Scenario[], opts: PlanOptions): Cell[] {
   return scenarios.flatMap((s) => {
     const backends = opts.backends ?? s.backends;
     return [
-      ...(backends.includes('qemu') ? (opts.kernels ?? s.kernels).map((k) => ({ s, k, backend: 'qemu' as const, group: k, where: k })) : []),
-      ...(backends.includes('docker') ? [{ s, k: 'docker', backend: 'docker' as const, group: 'docker:host', where: 'host (docker)' }] : []),
+      ...(backends.includes('qemu')
+        ? (opts.kernels ?? s.kernels).map((k) => ({ s, k, backend: 'qemu' as const, group: k, where: k, bootsKernel: true, alone: false }))
+        : []),
+      ...(backends.includes('docker')
+        ? [{ s, k: 'docker', backend: 'docker' as const, group: 'docker:host', where: 'host (docker)', bootsKernel: false, alone: true }]
+        : []),
     ];
   });
 }
