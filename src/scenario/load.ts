@@ -8,6 +8,7 @@ import { validateYaml, formatProblem, type ExtraCheck, type YamlProblem } from '
 import { ScenarioSchema, type ScenarioInput } from './schema.ts';
 import { toScenario, type Scenario } from './scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { DEFAULTS } from './defaults.ts';
 
 export const SCENARIO_HINT = 'fix the lines named below; the format is described in README.md, "Scenario files"';
 
@@ -66,8 +67,8 @@ export function parseScenarioText(text: string, file: string): { value?: Scenari
  */
 const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   if (s.traffic.generator !== 'trafgen') return [];
-  const from = s.traffic.from ?? 'guest';
-  const to = s.traffic.to ?? 'remote';
+  const from = s.traffic.from ?? DEFAULTS.traffic.from;
+  const to = s.traffic.to ?? DEFAULTS.traffic.to;
   const source = s.traffic.source;
   const loopback = (a: string) => a === 'loopback' || a === '::1' || a.startsWith('127.');
   // from guest: packets come back from `to` (beyond the peer) to the guest; from peer: they go to `to` in the guest.
@@ -96,7 +97,7 @@ const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
 /** Checks that a schema cannot express. A burst runs in one guest command of at most 10 minutes (traffic-plan.ts). */
 const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const out: YamlProblem[] = [];
-  const bursts = s.traffic.bursts ?? 4;
+  const bursts = s.traffic.bursts ?? DEFAULTS.traffic.bursts;
   const { packets, maxPackets } = s.traffic;
   if (packets === undefined && maxPackets === undefined) {
     out.push(at('/traffic', 'needs packets (a fixed count) or maxPackets (a budget: traffic until decided)'));
@@ -157,10 +158,10 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
       out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
   }
   out.push(...trafgenProblems(s, at));
-  const fam = s.traffic.family ?? 'ipv6';
+  const fam = s.traffic.family ?? DEFAULTS.traffic.family;
   const remote = fam === 'ipv6' ? s.topology?.remote : s.topology?.remote4;
   for (const key of ['to', 'source'] as const) {
-    if ((s.traffic[key] ?? (key === 'to' ? 'remote' : undefined)) === 'remote' && remote === null) {
+    if ((s.traffic[key] ?? (key === 'to' ? DEFAULTS.traffic.to : undefined)) === 'remote' && remote === null) {
       out.push(at(`/traffic/${key === 'to' ? 'to' : 'source'}`, `is "remote" but topology.${fam === 'ipv6' ? 'remote' : 'remote4'} is null`));
     }
   }

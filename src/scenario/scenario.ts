@@ -1,6 +1,7 @@
 // Owns the Scenario type the harness runs: a validated file with every
 // default filled in, plus the helpers that read expectations from it.
 import type { ScenarioInput, ExpectationInput } from './schema.ts';
+import { DEFAULTS } from './defaults.ts';
 
 export type Family = 'ipv6' | 'ipv4';
 export type ExpectedVerdict = 'leak' | 'no-leak';
@@ -65,16 +66,16 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     name: s.name,
     description: s.description ?? '',
     kernels: s.kernels,
-    backends: s.backends ?? ['qemu'],
-    guest: { memory: s.guest?.memory ?? '512M', cmdline: s.guest?.cmdline ?? [], image: s.guest?.image ?? 'debian-bookworm' },
+    backends: s.backends ?? [...DEFAULTS.backends],
+    guest: { memory: s.guest?.memory ?? DEFAULTS.guest.memory, cmdline: s.guest?.cmdline ?? [], image: s.guest?.image ?? DEFAULTS.guest.image },
     topology: {
-      guest: t.guest ?? '2001:db8:1::1/64',
-      peer: t.peer ?? '2001:db8:1::2/64',
-      remote: t.remote === undefined ? '2001:db8:ffff::1/128' : t.remote,
-      guest4: t.guest4 ?? '192.0.2.1/24',
-      peer4: t.peer4 ?? '192.0.2.2/24',
-      remote4: t.remote4 === undefined ? '198.51.100.1/32' : t.remote4,
-      defaultRoute: t.defaultRoute ?? true,
+      guest: t.guest ?? DEFAULTS.topology.guest,
+      peer: t.peer ?? DEFAULTS.topology.peer,
+      remote: t.remote === undefined ? DEFAULTS.topology.remote : t.remote,
+      guest4: t.guest4 ?? DEFAULTS.topology.guest4,
+      peer4: t.peer4 ?? DEFAULTS.topology.peer4,
+      remote4: t.remote4 === undefined ? DEFAULTS.topology.remote4 : t.remote4,
+      defaultRoute: t.defaultRoute ?? DEFAULTS.topology.defaultRoute,
     },
     rules: s.rules ?? [],
     rules4: s.rules4 ?? [],
@@ -83,25 +84,25 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     setup: s.setup ?? [],
     changes: [...(s.changes ?? [])].sort((a, b) => a.afterBurst - b.afterBurst),
     traffic: {
-      protocol: s.traffic.protocol ?? 'icmp',
-      family: s.traffic.family ?? 'ipv6',
-      from: s.traffic.from ?? 'guest',
-      to: s.traffic.to ?? 'remote',
+      protocol: s.traffic.protocol ?? DEFAULTS.traffic.protocol,
+      family: s.traffic.family ?? DEFAULTS.traffic.family,
+      from: s.traffic.from ?? DEFAULTS.traffic.from,
+      to: s.traffic.to ?? DEFAULTS.traffic.to,
       source: s.traffic.source,
-      port: s.traffic.port ?? 9,
-      generator: s.traffic.generator ?? 'socket',
+      port: s.traffic.port ?? DEFAULTS.traffic.port,
+      generator: s.traffic.generator ?? DEFAULTS.traffic.generator,
       // The loader refuses a file with both or neither.
       packets: s.traffic.packets ?? s.traffic.maxPackets ?? 0,
       untilDecided: s.traffic.maxPackets !== undefined,
-      bursts: s.traffic.bursts ?? 4,
-      packetsInContainer: s.traffic.packetsInContainer ?? 10 * (s.traffic.packets ?? s.traffic.maxPackets ?? 0),
+      bursts: s.traffic.bursts ?? DEFAULTS.traffic.bursts,
+      packetsInContainer: s.traffic.packetsInContainer ?? DEFAULTS.containerPacketFactor * (s.traffic.packets ?? s.traffic.maxPackets ?? 0),
     },
     watch: s.watch,
-    settleSeconds: s.settleSeconds ?? 3,
+    settleSeconds: s.settleSeconds ?? DEFAULTS.settleSeconds,
     thresholds: {
-      tolerance: s.thresholds?.tolerance ?? 0,
-      confidence: s.thresholds?.confidence ?? 0.95,
-      minPackets: s.thresholds?.minPackets ?? 100,
+      tolerance: s.thresholds?.tolerance ?? DEFAULTS.thresholds.tolerance,
+      confidence: s.thresholds?.confidence ?? DEFAULTS.thresholds.confidence,
+      minPackets: s.thresholds?.minPackets ?? DEFAULTS.thresholds.minPackets,
     },
     expect: Object.fromEntries(Object.entries(s.expect ?? {}).map(([k, v]) => [k, normalizeExpectation(v)])),
   };

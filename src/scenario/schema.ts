@@ -2,6 +2,7 @@
 // TypeScript type the harness uses and the JSON Schema that validates files
 // (and that editors can use). Defaults live here too, next to each field.
 import { Type, type Static } from '@sinclair/typebox';
+import { DEFAULTS } from './defaults.ts';
 
 const Cidr6 = Type.String({ pattern: '^[0-9a-fA-F:.]+/\\d{1,3}$', description: 'IPv6 address with prefix length, e.g. 2001:db8:1::1/64' });
 const Cidr4 = Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$', description: 'IPv4 address with prefix length, e.g. 192.0.2.1/24' });
@@ -31,16 +32,16 @@ export const ScenarioSchema = Type.Object(
       Type.Array(Type.Union([Type.Literal('qemu'), Type.Literal('docker')]), {
         minItems: 1,
         uniqueItems: true,
-        default: ['qemu'],
+        default: [...DEFAULTS.backends],
         description: "qemu: boot each of kernels: in a guest; docker: run in a container on the host's own kernel. --backend overrides",
       }),
     ),
     guest: Type.Optional(
       Type.Object(
         {
-          memory: Type.Optional(Type.String({ pattern: '^\\d+[MG]$', default: '512M', description: 'guest RAM, e.g. 512M' })),
+          memory: Type.Optional(Type.String({ pattern: '^\\d+[MG]$', default: DEFAULTS.guest.memory, description: 'guest RAM, e.g. 512M' })),
           cmdline: Type.Optional(Type.Array(Type.String(), { description: 'extra kernel command line words, e.g. slab_nomerge' })),
-          image: Type.Optional(Type.String({ default: 'debian-bookworm', description: 'recipe name in images/' })),
+          image: Type.Optional(Type.String({ default: DEFAULTS.guest.image, description: 'recipe name in images/' })),
         },
         { additionalProperties: false },
       ),
@@ -56,7 +57,7 @@ export const ScenarioSchema = Type.Object(
           guest4: Type.Optional(Cidr4),
           peer4: Type.Optional(Cidr4),
           remote4: Type.Optional(Type.Union([Cidr4, Type.Null()])),
-          defaultRoute: Type.Optional(Type.Boolean({ default: true, description: 'guest default routes via the peer' })),
+          defaultRoute: Type.Optional(Type.Boolean({ default: DEFAULTS.topology.defaultRoute, description: 'guest default routes via the peer' })),
         },
         { additionalProperties: false },
       ),
@@ -91,24 +92,24 @@ export const ScenarioSchema = Type.Object(
       {
         protocol: Type.Optional(
           Type.Union([Type.Literal('icmp'), Type.Literal('udp')], {
-            default: 'icmp',
+            default: DEFAULTS.traffic.protocol,
             description: 'icmp: echo requests (flood ping); udp: datagrams sent with socat',
           }),
         ),
-        family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: 'ipv6' })),
+        family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: DEFAULTS.traffic.family })),
         from: Type.Optional(
-          Type.Union([Type.Literal('guest'), Type.Literal('peer')], { default: 'guest', description: 'namespace that sends the echo requests' }),
+          Type.Union([Type.Literal('guest'), Type.Literal('peer')], { default: DEFAULTS.traffic.from, description: 'namespace that sends the echo requests' }),
         ),
         generator: Type.Optional(
           Type.Union([Type.Literal('socket'), Type.Literal('trafgen')], {
-            default: 'socket',
+            default: DEFAULTS.traffic.generator,
             description:
               'socket: ping -f or socat send from the from namespace (round trips); trafgen: the packets the guest receives are written onto the veth link from the peer namespace, one way (several times faster)',
           }),
         ),
-        to: Type.Optional(Type.String({ default: 'remote', description: 'remote | peer | guest | loopback | an address' })),
+        to: Type.Optional(Type.String({ default: DEFAULTS.traffic.to, description: 'remote | peer | guest | loopback | an address' })),
         source: Type.Optional(Type.String({ description: 'source address of the sender: remote | peer | guest | an address (default: chosen by the kernel)' })),
-        port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: 9, description: 'UDP destination port' })),
+        port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.traffic.port, description: 'UDP destination port' })),
         packets: Type.Optional(
           Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests or datagrams sent in all (a fixed count; or give maxPackets)' }),
         ),
@@ -119,7 +120,7 @@ export const ScenarioSchema = Type.Object(
             description: 'traffic until decided: bursts go on until the verdict is reached at the configured confidence or this many packets were sent',
           }),
         ),
-        bursts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 4, description: 'samples are taken after every burst' })),
+        bursts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULTS.traffic.bursts, description: 'samples are taken after every burst' })),
         packetsInContainer: Type.Optional(
           Type.Integer({
             minimum: 1,
@@ -136,7 +137,7 @@ export const ScenarioSchema = Type.Object(
       Type.Number({
         minimum: 0,
         maximum: 600,
-        default: 3,
+        default: DEFAULTS.settleSeconds,
         description: 'longest wait after each route flush before its sample; it ends as soon as no watched count has fallen for two polls (0.1 s)',
       }),
     ),
@@ -146,14 +147,21 @@ export const ScenarioSchema = Type.Object(
           tolerance: Type.Optional(
             Type.Number({
               minimum: 0,
-              default: 0,
+              default: DEFAULTS.thresholds.tolerance,
               description: 'objects kept per packet you accept: LEAK when the interval lies above it; with 0, any significant growth is a LEAK',
             }),
           ),
           confidence: Type.Optional(
-            Type.Number({ exclusiveMinimum: 0, exclusiveMaximum: 1, default: 0.95, description: 'confidence of the intervals and the verdict, e.g. 0.95' }),
+            Type.Number({
+              exclusiveMinimum: 0,
+              exclusiveMaximum: 1,
+              default: DEFAULTS.thresholds.confidence,
+              description: 'confidence of the intervals and the verdict, e.g. 0.95',
+            }),
           ),
-          minPackets: Type.Optional(Type.Integer({ minimum: 1, default: 100, description: 'fewer packets received than this is inconclusive' })),
+          minPackets: Type.Optional(
+            Type.Integer({ minimum: 1, default: DEFAULTS.thresholds.minPackets, description: 'fewer packets received than this is inconclusive' }),
+          ),
         },
         { additionalProperties: false },
       ),
