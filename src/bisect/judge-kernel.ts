@@ -61,11 +61,10 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     return { ...step, why: err.message + (err.details ? `\n${err.details}` : '') };
   }
   step.bzImageSha256 = artifact.provenance.bzImageSha256;
-  let leaks = 0;
-  let clean = 0;
   let scenario = opts.scenario;
   const verdicts: Verdict[] = [];
-  for (let attempt = 1; attempt <= opts.runs + opts.retries && Math.max(leaks, clean) < opts.runs; attempt++) {
+  const count = (kind: string) => verdicts.filter((v) => v.verdict === kind).length;
+  for (let attempt = 1; attempt <= opts.runs + opts.retries && !stepDecision(verdicts, opts.runs); attempt++) {
     throwIfInterrupted();
     const runDir = join(opts.runDir, k.name, `run-${attempt}`);
     const r = await runScenarioOnKernel(scenario, artifact, runDir);
@@ -76,25 +75,35 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     step.verdicts.push(v.verdict);
     step.rates.push(v.deciding.estimate.rate);
     step.figures.push(rateFigures(v));
-    if (v.verdict === 'leak') leaks++;
-    if (v.verdict === 'no-leak') clean++;
     progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${rateFigures(v)}`);
-    // Runs that contradict each other (validate-patch's rule: verdict/agreement.ts) end the step.
-    if (agreement(verdicts) === 'flaky') break;
     // An undecided run is never settled by asking again the same way: the next run gets more packets.
     if (v.verdict === 'inconclusive') {
-      scenario = withMorePackets(scenario, v.packetsToDecide);
+      const more = withMorePackets(scenario, v.packetsToDecide);
+      if (more.traffic.packets <= scenario.traffic.packets) break; // already what a guest can send: more runs would be the same run
+      scenario = more;
       progress('bisect', `${k.name}: inconclusive; the next run sends ${scenario.traffic.packets} packets${scenario.traffic.untilDecided ? ' at most' : ''}`);
     }
   }
-  const counts = `${leaks} leak, ${clean} no leak, ${step.verdicts.length - leaks - clean} inconclusive in ${step.verdicts.length} runs`;
-  const together = agreement(verdicts);
-  if (together === 'flaky') return { ...step, state: 'flaky', why: counts };
-  // A kernel that leaks at any significant rate leaks, once enough runs say so; a clean run that could not have seen it does not count against.
-  if (together === 'leak' && leaks >= opts.runs) return { ...step, state: 'leak' };
-  if (together === 'no-leak' && clean >= opts.runs) return { ...step, state: 'no-leak' };
+  const counts = `${count('leak')} leak, ${count('no-leak')} no leak, ${count('inconclusive')} inconclusive in ${verdicts.length} runs`;
+  const decision = stepDecision(verdicts, opts.runs);
+  if (decision === 'flaky') return { ...step, state: 'flaky', why: counts };
   // Not enough agreeing verdicts, and nothing contradicting: the kernel could not be judged.
-  return { ...step, state: 'inconclusive', why: counts };
+  return decision ? { ...step, state: decision } : { ...step, state: 'inconclusive', why: counts };
+}
+
+/**
+ * What a step's runs so far decide, or undefined while more runs are needed.
+ * Inconclusive runs say nothing either way; the decided ones follow
+ * validate-patch's rule (verdict/agreement.ts): a kernel that leaks at any
+ * significant rate leaks once `runs` runs say so, and a clean run that could
+ * not have seen the leak does not count against it.
+ */
+export function stepDecision(verdicts: Verdict[], runs: number): 'leak' | 'no-leak' | 'flaky' | undefined {
+  const a = agreement(verdicts.filter((v) => v.verdict !== 'inconclusive'));
+  const n = verdicts.filter((v) => v.verdict === a).length;
+  if (a === 'flaky') return 'flaky';
+  if ((a === 'leak' || a === 'no-leak') && n >= runs) return a;
+  return undefined;
 }
 
 function infrastructureFailure(k: CatalogKernel, r: FailedResult): LeaklabError {

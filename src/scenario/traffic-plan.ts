@@ -39,11 +39,14 @@ export const WORST_RATE = 2000;
 /** The largest burst a guest command can send within its 10-minute limit at that rate. */
 export const MAX_BURST = WORST_RATE * 600;
 
-/** The largest budget of traffic until decided whose bursts all fit the limit. */
+/**
+ * The largest budget of traffic until decided whose bursts all fit the
+ * limit: every doubling burst up to MAX_BURST, then a last one cut to it.
+ */
 export function maxBudget(): number {
-  let b = 2 * FIRST_BURST;
-  while (Math.max(...sequentialSizes(b * 2)) <= MAX_BURST) b *= 2;
-  return b;
+  let sum = 0;
+  for (let next = FIRST_BURST, n = 0; next <= MAX_BURST; n++, next = n < 2 ? FIRST_BURST : next * 2) sum += next;
+  return sum + MAX_BURST;
 }
 
 /**
@@ -53,6 +56,8 @@ export function maxBudget(): number {
  */
 export function withMorePackets(s: Scenario, packetsToDecide?: number): Scenario {
   const cap = s.traffic.untilDecided ? maxBudget() : MAX_BURST * s.traffic.bursts;
-  const packets = Math.min(cap, Math.max(2 * s.traffic.packets, Math.ceil(1.2 * (packetsToDecide ?? 0))));
+  const wanted = Math.max(2 * s.traffic.packets, Math.ceil(1.2 * (packetsToDecide ?? 0)));
+  // Never fewer than the run it retries: at the cap it is the same run (the caller stops retrying then).
+  const packets = Math.max(s.traffic.packets, Math.min(cap, wanted));
   return { ...s, traffic: { ...s.traffic, packets } };
 }

@@ -2,6 +2,10 @@
 // binary-search minimum of judgements, around kernels that do not build.
 import test from 'ava';
 import { searchFirstNew, type Side } from '../../src/bisect/search.ts';
+import { stepDecision } from '../../src/bisect/judge-kernel.ts';
+import { loadScenarioFile } from '../../src/scenario/load.ts';
+import { judge } from '../../src/verdict/verdict.ts';
+import { recordedMeasurement } from '../helpers/fixtures.ts';
 
 /** Judges from a table: 'o' old, 'n' new, 's' does not build, 'f' flaky. Records what was judged. */
 function table(states: string) {
@@ -42,4 +46,21 @@ test('a flaky kernel stops the search where it is', async (t) => {
   const { judge } = table('ooofnnnn');
   const r = await searchFirstNew(8, judge);
   t.deepEqual(r, { kind: 'flaky', at: 3 });
+});
+
+test('a bisect step (recorded runs): inconclusive runs say nothing either way, a retry that decides settles it', async (t) => {
+  const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+  const v = (run: string, s = seed) => judge(s, recordedMeasurement(run, seed));
+  const tolerant = { ...seed, thresholds: { ...seed.thresholds, tolerance: 0.06 } };
+  const undecided = v('seed-v6.1-keep-1-in-16', tolerant);
+  t.is(undecided.verdict, 'inconclusive');
+  const [reverted, fixed, in100, in1000] = ['seed-v6.1-fix-reverted', 'seed-v6.1', 'seed-v6.1-keep-1-in-100', 'seed-v6.1-keep-1-in-1000'].map((r) => v(r));
+  t.is(stepDecision([undecided], 1), undefined);
+  t.is(stepDecision([undecided, fixed], 1), 'no-leak');
+  t.is(stepDecision([undecided, reverted], 1), 'leak');
+  t.is(stepDecision([reverted, fixed], 1), 'flaky');
+  // Two runs must agree: a LEAK and a clean run that could not have seen it are one LEAK so far.
+  t.is(stepDecision([in100, in1000], 2), undefined);
+  t.is(stepDecision([in100, in1000, in100], 2), 'leak');
+  t.is(stepDecision([fixed, fixed], 2), 'no-leak');
 });

@@ -22,6 +22,10 @@ test('a retry of an inconclusive run gets at least twice the packets, or what wo
   const budget = withMorePackets(scenario('maxPackets: 200000'), 1e9).traffic;
   t.is(budget.packets, maxBudget());
   t.true(budget.untilDecided);
+  // The largest budget a guest can send is exact, and a retry never gets fewer packets than the run it retries.
+  t.true(Math.max(...sequentialSizes(maxBudget())) <= MAX_BURST);
+  t.true(Math.max(...sequentialSizes(maxBudget() + 1)) > MAX_BURST);
+  t.is(withMorePackets(scenario(`maxPackets: ${maxBudget()}`), 1e9).traffic.packets, maxBudget());
   // The rest of the scenario is left as it was.
   t.is(withMorePackets(scenario('packets: 2000, to: peer')).traffic.to, 'peer');
 });
