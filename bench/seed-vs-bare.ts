@@ -46,10 +46,10 @@ const body = [
   'ip link set lo up',
   ...topologySteps(s).map((st) => st.script),
   // The same phases as leaklab's protocol: warm-up, baseline, idle, then per burst a sample and an idle one, each after a flush and settling.
-  burstScript(s, 50) + ' > /dev/null',
+  `{ ${burstScript(s, 50)}; } > /dev/null`,
   ...[0, 1, 2].flatMap(() => [FLUSH_SCRIPT, settleScript(s.watch, s.settleSeconds), sampleScript(s.watch) + ' > /dev/null']),
   ...plannedBursts(s, { packets: s.traffic.packets, untilDecided: false }).flatMap((n) => [
-    burstScript(s, n) + ' > /dev/null',
+    `{ ${burstScript(s, n)}; } > /dev/null`,
     ...[0, 1].flatMap(() => [FLUSH_SCRIPT, settleScript(s.watch, s.settleSeconds), sampleScript(s.watch) + ' > /dev/null']),
   ]),
   sampleScript(s.watch) + " | grep -E '^(ip6_dst_cache|Ip6InReceives)'",
