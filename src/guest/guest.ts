@@ -1,5 +1,5 @@
 // Owns the port every guest backend (guest/qemu, guest/docker) offers the
-// cell runner (run/run-cell.ts): a prepared guest (what it runs on, its
+// cell runner (run/run-scenario.ts): a prepared guest (what it runs on, its
 // provenance, the measurement policy its counts need) that starts into a
 // guest, which runs shell commands, reports kernel trouble and panics,
 // explains steps its confinement refused, and stops with one idempotent
@@ -40,6 +40,8 @@ export interface Guest {
 export interface PreparedGuest {
   /** The kernel as results name it: a catalog name, or the host's release for a container. */
   kernel: string;
+  /** The kernel's release, when known before the guest starts. */
+  release?: string;
   provenance: Record<string, string>;
   /** Packets (or budget) to send: a backend whose slab counts are host-wide sends more (traffic.packetsInContainer). */
   packets: number;

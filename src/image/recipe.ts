@@ -9,7 +9,7 @@ import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { projectPath } from '../util/paths.ts';
+import { projectPath, PACKAGE_ROOT } from '../util/paths.ts';
 import { progress, startTask, type Task } from '../util/progress.ts';
 
 const RecipeSchema = Type.Object(
@@ -22,7 +22,7 @@ const RecipeSchema = Type.Object(
 );
 
 /** leaklab's init in every guest (QEMU initramfs and container image alike). */
-export const GUEST_INIT = projectPath('images/guest-init.sh');
+export const GUEST_INIT = join(PACKAGE_ROOT, 'images/guest-init.sh');
 
 export interface Recipe {
   name: string;

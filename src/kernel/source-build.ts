@@ -75,6 +75,8 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
       } finally {
         await revertPatches(k, tree, patches);
       }
+      // Two builds on one tree would have mixed their patches: nothing made then is cached.
+      lock.assertHeld();
     });
     const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8'));
     return {

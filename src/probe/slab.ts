@@ -70,8 +70,9 @@ export function sampleScript(watch: string[], listAliases = false): string {
  * ever adds, so the least of the reads is the count.
  */
 export function leastOfShrunkReads(): string {
-  const one = '{ echo 1 > "$d/shrink"; } 2>/dev/null; read -r r < "$d/objects"; r=${r%% *}';
-  return `${one}; o=$r; for k in 2 3; do ${one}; if [ "$r" -lt "$o" ]; then o=$r; fi; done`;
+  // r is emptied first: a failed read must not leave the previous cache's count behind (o stays empty: no objects line is used).
+  const one = 'r=; { echo 1 > "$d/shrink"; } 2>/dev/null; read -r r < "$d/objects" 2>/dev/null; r=${r%% *}';
+  return `${one}; o=$r; for k in 2 3; do ${one}; if [ -n "$r" ] && { [ -z "$o" ] || [ "$r" -lt "$o" ]; }; then o=$r; fi; done`;
 }
 
 export function parseSlabinfo(text: string): Map<string, SlabinfoRow> {

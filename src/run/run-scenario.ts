@@ -71,10 +71,12 @@ export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promi
   await mkdir(runDir, { recursive: true });
   let guest: Guest | undefined;
   let samples: Measurement | undefined;
+  let verdictOf: JudgedResult | undefined;
   let error: LeaklabError | undefined;
   try {
     const prepared = await prepare();
     info.kernel = prepared.kernel;
+    info.release = prepared.release ?? info.release;
     info.provenance = prepared.provenance;
     info.seconds.prepare = (Date.now() - t0) / 1000;
     const scope = `${s.name} on ${cellName(info)}`;
@@ -87,6 +89,7 @@ export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promi
     samples = await measure(s, guest, { scope, runDir, packets: prepared.packets, untilDecided: s.traffic.untilDecided, decided: (m) => isDecided(s, m) });
     info.seconds.measure = (Date.now() - tMeasure) / 1000;
     info.troubles = await guest.troubles();
+    verdictOf = judged(s, info, samples);
     // A kernel that panicked (even after the last sample) gives no verdict.
     if (await guest.panicked()) {
       throw new LeaklabError('guest', `${info.kernel}: the kernel panicked during the run`, {
@@ -104,14 +107,16 @@ export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promi
       if (!(err instanceof LeaklabError)) throw err;
       error ??= err;
     });
+    info.seconds.total = (Date.now() - t0) / 1000;
+    // Written whatever happened (a leaklab bug too): the run directory says what was measured.
+    await writeFile(join(runDir, 'result.json'), JSON.stringify(composed(info, samples, verdictOf, error), null, 2));
   }
-  info.seconds.total = (Date.now() - t0) / 1000;
-  const result: RunResult =
-    samples && !error
-      ? judged(s, info, samples)
-      : { ...info, error: resultError(error ?? new LeaklabError('guest', 'the run ended without samples')), samples };
-  await writeFile(join(runDir, 'result.json'), JSON.stringify(result, null, 2));
-  return result;
+  return composed(info, samples, verdictOf, error);
+}
+
+function composed(info: CellInfo, samples: Measurement | undefined, verdictOf: JudgedResult | undefined, error: LeaklabError | undefined): RunResult {
+  if (verdictOf && !error) return { ...verdictOf, ...info };
+  return { ...info, error: resultError(error ?? new LeaklabError('guest', 'the run ended without a verdict')), samples };
 }
 
 function judged(s: Scenario, info: CellInfo, samples: Measurement): JudgedResult {

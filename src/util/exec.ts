@@ -99,8 +99,9 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
   if (out.exitCode === 127 || (/ENOENT/.test(out.stderr) && out.exitCode === null)) {
     // 127 is also what a shell (sh -c, a script) returns when a command inside it is missing.
     if (out.exitCode === 127 && (await hasTool(cmd))) {
-      throw new LeaklabError(opts.kind ?? 'tool', `${opts.what}: a command that ${cmd} ran was not found (exit 127)`, {
-        hint: opts.hint ?? 'the message below names it; install it (on Debian: see scripts/setup.sh), then run again',
+      // A missing tool, whatever the step: never a build failure (a bisect would skip the commit).
+      throw new LeaklabError('tool', `${opts.what}: a command that ${cmd} ran was not found (exit 127)`, {
+        hint: 'the message below names it; install it (on Debian: see scripts/setup.sh), then run again',
         details: tail(out.stderr, 10),
       });
     }

@@ -16,19 +16,26 @@ const TIMING = { updateMs: 5_000, staleMs: 30_000 };
 
 export interface Lock {
   release(): Promise<void>;
+  /** Throws when another run took the lock over while it was held: what was built under it cannot be trusted. */
+  assertHeld(): void;
 }
 
 /** Takes the lock at `path` (a directory is made there), waiting as long as another live owner holds it. */
 export async function acquireLock(path: string, who: string, timing = TIMING): Promise<Lock> {
   await mkdir(dirname(path), { recursive: true });
+  let lost: Error | undefined;
   const options = (retries: lockfile.LockOptions['retries']): lockfile.LockOptions => ({
     lockfilePath: path,
     realpath: false,
     stale: timing.staleMs,
     update: timing.updateMs,
     retries,
-    // Another process took the lock over (ours was not refreshed in time): say so rather than crash in a timer.
-    onCompromised: (err) => progress(who, `warning: the lock ${path} was taken over by another run (${err.message})`),
+    // Another process took the lock over (ours was not refreshed in time, e.g. the machine slept):
+    // remember it, and let the holder refuse to keep what it made, rather than crash in a timer.
+    onCompromised: (err) => {
+      lost = err;
+      progress(who, `warning: the lock ${path} was taken over by another run (${err.message})`);
+    },
   });
   let release: () => Promise<void>;
   try {
@@ -45,6 +52,13 @@ export async function acquireLock(path: string, who: string, timing = TIMING): P
     release: async () => {
       unregister();
       await release().catch(() => {});
+    },
+    assertHeld: () => {
+      if (lost) {
+        throw new LeaklabError('tool', `${who}: another run took over the lock on this kernel source while building (${lost.message}); the build is not kept`, {
+          hint: 'run again; a machine that sleeps or stalls for over 30 s during a build can lose the lock',
+        });
+      }
     },
   };
 }

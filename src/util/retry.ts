@@ -30,6 +30,8 @@ export async function retryUntil<T>(attempt: () => Promise<T | undefined> | T | 
 /** Resolves after `ms`, or at once when `signal` aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    // An abort before the wait starts would never fire its event.
+    if (signal?.aborted) return resolve();
     const done = () => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', done);

@@ -4,6 +4,7 @@ import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from '../../src/util/lock.ts';
+import { retryUntil } from '../../src/util/retry.ts';
 
 test('a lock admits one holder at a time, however many ask at once', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
@@ -68,5 +69,29 @@ await lock.release();`;
     ),
   );
   t.is(readFileSync(journal, 'utf8'), 'in\nout\n'.repeat(4));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a lock lost while held (taken over, or removed) is said, and its holder refuses to keep what it made', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
+  const path = join(dir, 'tree.lockdir');
+  const lock = await acquireLock(path, 'v6.1', { updateMs: 200, staleMs: 2_000 });
+  t.notThrows(() => lock.assertHeld());
+  rmSync(path, { recursive: true, force: true });
+  // The next refresh (every 200 ms; later when the machine is busy) finds it gone.
+  const lost = await retryUntil(
+    () => {
+      try {
+        lock.assertHeld();
+        return undefined;
+      } catch {
+        return true;
+      }
+    },
+    { intervalMs: 100, timeoutMs: 10_000 },
+  );
+  t.true(lost);
+  t.throws(() => lock.assertHeld(), { message: /v6\.1: another run took over the lock on this kernel source while building/ });
+  await lock.release();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -15,6 +15,7 @@ export async function prepareContainer(s: Scenario, runId: string): Promise<Prep
   const image = await containerImage(docker, recipe);
   return {
     kernel: release,
+    release,
     provenance: { origin: 'host kernel (docker)', image, imageRecipe: `${recipe.name}-${recipe.key}` },
     // Slab counts are host-wide in a container: more packets dilute the host's own churn.
     packets: s.traffic.packetsInContainer,
