@@ -9,7 +9,6 @@ import { parseKernelConfig } from './requirements.ts';
 import { run } from '../util/exec.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
-
 import type { SourceTree, NamedText } from './source-types.ts';
 
 export async function readFragments(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {

@@ -9,7 +9,6 @@ import { labPath } from './catalog.ts';
 import { runAllowFail, tail } from '../util/exec.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { progress } from '../util/progress.ts';
-
 import type { SourceTree, NamedText } from './source-types.ts';
 
 export async function readPatches(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {

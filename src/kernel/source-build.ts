@@ -1,8 +1,9 @@
 // Owns building a kernel from source, step by step: the tree
 // (source-tree.ts), the config (kconfig.ts), the patches (patch-set.ts) and
-// kbuild (kbuild.ts), one build per source tree at a time (util/lock.ts). Finished kernels are cached by content (source +
-// config + patches); the object directory is shared by every variant of the
-// same source and config, so a one-file patch rebuilds in seconds.
+// kbuild (kbuild.ts), one build per source tree at a time (util/lock.ts).
+// Finished kernels are cached by content (source + config + patches); the
+// object directory is shared by every variant of the same source and config,
+// so a one-file patch rebuilds in seconds.
 import { readFile, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
