@@ -10,7 +10,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, existsSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { kernelHistory, LEAK_IN } from '../test/helpers/kernel-history.ts';
-import { cachePath } from '../src/util/cache.ts';
+import { readConfig } from '../src/util/config.ts';
 
 const tree = kernelHistory();
 const git = (args: string[], env: Record<string, string> = {}, input?: string) =>
@@ -68,9 +68,11 @@ const bisect = (dir: string) =>
     ],
     { encoding: 'utf8' },
   );
+// The cache the bisect's leaklab uses: the same environment, read the same way.
+const kernelsDir = join(readConfig(process.env).cacheRoot, 'kernels');
 const historyKernels = () =>
-  (existsSync(cachePath('kernels')) ? readdirSync(cachePath('kernels')) : []).filter(
-    (k) => existsSync(join(cachePath('kernels'), k, 'meta.json')) && readFileSync(join(cachePath('kernels'), k, 'meta.json'), 'utf8').includes(tree),
+  (existsSync(kernelsDir) ? readdirSync(kernelsDir) : []).filter(
+    (k) => existsSync(join(kernelsDir, k, 'meta.json')) && readFileSync(join(kernelsDir, k, 'meta.json'), 'utf8').includes(tree),
   );
 // "Already built once": on a cache that never built the history, one untimed bisect builds the object dir.
 if (historyKernels().length === 0) {
@@ -80,7 +82,7 @@ if (historyKernels().length === 0) {
   rmSync(warm, { recursive: true, force: true });
 }
 // Forget the built kernels of the history (the object dir stays): steps must build.
-for (const k of historyKernels()) rmSync(join(cachePath('kernels'), k), { recursive: true, force: true });
+for (const k of historyKernels()) rmSync(join(kernelsDir, k), { recursive: true, force: true });
 const dir = mkdtempSync(join(tmpdir(), 'leaklab-bench-bisect-'));
 const t = Date.now();
 const r = bisect(dir);

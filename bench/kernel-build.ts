@@ -7,16 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const cache = mkdtempSync(join(tmpdir(), 'leaklab-bench-cache-'));
-process.env.LEAKLAB_CACHE = cache;
 const { loadCatalog, findKernel } = await import('../src/kernel/catalog.ts');
 const { prepareKernel } = await import('../src/kernel/prepare.ts');
-const { setQuiet } = await import('../src/util/progress.ts');
-setQuiet(true);
-const catalog = await loadCatalog();
+const { createContext } = await import('../src/util/context.ts');
+const { readConfig } = await import('../src/util/config.ts');
+const ctx = createContext({ quiet: true, config: readConfig({ ...process.env, LEAKLAB_CACHE: cache }) });
+const catalog = await loadCatalog(ctx.config.catalogFile);
 
 async function timed(name: string): Promise<number> {
   const t = Date.now();
-  await prepareKernel(findKernel(catalog, name), []);
+  await prepareKernel(ctx, findKernel(catalog, name), []);
   return (Date.now() - t) / 1000;
 }
 

@@ -10,9 +10,8 @@ import { gitTopLevel, resolveCommit, isAncestor, refuseUncommitted, git, describ
 import { judgeKernel, type JudgeOptions, type StepResult } from './judge-kernel.ts';
 import { endpointProblem, stepProblem, type BisectResult, type Direction } from './result.ts';
 import { run, runAllowFail } from '../util/exec.ts';
-import { onCleanup } from '../util/cleanup.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
+import type { Context } from '../util/context.ts';
 
 export interface CommitBisectOptions extends JudgeOptions {
   tree: string;
@@ -31,13 +30,13 @@ interface CommitInputs {
 }
 
 /** Checks the tree and refs; every input error is raised before anything is built. */
-export async function checkCommitInputs(tree: string, goodRef: string, badRef: string, direction: Direction): Promise<CommitInputs> {
-  const top = await gitTopLevel(tree);
-  await refuseUncommitted(top, 'no bisect step would include them', 'commit or stash them first, so the bisect tests what you think it tests');
-  const good = await resolveCommit(top, goodRef);
-  const bad = await resolveCommit(top, badRef);
+export async function checkCommitInputs(ctx: Context, tree: string, goodRef: string, badRef: string, direction: Direction): Promise<CommitInputs> {
+  const top = await gitTopLevel(ctx, tree);
+  await refuseUncommitted(ctx, top, 'no bisect step would include them', 'commit or stash them first, so the bisect tests what you think it tests');
+  const good = await resolveCommit(ctx, top, goodRef);
+  const bad = await resolveCommit(ctx, top, badRef);
   const [older, newer, olderRef, newerRef] = direction === 'introduced' ? [good, bad, goodRef, badRef] : [bad, good, badRef, goodRef];
-  if (good === bad || !(await isAncestor(top, older, newer))) {
+  if (good === bad || !(await isAncestor(ctx, top, older, newer))) {
     throw new LeaklabError(
       'usage',
       `${direction === 'introduced' ? '--good' : '--bad'} ${olderRef} is not an ancestor of ${direction === 'introduced' ? '--bad' : '--good'} ${newerRef}`,
@@ -52,22 +51,22 @@ export async function checkCommitInputs(tree: string, goodRef: string, badRef: s
   return { top, good, bad, old: older, new: newer };
 }
 
-export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions): Promise<BisectResult> {
-  const inputs = await checkCommitInputs(opts.tree, opts.good, opts.bad, opts.direction);
+export async function bisectCommits(ctx: Context, catalog: Catalog, opts: CommitBisectOptions): Promise<BisectResult> {
+  const inputs = await checkCommitInputs(ctx, opts.tree, opts.good, opts.bad, opts.direction);
   const { top } = inputs;
   const kernelAt = (commit: string) => treeKernel(catalog, { tree: top, commit, name: `${basename(top)}@${commit.slice(0, 12)}`, configFrom: opts.configFrom });
   const [oldState, newState] = opts.direction === 'introduced' ? (['no-leak', 'leak'] as const) : (['leak', 'no-leak'] as const);
   const steps: StepResult[] = [];
   const judge = async (commit: string) => {
-    const s = await judgeKernel(kernelAt(commit), opts, commit);
+    const s = await judgeKernel(ctx, kernelAt(commit), opts, commit);
     steps.push(s);
     return s;
   };
 
   // Both ends first: a bisect between ends that do not behave as claimed finds nothing.
-  progress(
+  ctx.progress.step(
     'bisect',
-    `checking the ends: ${await describeCommit(top, inputs.old)} should be ${oldState}, ${await describeCommit(top, inputs.new)} should be ${newState}`,
+    `checking the ends: ${await describeCommit(ctx, top, inputs.old)} should be ${oldState}, ${await describeCommit(ctx, top, inputs.new)} should be ${newState}`,
   );
   const problem =
     endpointProblem(await judge(inputs.old), oldState, opts.direction === 'introduced' ? '--good' : '--bad') ??
@@ -77,12 +76,13 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
 
   // git bisect in a throwaway bare clone: it only chooses commits.
   const repo = join(opts.runDir, 'bisect.git');
-  const unregister = onCleanup(`bisect repo ${repo}`, () => rm(repo, { recursive: true, force: true }));
+  const unregister = ctx.cleanup.add(`bisect repo ${repo}`, () => rm(repo, { recursive: true, force: true }));
   try {
     // --shared: no copy of the objects (even across filesystems); the repository is thrown away at the end.
-    await run('git', ['clone', '--quiet', ...NO_GC, '--bare', '--shared', top, repo], { timeoutMs: 10 * 60_000, what: 'git clone --bare', kind: 'tree' });
+    await run(ctx, 'git', ['clone', '--quiet', ...NO_GC, '--bare', '--shared', top, repo], { timeoutMs: 10 * 60_000, what: 'git clone --bare', kind: 'tree' });
     const [termOld, termNew] = opts.direction === 'introduced' ? ['good', 'bad'] : ['leaking', 'fixed'];
     let out = await git(
+      ctx,
       repo,
       ['bisect', 'start', '--no-checkout', `--term-old=${termOld}`, `--term-new=${termNew}`, inputs.new, inputs.old],
       'git bisect start',
@@ -90,7 +90,7 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
     for (;;) {
       const found = /^([0-9a-f]{40}) is the first \w+ commit/m.exec(out);
       if (found) {
-        return { ...base, ...(await firstCommitResult(top, found[1], steps, judge)), log: join(opts.runDir, 'bisect.log') };
+        return { ...base, ...(await firstCommitResult(ctx, top, found[1], steps, judge)), log: join(opts.runDir, 'bisect.log') };
       }
       if (/only 'skip'ped commits left/.test(out)) {
         const candidates = [...out.matchAll(/^([0-9a-f]{40})$/gm)].map((m) => m[1]);
@@ -103,21 +103,21 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
         };
       }
       const left = /Bisecting: (\d+) revisions? left to test after this \(roughly (\d+) steps?\)/.exec(out);
-      const commit = (await git(repo, ['rev-parse', 'BISECT_HEAD'], 'git rev-parse BISECT_HEAD')).trim();
-      progress(
+      const commit = (await git(ctx, repo, ['rev-parse', 'BISECT_HEAD'], 'git rev-parse BISECT_HEAD')).trim();
+      ctx.progress.step(
         'bisect',
-        `step ${steps.length - 1}: ${await describeCommit(top, commit)}${left ? ` (${left[1]} left after this, about ${left[2]} more step(s))` : ''}`,
+        `step ${steps.length - 1}: ${await describeCommit(ctx, top, commit)}${left ? ` (${left[1]} left after this, about ${left[2]} more step(s))` : ''}`,
       );
       const s = await judge(commit);
       if (s.state === 'flaky' || s.state === 'inconclusive') {
         return { ...base, outcome: s.state, why: stepProblem(s), log: join(opts.runDir, 'bisect.log') };
       }
       const mark = s.state === 'skip' ? 'skip' : s.state === newState ? termNew : termOld;
-      out = await bisectMark(repo, mark, commit);
+      out = await bisectMark(ctx, repo, mark, commit);
     }
   } finally {
     // Kept whatever happened (a step that failed to boot, Ctrl-C): the user can replay up to there.
-    await saveLog(repo, opts.runDir).catch(() => {});
+    await saveLog(ctx, repo, opts.runDir).catch(() => {});
     unregister();
     await rm(repo, { recursive: true, force: true });
   }
@@ -127,8 +127,8 @@ export async function bisectCommits(catalog: Catalog, opts: CommitBisectOptions)
  * Marks a commit; git bisect exits 2 when only skipped commits are left,
  * which is an answer (a list of candidates), not a failure.
  */
-async function bisectMark(repo: string, mark: string, commit: string): Promise<string> {
-  const r = await runAllowFail('git', ['-C', repo, 'bisect', mark, commit], { timeoutMs: 10 * 60_000, what: `git bisect ${mark}`, kind: 'tree' });
+async function bisectMark(ctx: Context, repo: string, mark: string, commit: string): Promise<string> {
+  const r = await runAllowFail(ctx, 'git', ['-C', repo, 'bisect', mark, commit], { timeoutMs: 10 * 60_000, what: `git bisect ${mark}`, kind: 'tree' });
   const out = r.stdout + r.stderr;
   if (r.exitCode !== 0 && !/only 'skip'ped commits left/.test(out)) {
     throw new LeaklabError('tree', `git bisect ${mark} ${commit.slice(0, 12)} failed (exit ${r.exitCode})`, {
@@ -139,20 +139,21 @@ async function bisectMark(repo: string, mark: string, commit: string): Promise<s
   return out;
 }
 
-async function saveLog(repo: string, runDir: string): Promise<void> {
-  await writeFile(join(runDir, 'bisect.log'), await git(repo, ['bisect', 'log'], 'git bisect log'));
+async function saveLog(ctx: Context, repo: string, runDir: string): Promise<void> {
+  await writeFile(join(runDir, 'bisect.log'), await git(ctx, repo, ['bisect', 'log'], 'git bisect log'));
 }
 
 /** The first changed commit, with its diffstat, and whether its kernel differs from its parent's at all. */
 async function firstCommitResult(
+  ctx: Context,
   top: string,
   commit: string,
   steps: StepResult[],
   judge: (c: string) => Promise<StepResult>,
 ): Promise<Pick<BisectResult, 'outcome' | 'why' | 'first' | 'suspect'>> {
-  const subject = (await git(top, ['log', '-1', '--format=%s', commit], 'git log')).trim();
-  const diffstat = (await git(top, ['show', '--stat', '--format=', commit], 'git show --stat')).trimEnd();
-  const parent = (await git(top, ['rev-parse', `${commit}^`], 'git rev-parse')).trim();
+  const subject = (await git(ctx, top, ['log', '-1', '--format=%s', commit], 'git log')).trim();
+  const diffstat = (await git(ctx, top, ['show', '--stat', '--format=', commit], 'git show --stat')).trimEnd();
+  const parent = (await git(ctx, top, ['rev-parse', `${commit}^`], 'git rev-parse')).trim();
   const mine = steps.find((s) => s.commit === commit);
   // The parent was usually tested on the way; if not, building it (no runs needed) would do, but judging it also confirms the edge.
   const theirs = steps.find((s) => s.commit === parent) ?? (await judge(parent));

@@ -5,25 +5,25 @@
 import { findKernel, type Catalog } from '../kernel/catalog.ts';
 import { judgeKernel, type JudgeOptions, type StepResult } from './judge-kernel.ts';
 import { endpointProblem, stepProblem, type BisectResult, type Direction } from './result.ts';
-import { progress } from '../util/progress.ts';
 import { searchFirstNew } from './search.ts';
+import type { Context } from '../util/context.ts';
 
 export interface VersionBisectOptions extends JudgeOptions {
   kernels: string[];
   direction: Direction;
 }
 
-export async function bisectVersions(catalog: Catalog, opts: VersionBisectOptions): Promise<BisectResult> {
+export async function bisectVersions(ctx: Context, catalog: Catalog, opts: VersionBisectOptions): Promise<BisectResult> {
   const names = opts.kernels;
   const [oldState, newState] = opts.direction === 'introduced' ? (['no-leak', 'leak'] as const) : (['leak', 'no-leak'] as const);
   const steps: StepResult[] = [];
   const judge = async (i: number) => {
-    const s = await judgeKernel(findKernel(catalog, names[i]), opts);
+    const s = await judgeKernel(ctx, findKernel(catalog, names[i]), opts);
     steps.push(s);
     return s;
   };
   const base = { direction: opts.direction, steps };
-  progress('bisect', `checking the ends: ${names[0]} should be ${oldState}, ${names[names.length - 1]} should be ${newState}`);
+  ctx.progress.step('bisect', `checking the ends: ${names[0]} should be ${oldState}, ${names[names.length - 1]} should be ${newState}`);
   const problem =
     endpointProblem(await judge(0), oldState, 'the oldest kernel') ?? endpointProblem(await judge(names.length - 1), newState, 'the newest kernel');
   if (problem) return { ...base, outcome: problem.outcome, why: problem.why };
@@ -31,7 +31,7 @@ export async function bisectVersions(catalog: Catalog, opts: VersionBisectOption
   const what = newState === 'leak' ? 'leaks' : 'no longer leaks';
   let unjudged: StepResult | undefined;
   const found = await searchFirstNew(names.length, async (i, left) => {
-    progress('bisect', `${left} kernel(s) left to decide between (about ${Math.ceil(Math.log2(left + 1))} step(s)): trying ${names[i]}`);
+    ctx.progress.step('bisect', `${left} kernel(s) left to decide between (about ${Math.ceil(Math.log2(left + 1))} step(s)): trying ${names[i]}`);
     const s = await judge(i);
     if (s.state === 'flaky' || s.state === 'inconclusive') {
       unjudged = s;

@@ -14,8 +14,7 @@ import { withMorePackets } from '../scenario/traffic-plan.ts';
 import { runScenarioOnKernel } from '../run/run-scenario.ts';
 import { errorOfResult, type FailedResult } from '../run/result.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { throwIfInterrupted } from '../util/cleanup.ts';
-import { progress } from '../util/progress.ts';
+import { throwIfAborted, type Context } from '../util/context.ts';
 import { rateFigures } from '../verdict/figures.ts';
 import { agreement } from '../verdict/agreement.ts';
 import type { Verdict } from '../verdict/verdict.ts';
@@ -48,16 +47,16 @@ export interface JudgeOptions {
   runDir: string;
 }
 
-export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?: string): Promise<StepResult> {
-  throwIfInterrupted();
+export async function judgeKernel(ctx: Context, k: CatalogKernel, opts: JudgeOptions, commit?: string): Promise<StepResult> {
+  throwIfAborted(ctx.signal);
   const step: StepResult = { kernel: k.name, commit, state: 'skip', rates: [], figures: [], verdicts: [], runDirs: [] };
   let artifact: KernelArtifact;
   try {
-    artifact = await prepareKernel(k, opts.requirements);
+    artifact = await prepareKernel(ctx, k, opts.requirements);
   } catch (err) {
     // Only a failed build (or a patch that does not apply) is skippable.
     if (!(err instanceof LeaklabError) || err.kind !== 'kernel-build') throw err;
-    progress('bisect', `${k.name} does not build: skipped (${err.message})`);
+    ctx.progress.step('bisect', `${k.name} does not build: skipped (${err.message})`);
     return { ...step, why: err.message + (err.details ? `\n${err.details}` : '') };
   }
   step.bzImageSha256 = artifact.provenance.bzImageSha256;
@@ -65,9 +64,9 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
   const verdicts: Verdict[] = [];
   const count = (kind: string) => verdicts.filter((v) => v.verdict === kind).length;
   for (let attempt = 1; attempt <= opts.runs + opts.retries && !stepDecision(verdicts, opts.runs); attempt++) {
-    throwIfInterrupted();
+    throwIfAborted(ctx.signal);
     const runDir = join(opts.runDir, k.name, `run-${attempt}`);
-    const r = await runScenarioOnKernel(scenario, artifact, runDir);
+    const r = await runScenarioOnKernel(ctx, scenario, artifact, runDir);
     step.runDirs.push(runDir);
     if (r.error) throw infrastructureFailure(k, r);
     const v = r.verdict;
@@ -75,13 +74,16 @@ export async function judgeKernel(k: CatalogKernel, opts: JudgeOptions, commit?:
     step.verdicts.push(v.verdict);
     step.rates.push(v.deciding.estimate.rate);
     step.figures.push(rateFigures(v));
-    progress('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${rateFigures(v)}`);
+    ctx.progress.step('bisect', `${k.name}: run ${attempt}: ${v.verdict} ${rateFigures(v)}`);
     // An undecided run is never settled by asking again the same way: the next run gets more packets.
     if (v.verdict === 'inconclusive') {
       const more = withMorePackets(scenario, v.packetsToDecide);
       if (more.traffic.packets <= scenario.traffic.packets) break; // already what a guest can send: more runs would be the same run
       scenario = more;
-      progress('bisect', `${k.name}: inconclusive; the next run sends ${scenario.traffic.packets} packets${scenario.traffic.untilDecided ? ' at most' : ''}`);
+      ctx.progress.step(
+        'bisect',
+        `${k.name}: inconclusive; the next run sends ${scenario.traffic.packets} packets${scenario.traffic.untilDecided ? ' at most' : ''}`,
+      );
     }
   }
   const counts = `${count('leak')} leak, ${count('no-leak')} no leak, ${count('inconclusive')} inconclusive in ${verdicts.length} runs`;

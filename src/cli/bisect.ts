@@ -15,9 +15,9 @@ import type { JudgeOptions } from '../bisect/judge-kernel.ts';
 import { bisectText } from '../report/bisect.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
-import { setQuiet } from '../util/progress.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { VERSION } from '../util/paths.ts';
+import type { Context } from '../util/context.ts';
 
 interface CommonOptions {
   fix?: boolean;
@@ -38,19 +38,19 @@ export interface CommitsCliOptions extends CommonOptions {
   configFrom?: string;
 }
 
-export async function bisectVersionsCommand(scenarioFile: string, opts: VersionsCliOptions): Promise<number> {
-  const { scenario, catalog, direction, count } = await common(scenarioFile, opts);
+export async function bisectVersionsCommand(ctx: Context, scenarioFile: string, opts: VersionsCliOptions): Promise<number> {
+  const { scenario, catalog, direction, count } = await common(ctx, scenarioFile, opts);
   const kernels = kernelList(catalog, opts.kernels);
   const runDir = await makeRunDir(opts.runsDir, 'bisect-', opts.json);
-  const result = await bisectVersions(catalog, { ...judgeOptions(scenario, count, runDir), kernels, direction });
+  const result = await bisectVersions(ctx, catalog, { ...judgeOptions(scenario, count, runDir), kernels, direction });
   return finish(result, scenario, runDir, opts.json);
 }
 
-export async function bisectCommitsCommand(scenarioFile: string, opts: CommitsCliOptions): Promise<number> {
-  const { scenario, catalog, direction, count } = await common(scenarioFile, opts);
-  await checkCommitInputs(resolve(opts.tree), opts.good, opts.bad, direction);
+export async function bisectCommitsCommand(ctx: Context, scenarioFile: string, opts: CommitsCliOptions): Promise<number> {
+  const { scenario, catalog, direction, count } = await common(ctx, scenarioFile, opts);
+  await checkCommitInputs(ctx, resolve(opts.tree), opts.good, opts.bad, direction);
   const runDir = await makeRunDir(opts.runsDir, 'bisect-', opts.json);
-  const result = await bisectCommits(catalog, {
+  const result = await bisectCommits(ctx, catalog, {
     ...judgeOptions(scenario, count, runDir),
     tree: resolve(opts.tree),
     good: opts.good,
@@ -62,17 +62,17 @@ export async function bisectCommitsCommand(scenarioFile: string, opts: CommitsCl
 }
 
 async function common(
+  ctx: Context,
   scenarioFile: string,
   opts: CommonOptions,
 ): Promise<{ scenario: Scenario; catalog: Catalog; direction: Direction; count: { runs: number; retries: number } }> {
-  setQuiet(!!opts.quiet);
-  await reapAndCheckEnvironment();
+  await reapAndCheckEnvironment(ctx);
   const runs = wholeNumber('--runs', opts.runs, 1, 20);
   const retries = wholeNumber('--retries', opts.retries, 0, 20);
   const scenario = await loadScenarioFile(scenarioFile);
   // A missing image recipe is refused before any kernel is built.
-  await checkRecipes([scenario]);
-  return { scenario, catalog: await loadCatalog(), direction: opts.fix ? 'fixed' : 'introduced', count: { runs, retries } };
+  await checkRecipes(ctx.config.imagesDir, [scenario]);
+  return { scenario, catalog: await loadCatalog(ctx.config.catalogFile), direction: opts.fix ? 'fixed' : 'introduced', count: { runs, retries } };
 }
 
 function judgeOptions(scenario: Scenario, count: { runs: number; retries: number }, runDir: string): JudgeOptions {

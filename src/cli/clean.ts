@@ -5,13 +5,14 @@ import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
 import { connectDocker } from '../guest/docker/engine.ts';
 import { reapOrphanedContainers, removeImages } from '../guest/docker/reaper.ts';
 import { LeaklabError } from '../util/errors.ts';
+import type { Context } from '../util/context.ts';
 
-export async function cleanCommand(opts: { images?: boolean }): Promise<number> {
+export async function cleanCommand(ctx: Context, opts: { images?: boolean }): Promise<number> {
   const guests = await reapOrphanedGuests();
   process.stdout.write(`QEMU guests stopped: ${guests}\n`);
   let docker;
   try {
-    docker = await connectDocker();
+    docker = await connectDocker(ctx.config.dockerHost);
   } catch (err) {
     if (!(err instanceof LeaklabError) || opts.images) throw err;
     process.stdout.write(`containers: not checked (${err.message})\n`);

@@ -4,10 +4,11 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadCatalog, type CatalogKernel } from '../kernel/catalog.ts';
 import { cachePath } from '../util/cache.ts';
+import type { Context } from '../util/context.ts';
 
-export async function kernelsCommand(opts: { json?: boolean }): Promise<number> {
-  const catalog = await loadCatalog();
-  const cached = await cachedNames();
+export async function kernelsCommand(ctx: Context, opts: { json?: boolean }): Promise<number> {
+  const catalog = await loadCatalog(ctx.config.catalogFile);
+  const cached = await cachedNames(ctx);
   const rows = [...catalog.kernels.values()].map((k) => ({
     name: k.name,
     kind: k.kind,
@@ -25,7 +26,7 @@ export async function kernelsCommand(opts: { json?: boolean }): Promise<number> 
       `${r.name.padEnd(w)}${(r.kind === 'image' ? 'prebuilt' : r.cached ? 'cached' : 'not built').padEnd(11)}${r.from}\n${' '.repeat(w)}${r.description}\n`,
     );
   }
-  process.stdout.write(`(catalog: ${catalog.file}; cache: ${cachePath()})\n`);
+  process.stdout.write(`(catalog: ${catalog.file}; cache: ${cachePath(ctx)})\n`);
   return 0;
 }
 
@@ -39,9 +40,9 @@ function origin(k: CatalogKernel): string {
 }
 
 /** Catalog names recorded beside cached kernels. */
-async function cachedNames(): Promise<Set<string>> {
+async function cachedNames(ctx: Context): Promise<Set<string>> {
   const names = new Set<string>();
-  const dir = cachePath('kernels');
+  const dir = cachePath(ctx, 'kernels');
   for (const entry of await readdir(dir).catch(() => [] as string[])) {
     if (entry.startsWith('.')) continue;
     for (const n of await readdir(join(dir, entry, 'names')).catch(() => [] as string[])) names.add(n);

@@ -11,15 +11,37 @@ import { validatePatchCommand } from './validate-patch.ts';
 import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
-import { cleanupAll, setInterruptHandler } from '../util/cleanup.ts';
-import { stopTasks } from '../util/progress.ts';
 import { VERSION } from '../util/paths.ts';
+import { createContext, type Context } from '../util/context.ts';
+import { CleanupScope } from '../util/cleanup.ts';
 
-setInterruptHandler((signal) => {
-  stopTasks();
+// The one place with process-wide state: the command's context, and the
+// signal handlers that end it. Ctrl-C aborts the signal every piece of work
+// holds (waits end, host commands are killed), then releases the cleanup
+// scope (guests, containers, temp dirs, locks) and exits with 130.
+const controller = new AbortController();
+const cleanup = new CleanupScope();
+let current: Context | undefined;
+
+/** The context for the command being run, made once its options are known (the configuration is read and checked here). */
+function contextFor(opts: { quiet?: boolean }): Context {
+  current = createContext({ signal: controller.signal, cleanup, quiet: !!opts.quiet });
+  return current;
+}
+
+function interrupt(signal: NodeJS.Signals): void {
+  // A second Ctrl-C while cleaning up must not cut the cleanup short.
+  if (controller.signal.aborted) {
+    process.stderr.write('leaklab: still stopping guests, please wait...\n');
+    return;
+  }
+  current?.progress.stop();
   process.stderr.write(`\nleaklab: ${signal}: stopping guests and removing temp files...\n`);
-  void cleanupAll().finally(() => process.exit(ExitCode.interrupted));
-});
+  controller.abort();
+  void cleanup.releaseAll().finally(() => process.exit(ExitCode.interrupted));
+}
+
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, interrupt);
 
 const program = new Command('leaklab')
   .version(VERSION, '-V, --version', "print leaklab's version")
@@ -40,7 +62,7 @@ program
   .option('--junit <file>', 'write JUnit XML: one test case per scenario x kernel')
   .option('--report <dir>', 'write report.md and report.html (charts) to this directory; report.md is also appended to $GITHUB_STEP_SUMMARY when set')
   .option('--json <file>', 'write every sample, verdict and error as JSON to this file')
-  .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON)', process.env.LEAKLAB_RUNS ?? 'runs')
+  .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON; default $LEAKLAB_RUNS, else ./runs)')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('-q, --quiet', 'no progress lines on stderr')
   .addHelpText(
@@ -53,7 +75,8 @@ LEAKLAB_IMAGES (image recipes dir), LEAKLAB_ACCEL=kvm|tcg, LEAKLAB_BOOT_TIMEOUT 
 LEAKLAB_DEBUG=guest (log every guest command).`,
   )
   .action(async (paths: string[], opts) => {
-    process.exitCode = await runCommand(paths, opts);
+    const ctx = contextFor(opts);
+    process.exitCode = await runCommand(ctx, paths, { ...opts, runsDir: opts.runsDir ?? ctx.config.runsDir });
   });
 
 program
@@ -72,7 +95,7 @@ program
   .option('-n, --runs <n>', 'runs per scenario and kernel (default 3: 95 % confidence when all agree)')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('--json <file>', 'also write the JSON report here')
-  .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
+  .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
   .option('-q, --quiet', 'no progress lines on stderr')
   .addHelpText(
     'after',
@@ -85,7 +108,8 @@ patched kernel still leaks, at a lower rate); 130 interrupted.
 Writes report.md and report.json (per-run numbers, kernel provenance, command) to the run directory.`,
   )
   .action(async (scenario: string, opts) => {
-    process.exitCode = await validatePatchCommand(scenario, opts);
+    const ctx = contextFor(opts);
+    process.exitCode = await validatePatchCommand(ctx, scenario, { ...opts, runsDir: opts.runsDir ?? ctx.config.runsDir });
   });
 
 const bisect = program
@@ -105,7 +129,7 @@ const bisectOptions = (c: Command) =>
     .option('-n, --runs <n>', 'runs per kernel that must agree', '1')
     .option('--retries <n>', 'extra runs allowed for a kernel whose runs were inconclusive', '2')
     .option('--json <file>', 'also write the JSON report here')
-    .option('--runs-dir <dir>', 'where run directories go', process.env.LEAKLAB_RUNS ?? 'runs')
+    .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
     .option('-q, --quiet', 'no progress lines on stderr')
     .addHelpText('after', bisectExits);
 bisectOptions(
@@ -115,7 +139,8 @@ bisectOptions(
     .argument('<scenario>', 'the scenario that shows the leak')
     .requiredOption('-k, --kernels <list>', 'comma-separated catalog kernels oldest first, or the name of a series in lab/kernels.yaml'),
 ).action(async (scenario: string, opts) => {
-  process.exitCode = await bisectVersionsCommand(scenario, opts);
+  const ctx = contextFor(opts);
+  process.exitCode = await bisectVersionsCommand(ctx, scenario, { ...opts, runsDir: opts.runsDir ?? ctx.config.runsDir });
 });
 bisectOptions(
   bisect
@@ -129,7 +154,8 @@ bisectOptions(
     .requiredOption('--bad <ref>', 'a commit that leaks')
     .option('--config-from <kernel>', 'the catalog kernel whose config (base + fragments) every step is built with (default: the first built from source)'),
 ).action(async (scenario: string, opts) => {
-  process.exitCode = await bisectCommitsCommand(scenario, opts);
+  const ctx = contextFor(opts);
+  process.exitCode = await bisectCommitsCommand(ctx, scenario, { ...opts, runsDir: opts.runsDir ?? ctx.config.runsDir });
 });
 
 program
@@ -146,7 +172,7 @@ Use it in a workflow: matrix: \${{ fromJSON(needs.plan.outputs.matrix) }}, then 
 leaklab run scenarios/ --shard \${{ matrix.shard }} --json shard.json; join with leaklab report merge.`,
   )
   .action(async (paths: string[], opts) => {
-    process.exitCode = await matrixCommand(paths, opts);
+    process.exitCode = await matrixCommand(contextFor(opts), paths, opts);
   });
 
 program
@@ -159,7 +185,7 @@ program
   .option('--junit <file>', 'write JUnit XML')
   .option('--report <dir>', 'write report.md and report.html')
   .action(async (files: string[], opts) => {
-    process.exitCode = await reportMergeCommand(files, opts);
+    process.exitCode = await reportMergeCommand(contextFor(opts), files, opts);
   });
 
 program
@@ -169,7 +195,7 @@ program
   )
   .option('--images', "also remove leaklab's Docker images (remade from the recipe when next needed)")
   .action(async (opts) => {
-    process.exitCode = await cleanCommand(opts);
+    process.exitCode = await cleanCommand(contextFor(opts), opts);
   });
 
 program
@@ -177,7 +203,7 @@ program
   .description('list the kernel catalog (lab/kernels.yaml) and which kernels are already built or fetched')
   .option('--json', 'print as JSON')
   .action(async (opts) => {
-    process.exitCode = await kernelsCommand(opts);
+    process.exitCode = await kernelsCommand(contextFor(opts), opts);
   });
 
 function collect(value: string, previous: string[]): string[] {
@@ -199,11 +225,11 @@ try {
   } else if (code?.startsWith('commander.')) {
     process.exitCode = ExitCode.noVerdict;
   } else {
-    stopTasks();
+    current?.progress.stop();
     // After Ctrl-C the interrupt handler has said what happens; work cut short adds nothing.
     if (!(err instanceof LeaklabError && err.kind === 'interrupted')) process.stderr.write(formatError(err) + '\n');
     process.exitCode = err instanceof LeaklabError ? err.exitCode : ExitCode.noVerdict;
   }
 } finally {
-  await cleanupAll();
+  await cleanup.releaseAll();
 }

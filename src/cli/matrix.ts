@@ -9,6 +9,7 @@ import { loadCatalog } from '../kernel/catalog.ts';
 import { planCells, checkCellKernels } from '../run/suite.ts';
 import { shardCells } from '../run/shard.ts';
 import { parseBackend } from './options.ts';
+import type { Context } from '../util/context.ts';
 
 export interface MatrixOptions {
   kernel: string[];
@@ -16,10 +17,10 @@ export interface MatrixOptions {
   maxJobs?: string;
 }
 
-export async function matrixCommand(paths: string[], opts: MatrixOptions): Promise<number> {
+export async function matrixCommand(ctx: Context, paths: string[], opts: MatrixOptions): Promise<number> {
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...(await loadScenarios(p)));
-  const catalog = await loadCatalog();
+  const catalog = await loadCatalog(ctx.config.catalogFile);
   const cells = planCells(scenarios, { kernels: opts.kernel.length ? opts.kernel : undefined, backends: parseBackend(opts.backend) });
   checkCellKernels(catalog, cells, opts.kernel.length > 0);
   const groups = new Set(cells.map((c) => c.group)).size;

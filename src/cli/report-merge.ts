@@ -9,6 +9,7 @@ import { writeReports, checkWritable, checkReportDir } from '../report/outputs.t
 import { exitCodeFor } from '../run/result.ts';
 import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { LeaklabError, ExitCode } from '../util/errors.ts';
+import type { Context } from '../util/context.ts';
 
 export interface MergeOptions {
   json?: string;
@@ -16,7 +17,7 @@ export interface MergeOptions {
   report?: string;
 }
 
-export async function reportMergeCommand(files: string[], opts: MergeOptions): Promise<number> {
+export async function reportMergeCommand(ctx: Context, files: string[], opts: MergeOptions): Promise<number> {
   const reports = await Promise.all(files.map(readRunReport));
   const first = reports[0];
   for (const [i, r] of reports.entries()) {
@@ -67,7 +68,7 @@ export async function reportMergeCommand(files: string[], opts: MergeOptions): P
     suite: { id: first.suite.id, cells: first.suite.cells, positions: results.map((_, i) => i) },
     results,
   };
-  await writeReports(merged, opts);
+  await writeReports(merged, { ...opts, stepSummary: ctx.config.stepSummary });
   if (missing > 0) {
     const n = Number(first.suite.shard?.split('/')[1] ?? 1);
     const seen = new Set(reports.map((r) => r.suite.shard));

@@ -4,18 +4,17 @@
 import { resolve, join, dirname } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
 import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
-import { bootTimeoutMs } from '../run/run-scenario.ts';
 import { chooseAccel } from '../guest/qemu/accel.ts';
 import { makeUserDir } from '../util/dirs.ts';
-import { cacheRoot } from '../util/cache.ts';
+import { CACHE_HINT } from '../util/cache.ts';
+import type { Context } from '../util/context.ts';
 
-export async function reapAndCheckEnvironment(): Promise<void> {
+export async function reapAndCheckEnvironment(ctx: Context): Promise<void> {
   const reaped = await reapOrphanedGuests();
   if (reaped > 0) process.stderr.write(`leaklab: stopped ${reaped} QEMU guest(s) left running by a leaklab process that was killed\n`);
-  bootTimeoutMs();
-  await chooseAccel();
+  await chooseAccel(ctx.config.accel);
   // A cache that cannot be written would fail every kernel one by one: say it once, up front.
-  await makeUserDir(cacheRoot(), 'the cache directory', 'set LEAKLAB_CACHE to a directory you can write to (default ~/.cache/leaklab)');
+  await makeUserDir(ctx.config.cacheRoot, 'the cache directory', CACHE_HINT);
 }
 
 /** Makes runsDir/<timestamp>-<label><random> (unique even within one millisecond) and --json's directory. */

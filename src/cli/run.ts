@@ -11,7 +11,6 @@ import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { sparkline } from '../report/chart.ts';
 import { writeReports, checkWritable, checkReportDir, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
-import { setQuiet, aboveTasks } from '../util/progress.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { parseBackend } from './options.ts';
 import { connectDocker } from '../guest/docker/engine.ts';
@@ -19,6 +18,7 @@ import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
 import { checkRecipes } from '../image/recipe.ts';
+import type { Context } from '../util/context.ts';
 
 export interface RunOptions {
   kernel: string[];
@@ -33,9 +33,8 @@ export interface RunOptions {
 }
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
-export async function runCommand(paths: string[], opts: RunOptions): Promise<number> {
-  setQuiet(!!opts.quiet);
-  await reapAndCheckEnvironment();
+export async function runCommand(ctx: Context, paths: string[], opts: RunOptions): Promise<number> {
+  await reapAndCheckEnvironment(ctx);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...(await loadScenarios(p)));
@@ -48,8 +47,8 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     seen.set(s.name, s.file);
   }
   // Bad input is refused before anything is built, booted or written.
-  const catalog = await loadCatalog();
-  await checkRecipes(scenarios);
+  const catalog = await loadCatalog(ctx.config.catalogFile);
+  await checkRecipes(ctx.config.imagesDir, scenarios);
   const backends = parseBackend(opts.backend);
   const kernels = opts.kernel.length ? opts.kernel : undefined;
   const planned = planCells(scenarios, { kernels, backends });
@@ -66,7 +65,7 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   checkCellKernels(catalog, planned, kernels !== undefined);
   // Docker must answer before anything is made (and containers a killed run left are removed).
   if (cells.some((c) => c.backend === 'docker')) {
-    const reaped = await reapOrphanedContainers(await connectDocker());
+    const reaped = await reapOrphanedContainers(await connectDocker(ctx.config.dockerHost));
     if (reaped > 0) process.stderr.write(`leaklab: removed ${reaped} container(s) left by a leaklab process that was killed\n`);
   }
   const jobs = parseJobs(opts.jobs);
@@ -74,12 +73,12 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
   // A container's kernel is only known once it runs: room for a release and " (docker)".
   const width = Math.max(20, ...cells.map((c) => (c.backend === 'docker' ? 30 : c.where.length + 2)));
   let lastScenario = '';
-  const results: RunResult[] = await runSuite(cells, {
+  const results: RunResult[] = await runSuite(ctx, cells, {
     runDir,
     catalog,
     jobs,
     onResult: (r) =>
-      aboveTasks(() => {
+      ctx.progress.above(() => {
         if (r.scenario !== lastScenario) {
           process.stdout.write(`${r.scenario}:\n`);
           lastScenario = r.scenario;
@@ -107,6 +106,6 @@ export async function runCommand(paths: string[], opts: RunOptions): Promise<num
     },
     results,
   };
-  await writeReports(report, { runDir, json: opts.json, junit: opts.junit, report: opts.report });
+  await writeReports(report, { runDir, json: opts.json, junit: opts.junit, report: opts.report, stepSummary: ctx.config.stepSummary });
   return exitCode;
 }

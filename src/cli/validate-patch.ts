@@ -7,7 +7,6 @@ import { validatePatch } from '../validate/validate-patch.ts';
 import { OUTCOME_EXIT, runsFor } from '../validate/outcome.ts';
 import { validationText, validationMarkdown } from '../report/validation.ts';
 import { writeJsonReport } from '../report/json.ts';
-import { setQuiet } from '../util/progress.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { validationKernels } from '../validate/patch-input.ts';
@@ -15,6 +14,7 @@ import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarioFile, loadScenarios } from '../scenario/load.ts';
 import { checkRecipes } from '../image/recipe.ts';
 import { VERSION } from '../util/paths.ts';
+import type { Context } from '../util/context.ts';
 
 export const DEFAULT_CONFIDENCE = 0.95;
 
@@ -30,9 +30,8 @@ export interface ValidateCliOptions {
   quiet?: boolean;
 }
 
-export async function validatePatchCommand(scenario: string, opts: ValidateCliOptions): Promise<number> {
-  setQuiet(!!opts.quiet);
-  await reapAndCheckEnvironment();
+export async function validatePatchCommand(ctx: Context, scenario: string, opts: ValidateCliOptions): Promise<number> {
+  await reapAndCheckEnvironment(ctx);
   const runs =
     opts.runs === undefined
       ? runsFor(DEFAULT_CONFIDENCE)
@@ -43,10 +42,10 @@ export async function validatePatchCommand(scenario: string, opts: ValidateCliOp
   // Bad input (scenarios, their image recipes, kernels, patches) is refused before a run directory is made.
   const target = await loadScenarioFile(scenario);
   const others = suite === false ? [] : (await loadScenarios(suite)).filter((s) => s.name !== target.name);
-  await checkRecipes([target, ...others]);
-  const kernels = await validationKernels(await loadCatalog(), opts.source, opts.patch ?? [], opts.configFrom);
+  await checkRecipes(ctx.config.imagesDir, [target, ...others]);
+  const kernels = await validationKernels(ctx, await loadCatalog(ctx.config.catalogFile), opts.source, opts.patch ?? [], opts.configFrom);
   const runDir = await makeRunDir(opts.runsDir, 'validate-', opts.json);
-  const report = await validatePatch({ kernels, target, others, runs, runDir, jobs });
+  const report = await validatePatch(ctx, { kernels, target, others, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');
   await writeFile(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)));

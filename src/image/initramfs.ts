@@ -12,11 +12,11 @@ import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
+import type { Context } from '../util/context.ts';
 
 /** Packs a directory as a newc cpio archive (what the kernel unpacks). */
-async function cpio(dir: string, out: string): Promise<void> {
-  await run('sh', ['-c', 'find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > "$1"', 'sh', out], {
+async function cpio(ctx: Context, dir: string, out: string): Promise<void> {
+  await run(ctx, 'sh', ['-c', 'find . -mindepth 1 | LC_ALL=C sort | cpio --quiet -o -H newc -R 0:0 > "$1"', 'sh', out], {
     cwd: dir,
     timeoutMs: 10 * 60_000,
     what: 'packing cpio archive',
@@ -24,17 +24,17 @@ async function cpio(dir: string, out: string): Promise<void> {
   });
 }
 
-async function baseArchive(recipe: Recipe): Promise<string> {
-  const tar = await rootfsTar(recipe);
-  const dir = await cachedDir('initramfs-base', `${recipe.name}-${recipe.key}`, async (tmp) => {
+async function baseArchive(ctx: Context, recipe: Recipe): Promise<string> {
+  const tar = await rootfsTar(ctx, recipe);
+  const dir = await cachedDir(ctx, 'initramfs-base', `${recipe.name}-${recipe.key}`, async (tmp) => {
     await requireTool('cpio', 'cpio');
-    progress('image', `packing ${recipe.name} as an initramfs`);
+    ctx.progress.step('image', `packing ${recipe.name} as an initramfs`);
     const root = join(tmp, 'root');
     await mkdir(root);
     const excludes = recipe.prune.flatMap((p) => [`--exclude=./${p}/*`]);
-    await run('tar', ['-xf', tar, '-C', root, '--exclude=./dev/*', ...excludes], { timeoutMs: 10 * 60_000, what: 'unpacking the rootfs', kind: 'image' });
-    await cpio(root, join(tmp, 'base.cpio'));
-    await run('rm', ['-rf', root], { timeoutMs: 5 * 60_000, what: 'removing the unpacked rootfs' });
+    await run(ctx, 'tar', ['-xf', tar, '-C', root, '--exclude=./dev/*', ...excludes], { timeoutMs: 10 * 60_000, what: 'unpacking the rootfs', kind: 'image' });
+    await cpio(ctx, root, join(tmp, 'base.cpio'));
+    await run(ctx, 'rm', ['-rf', root], { timeoutMs: 5 * 60_000, what: 'removing the unpacked rootfs' });
   });
   return join(dir, 'base.cpio');
 }
@@ -73,7 +73,7 @@ export function moduleClosure(dep: Map<string, { path: string; deps: string[] }>
   return [...out].sort();
 }
 
-async function modulesArchive(kernel: KernelArtifact, modules: string[], tmp: string): Promise<string | undefined> {
+async function modulesArchive(ctx: Context, kernel: KernelArtifact, modules: string[], tmp: string): Promise<string | undefined> {
   if (!kernel.modulesDir || modules.length === 0) return undefined;
   const release = basename(kernel.modulesDir);
   const dep = parseModulesDep(await readFile(join(kernel.modulesDir, 'modules.dep'), 'utf8'));
@@ -87,28 +87,28 @@ async function modulesArchive(kernel: KernelArtifact, modules: string[], tmp: st
   for (const f of await readdir(kernel.modulesDir)) {
     if (/^modules\.(order|builtin|builtin\.modinfo)$/.test(f)) await copyFile(join(kernel.modulesDir, f), join(target, f));
   }
-  await run('depmod', ['-b', root, release], { timeoutMs: 60_000, what: 'depmod for the guest modules', kind: 'image' });
+  await run(ctx, 'depmod', ['-b', root, release], { timeoutMs: 60_000, what: 'depmod for the guest modules', kind: 'image' });
   await mkdir(join(root, 'leaklab'), { recursive: true });
   await writeFile(join(root, 'leaklab/modules.load'), modules.join('\n') + '\n');
   const out = join(tmp, 'modules.cpio');
-  await cpio(root, out);
-  await run('rm', ['-rf', root], { timeoutMs: 60_000, what: 'removing module staging dir' });
+  await cpio(ctx, root, out);
+  await run(ctx, 'rm', ['-rf', root], { timeoutMs: 60_000, what: 'removing module staging dir' });
   return out;
 }
 
-async function initArchive(tmp: string): Promise<string> {
+async function initArchive(ctx: Context, tmp: string): Promise<string> {
   const root = join(tmp, 'init-root');
   await mkdir(root);
   await copyFile(GUEST_INIT, join(root, 'init'));
-  await run('chmod', ['0755', join(root, 'init')], { timeoutMs: 10_000, what: 'chmod init' });
+  await run(ctx, 'chmod', ['0755', join(root, 'init')], { timeoutMs: 10_000, what: 'chmod init' });
   const out = join(tmp, 'init.cpio');
-  await cpio(root, out);
+  await cpio(ctx, root, out);
   return out;
 }
 
 /** The initrd for this recipe, kernel and module list (cached). */
-export async function initramfsFor(recipe: Recipe, kernel: KernelArtifact, modules: string[]): Promise<string> {
-  const base = await baseArchive(recipe);
+export async function initramfsFor(ctx: Context, recipe: Recipe, kernel: KernelArtifact, modules: string[]): Promise<string> {
+  const base = await baseArchive(ctx, recipe);
   const initText = await readFile(GUEST_INIT, 'utf8');
   const baseInfo = await stat(base);
   const key = short(
@@ -122,8 +122,8 @@ export async function initramfsFor(recipe: Recipe, kernel: KernelArtifact, modul
       String(baseInfo.size),
     ),
   );
-  const dir = await cachedDir('initramfs', key, async (tmp) => {
-    const parts = [base, await modulesArchive(kernel, modules, tmp), await initArchive(tmp)].filter((p): p is string => !!p);
+  const dir = await cachedDir(ctx, 'initramfs', key, async (tmp) => {
+    const parts = [base, await modulesArchive(ctx, kernel, modules, tmp), await initArchive(ctx, tmp)].filter((p): p is string => !!p);
     const out = createWriteStream(join(tmp, 'initrd.cpio'));
     for (const p of parts) await pipeline(createReadStream(p), out, { end: false });
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));

@@ -9,8 +9,9 @@ import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { projectPath, PACKAGE_ROOT } from '../util/paths.ts';
-import { progress, startTask, type Task } from '../util/progress.ts';
+import { PACKAGE_ROOT } from '../util/paths.ts';
+import { type Task } from '../util/progress.ts';
+import type { Context } from '../util/context.ts';
 
 const RecipeSchema = Type.Object(
   {
@@ -34,12 +35,9 @@ export interface Recipe {
   key: string;
 }
 
-export function imagesDir(): string {
-  return process.env.LEAKLAB_IMAGES ?? projectPath('images');
-}
-
-export async function loadRecipe(name: string): Promise<Recipe> {
-  const file = join(imagesDir(), `${name}.yaml`);
+/** Reads images/NAME.yaml from `imagesDir` (the configuration's: LEAKLAB_IMAGES or images/). */
+export async function loadRecipe(imagesDir: string, name: string): Promise<Recipe> {
+  const file = join(imagesDir, `${name}.yaml`);
   const text = await readFile(file, 'utf8').catch(() => {
     throw new LeaklabError('image', `image recipe not found: ${file}`, { hint: 'guest.image names a file images/NAME.yaml; the default is debian-bookworm' });
   });
@@ -48,17 +46,17 @@ export async function loadRecipe(name: string): Promise<Recipe> {
 }
 
 /** Loads every recipe the scenarios name: a missing or bad one is refused before anything is built or booted. */
-export async function checkRecipes(scenarios: { guest: { image: string } }[]): Promise<void> {
-  for (const image of new Set(scenarios.map((s) => s.guest.image))) await loadRecipe(image);
+export async function checkRecipes(imagesDir: string, scenarios: { guest: { image: string } }[]): Promise<void> {
+  for (const image of new Set(scenarios.map((s) => s.guest.image))) await loadRecipe(imagesDir, image);
 }
 
 /** The recipe's rootfs as a tar file (made once per recipe content). */
-export async function rootfsTar(recipe: Recipe): Promise<string> {
-  const dir = await cachedDir('images', `${recipe.name}-${recipe.key}`, async (tmp) => {
+export async function rootfsTar(ctx: Context, recipe: Recipe): Promise<string> {
+  const dir = await cachedDir(ctx, 'images', `${recipe.name}-${recipe.key}`, async (tmp) => {
     await requireTool('mmdebstrap', 'mmdebstrap');
-    progress('image', `making ${recipe.name} with mmdebstrap (${recipe.packages.length} packages)`);
-    const task = startTask('image');
-    await run('mmdebstrap', ['--variant=extract', '--verbose', `--include=${recipe.packages.join(',')}`, recipe.suite, join(tmp, 'rootfs.tar')], {
+    ctx.progress.step('image', `making ${recipe.name} with mmdebstrap (${recipe.packages.length} packages)`);
+    const task = ctx.progress.task('image');
+    await run(ctx, 'mmdebstrap', ['--variant=extract', '--verbose', `--include=${recipe.packages.join(',')}`, recipe.suite, join(tmp, 'rootfs.tar')], {
       timeoutMs: 20 * 60_000,
       what: `mmdebstrap for ${recipe.name}`,
       kind: 'image',

@@ -5,7 +5,6 @@ import { dirname, resolve, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
 import { parseYamlOrThrow } from '../util/yaml-schema.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { projectPath } from '../util/paths.ts';
 
 const SourceEntry = Type.Object(
   {
@@ -89,11 +88,8 @@ export interface Catalog {
   series: Map<string, string[]>;
 }
 
-export function defaultCatalogPath(): string {
-  return process.env.LEAKLAB_CATALOG ?? projectPath('lab/kernels.yaml');
-}
-
-export async function loadCatalog(file = defaultCatalogPath()): Promise<Catalog> {
+/** Reads the catalog (the configuration's catalogFile: LEAKLAB_CATALOG or lab/kernels.yaml). */
+export async function loadCatalog(file: string): Promise<Catalog> {
   const text = await readFile(file, 'utf8').catch(() => {
     throw new LeaklabError('catalog', `kernel catalog not found: ${file}`, {
       hint: 'run leaklab from the project directory, or set LEAKLAB_CATALOG to your lab/kernels.yaml',

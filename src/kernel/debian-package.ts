@@ -9,7 +9,7 @@ import { cachedDir, exists } from '../util/cache.ts';
 import { run, runAllowFail, requireTool } from '../util/exec.ts';
 import { sha256File } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress, startTask } from '../util/progress.ts';
+import type { Context } from '../util/context.ts';
 
 interface PackageInfo {
   name: string;
@@ -17,8 +17,8 @@ interface PackageInfo {
   depends: string[];
 }
 
-async function showPackage(name: string): Promise<PackageInfo> {
-  const r = await runAllowFail('apt-cache', ['show', '--no-all-versions', name], { timeoutMs: 60_000, what: `apt-cache show ${name}` });
+async function showPackage(ctx: Context, name: string): Promise<PackageInfo> {
+  const r = await runAllowFail(ctx, 'apt-cache', ['show', '--no-all-versions', name], { timeoutMs: 60_000, what: `apt-cache show ${name}` });
   if (r.exitCode !== 0 || !/^Version:/m.test(r.stdout)) {
     throw new LeaklabError('catalog', `Debian package ${name} is not known to apt`, {
       hint: 'check the name in lab/kernels.yaml (apt-cache search linux-image), and run apt-get update if the package lists are empty',
@@ -35,12 +35,12 @@ async function showPackage(name: string): Promise<PackageInfo> {
 }
 
 /** Follows a metapackage (linux-image-cloud-amd64) to the image package it pulls in. */
-async function resolveImagePackage(name: string): Promise<PackageInfo> {
-  let info = await showPackage(name);
+async function resolveImagePackage(ctx: Context, name: string): Promise<PackageInfo> {
+  let info = await showPackage(ctx, name);
   for (let hops = 0; hops < 3; hops++) {
     const next = info.depends.find((d) => /^linux-image-\d/.test(d));
     if (!next) return info;
-    info = await showPackage(next);
+    info = await showPackage(ctx, next);
   }
   return info;
 }
@@ -52,9 +52,9 @@ export function aptDownloadPercent(line: string): number | undefined {
 }
 
 /** apt-get download, its percentage shown as a task. */
-async function aptDownload(scope: string, name: string, version: string, dir: string): Promise<void> {
-  const task = startTask(scope, 100);
-  await run('apt-get', ['-o', 'APT::Status-Fd=1', 'download', `${name}=${version}`], {
+async function aptDownload(ctx: Context, scope: string, name: string, version: string, dir: string): Promise<void> {
+  const task = ctx.progress.task(scope, 100);
+  await run(ctx, 'apt-get', ['-o', 'APT::Status-Fd=1', 'download', `${name}=${version}`], {
     // apt formats the percentage in the locale's way (0,04 in de_DE): ask for C.
     cwd: dir,
     env: { LC_ALL: 'C.UTF-8' },
@@ -69,24 +69,24 @@ async function aptDownload(scope: string, name: string, version: string, dir: st
   }).finally(() => task.end());
 }
 
-export async function prepareDebianPackage(k: PackageKernel & CatalogKernel): Promise<KernelArtifact> {
+export async function prepareDebianPackage(ctx: Context, k: PackageKernel & CatalogKernel): Promise<KernelArtifact> {
   await requireTool('apt-get', 'apt');
   await requireTool('dpkg-deb', 'dpkg');
   await requireTool('depmod', 'kmod');
-  const pkg = await resolveImagePackage(k.package);
+  const pkg = await resolveImagePackage(ctx, k.package);
   const key = `deb-${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_');
-  const dir = await cachedDir('kernels', key, async (tmp) => {
-    progress(k.name, `fetching ${pkg.name} ${pkg.version} with apt`);
+  const dir = await cachedDir(ctx, 'kernels', key, async (tmp) => {
+    ctx.progress.step(k.name, `fetching ${pkg.name} ${pkg.version} with apt`);
     const dl = join(tmp, 'download');
     await mkdir(dl);
-    await aptDownload(k.name, pkg.name, pkg.version, dl);
+    await aptDownload(ctx, k.name, pkg.name, pkg.version, dl);
     const deb = join(
       dl,
       (await readdir(dl)).find((f) => f.endsWith('.deb'))!,
     );
     const debSha = await sha256File(deb);
     const root = join(tmp, 'root');
-    await run('dpkg-deb', ['-x', deb, root], { timeoutMs: 5 * 60_000, what: `unpacking ${pkg.name}` });
+    await run(ctx, 'dpkg-deb', ['-x', deb, root], { timeoutMs: 5 * 60_000, what: `unpacking ${pkg.name}` });
     const boot = await readdir(join(root, 'boot'));
     const vmlinuz = boot.find((f) => f.startsWith('vmlinuz-'));
     const config = boot.find((f) => f.startsWith('config-'));
@@ -96,9 +96,9 @@ export async function prepareDebianPackage(k: PackageKernel & CatalogKernel): Pr
     if (config) await rename(join(root, 'boot', config), join(tmp, 'config'));
     await mkdir(join(tmp, 'lib', 'modules'), { recursive: true });
     await rename(join(root, 'lib', 'modules', release), join(tmp, 'lib', 'modules', release));
-    progress(k.name, `running depmod for ${release}`);
-    await run('depmod', ['-b', tmp, release], { timeoutMs: 5 * 60_000, what: `depmod ${release}` });
-    await run('rm', ['-rf', root, dl], { timeoutMs: 60_000, what: 'removing unpacked package' });
+    ctx.progress.step(k.name, `running depmod for ${release}`);
+    await run(ctx, 'depmod', ['-b', tmp, release], { timeoutMs: 5 * 60_000, what: `depmod ${release}` });
+    await run(ctx, 'rm', ['-rf', root, dl], { timeoutMs: 60_000, what: 'removing unpacked package' });
     await writeFile(join(tmp, 'meta.json'), JSON.stringify({ package: pkg.name, version: pkg.version, debSha256: debSha, release }, null, 2));
   });
   const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8'));

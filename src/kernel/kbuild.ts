@@ -9,7 +9,7 @@ import { cachePath } from '../util/cache.ts';
 import { runAllowFail, tail } from '../util/exec.ts';
 import { short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress, startTask } from '../util/progress.ts';
+import type { Context } from '../util/context.ts';
 
 const BUILD_TIMEOUT_MS = 90 * 60_000;
 
@@ -22,18 +22,18 @@ const REPRODUCIBLE_BUILD = {
   KBUILD_BUILD_HOST: 'leaklab',
 };
 
-export async function make(k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
+export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
   const jobs = String(cpus().length);
   const log = join(objdir, 'build.log');
   await writeFile(log, '');
-  progress(k.name, `building bzImage (make -j${jobs}; log: ${log})`);
+  ctx.progress.step(k.name, `building bzImage (make -j${jobs}; log: ${log})`);
   let compiled = 0;
   const started = Date.now();
   // A full build's file count, remembered per config, sizes the bar of the next one.
-  const stats = cachePath('stats', `build-files-${short(configInputsKey)}`);
+  const stats = cachePath(ctx, 'stats', `build-files-${short(configInputsKey)}`);
   const expected = Number(await readFile(stats, 'utf8').catch(() => '0')) || undefined;
-  const task = startTask(k.name, expected);
-  const r = await runAllowFail('make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
+  const task = ctx.progress.task(k.name, expected);
+  const r = await runAllowFail(ctx, 'make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
     env: REPRODUCIBLE_BUILD,
     timeoutMs: BUILD_TIMEOUT_MS,
     what: `building ${k.name}`,
@@ -60,5 +60,5 @@ export async function make(k: CatalogKernel, srcdir: string, objdir: string, con
       details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
     });
   }
-  progress(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
+  ctx.progress.step(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
 }

@@ -8,8 +8,8 @@ import { labPath } from './catalog.ts';
 import { parseKernelConfig } from './requirements.ts';
 import { run } from '../util/exec.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
 import type { SourceTree, NamedText } from './source-types.ts';
+import type { Context } from '../util/context.ts';
 
 export async function readFragments(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {
   return Promise.all(
@@ -26,15 +26,23 @@ export async function readFragments(k: SourceKernel & CatalogKernel): Promise<Na
 }
 
 /** Makes objdir/.config unless it was already made from the same inputs. */
-export async function makeConfig(k: CatalogKernel, tree: SourceTree, objdir: string, base: string, fragments: NamedText[], configKey: string): Promise<void> {
+export async function makeConfig(
+  ctx: Context,
+  k: CatalogKernel,
+  tree: SourceTree,
+  objdir: string,
+  base: string,
+  fragments: NamedText[],
+  configKey: string,
+): Promise<void> {
   const stamp = join(objdir, '.leaklab-config-key');
   if ((await readFile(stamp, 'utf8').catch(() => '')) === configKey) return;
-  progress(k.name, `making config: ${base} + ${fragments.map((f) => f.name).join(' + ') || 'no fragments'}`);
+  ctx.progress.step(k.name, `making config: ${base} + ${fragments.map((f) => f.name).join(' + ') || 'no fragments'}`);
   await mkdir(objdir, { recursive: true });
   const log = join(objdir, 'config.log');
-  await run('make', ['-C', tree.dir, `O=${objdir}`, base], { timeoutMs: 10 * 60_000, what: `make ${base}`, kind: 'kernel-build', logFile: log });
+  await run(ctx, 'make', ['-C', tree.dir, `O=${objdir}`, base], { timeoutMs: 10 * 60_000, what: `make ${base}`, kind: 'kernel-build', logFile: log });
   if (fragments.length > 0) {
-    await run(join(tree.dir, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', objdir, join(objdir, '.config'), ...fragments.map((f) => f.path)], {
+    await run(ctx, join(tree.dir, 'scripts/kconfig/merge_config.sh'), ['-m', '-O', objdir, join(objdir, '.config'), ...fragments.map((f) => f.path)], {
       cwd: tree.dir,
       timeoutMs: 10 * 60_000,
       what: 'merge_config.sh',
@@ -42,7 +50,12 @@ export async function makeConfig(k: CatalogKernel, tree: SourceTree, objdir: str
       logFile: log,
     });
   }
-  await run('make', ['-C', tree.dir, `O=${objdir}`, 'olddefconfig'], { timeoutMs: 10 * 60_000, what: 'make olddefconfig', kind: 'kernel-build', logFile: log });
+  await run(ctx, 'make', ['-C', tree.dir, `O=${objdir}`, 'olddefconfig'], {
+    timeoutMs: 10 * 60_000,
+    what: 'make olddefconfig',
+    kind: 'kernel-build',
+    logFile: log,
+  });
   const config = parseKernelConfig(await readFile(join(objdir, '.config'), 'utf8'));
   const dropped: string[] = [];
   for (const f of fragments) {

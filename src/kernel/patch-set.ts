@@ -8,8 +8,8 @@ import type { CatalogKernel, SourceKernel } from './catalog.ts';
 import { labPath } from './catalog.ts';
 import { runAllowFail, tail } from '../util/exec.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
 import type { SourceTree, NamedText } from './source-types.ts';
+import type { Context } from '../util/context.ts';
 
 export async function readPatches(k: SourceKernel & CatalogKernel): Promise<NamedText[]> {
   const patches = k.patches ?? [];
@@ -35,20 +35,20 @@ const MARKER = '.leaklab-applied-patches';
 
 const patchArgs = ['-p1', '--batch', '--forward', '--no-backup-if-mismatch', '-r', '-'];
 
-export async function patchCmd(tree: SourceTree, text: string, extra: string[]): Promise<{ exitCode: number; output: string }> {
-  const r = await runAllowFail('patch', [...patchArgs, ...extra, '-d', tree.dir], { timeoutMs: 60_000, what: 'patch', input: text });
+export async function patchCmd(ctx: Context, tree: SourceTree, text: string, extra: string[]): Promise<{ exitCode: number; output: string }> {
+  const r = await runAllowFail(ctx, 'patch', [...patchArgs, ...extra, '-d', tree.dir], { timeoutMs: 60_000, what: 'patch', input: text });
   return { exitCode: r.exitCode, output: r.stdout + r.stderr };
 }
 
-export async function applyPatches(k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
+export async function applyPatches(ctx: Context, k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
   if (patches.length === 0) return;
   const applied: NamedText[] = [];
   for (const p of patches) {
-    progress(k.name, `applying ${p.name}`);
+    ctx.progress.step(k.name, `applying ${p.name}`);
     // A dry run first: a patch that fails half-way would leave hunks behind.
-    const dry = await patchCmd(tree, p.text, ['--dry-run']);
+    const dry = await patchCmd(ctx, tree, p.text, ['--dry-run']);
     if (dry.exitCode !== 0) {
-      await revertPatches(k, tree, applied);
+      await revertPatches(ctx, k, tree, applied);
       throw new LeaklabError('kernel-build', `patch ${p.name} does not apply to ${tree.identity}`, {
         hint: `rebase the patch onto this source, or drop it from kernel ${k.name} in lab/kernels.yaml`,
         details: tail(dry.output, 20),
@@ -56,20 +56,20 @@ export async function applyPatches(k: CatalogKernel, tree: SourceTree, patches: 
     }
     applied.push(p);
     await writeFile(join(tree.dir, MARKER), JSON.stringify(applied));
-    const r = await patchCmd(tree, p.text, []);
+    const r = await patchCmd(ctx, tree, p.text, []);
     if (r.exitCode !== 0) {
-      await repairTree(k, tree, applied);
+      await repairTree(ctx, k, tree, applied);
       throw new LeaklabError('kernel-build', `patch ${p.name} failed after a clean dry run`, { details: tail(r.output, 20) });
     }
   }
 }
 
 /** Reverts patches newest first; if one will not revert cleanly, re-unpacks the source. */
-export async function revertPatches(k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
+export async function revertPatches(ctx: Context, k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
   for (const p of [...patches].reverse()) {
-    const dry = await patchCmd(tree, p.text, ['-R', '--dry-run']);
-    if (dry.exitCode !== 0 || (await patchCmd(tree, p.text, ['-R'])).exitCode !== 0) {
-      await repairTree(k, tree, patches);
+    const dry = await patchCmd(ctx, tree, p.text, ['-R', '--dry-run']);
+    if (dry.exitCode !== 0 || (await patchCmd(ctx, tree, p.text, ['-R'])).exitCode !== 0) {
+      await repairTree(ctx, k, tree, patches);
       return;
     }
   }
@@ -77,11 +77,11 @@ export async function revertPatches(k: CatalogKernel, tree: SourceTree, patches:
 }
 
 /** Undoes patches left applied by an interrupted build. */
-export async function restoreTree(k: CatalogKernel, tree: SourceTree): Promise<void> {
+export async function restoreTree(ctx: Context, k: CatalogKernel, tree: SourceTree): Promise<void> {
   const marker = await readFile(join(tree.dir, MARKER), 'utf8').catch(() => '');
   if (!marker) return;
-  progress(k.name, 'undoing patches left applied by an interrupted build');
-  await revertPatches(k, tree, JSON.parse(marker) as NamedText[]);
+  ctx.progress.step(k.name, 'undoing patches left applied by an interrupted build');
+  await revertPatches(ctx, k, tree, JSON.parse(marker) as NamedText[]);
 }
 
 /**
@@ -89,9 +89,9 @@ export async function restoreTree(k: CatalogKernel, tree: SourceTree): Promise<v
  * carries the tarball's old mtimes, so files the patches touched are
  * touched anew: make must rebuild objects that were built from patched code.
  */
-export async function repairTree(k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
+export async function repairTree(ctx: Context, k: CatalogKernel, tree: SourceTree, patches: NamedText[]): Promise<void> {
   if (!tree.reset) throw new LeaklabError('kernel-build', `the tree ${tree.dir} could not be restored`, { hint: 'check it with git status' });
-  progress(k.name, `source tree in an unknown state: bringing back ${tree.identity}`);
+  ctx.progress.step(k.name, `source tree in an unknown state: bringing back ${tree.identity}`);
   await tree.reset();
   const now = new Date();
   for (const p of patches) {

@@ -11,14 +11,14 @@ import { readKernelConfig, assertConfigMeets, type Requirement } from './require
 import { exists } from '../util/cache.ts';
 import { sha256File } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
+import type { Context } from '../util/context.ts';
 
-export async function prepareKernel(k: CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
-  const artifact = k.kind === 'source' ? await buildFromSource(k, reqs) : k.kind === 'package' ? await prepareDebianPackage(k) : await userImage(k);
+export async function prepareKernel(ctx: Context, k: CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
+  const artifact = k.kind === 'source' ? await buildFromSource(ctx, k, reqs) : k.kind === 'package' ? await prepareDebianPackage(ctx, k) : await userImage(k);
   if (artifact.configPath) {
     assertConfigMeets(k.name, artifact.configPath, await readKernelConfig(artifact.configPath), reqs, artifact.modulesDir !== undefined);
   } else {
-    progress(k.name, 'no .config given: cannot check the kernel has what the scenario needs');
+    ctx.progress.step(k.name, 'no .config given: cannot check the kernel has what the scenario needs');
   }
   if (k.kind !== 'image') await recordName(artifact);
   return artifact;

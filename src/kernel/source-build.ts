@@ -17,8 +17,9 @@ import { sourceTree } from './source-tree.ts';
 import { readFragments, makeConfig } from './kconfig.ts';
 import { readPatches, applyPatches, revertPatches } from './patch-set.ts';
 import { make } from './kbuild.ts';
+import type { Context } from '../util/context.ts';
 
-export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
+export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
   for (const [tool, pkg] of [
     ['make', 'make'],
     ['gcc', 'gcc'],
@@ -28,7 +29,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
     ['patch', 'patch'],
   ])
     await requireTool(tool, pkg);
-  const tree = await sourceTree(k);
+  const tree = await sourceTree(ctx, k);
   const patches = await readPatches(k);
   const fragments = await readFragments(k);
   const base = k.config.base ?? 'tinyconfig';
@@ -36,22 +37,22 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
   // The object dir outlives the content of its source dir (bisect steps,
   // patched variants) so builds are incremental; the config is remade
   // whenever the content changes, since Kconfig files may have changed.
-  const objdir = cachePath('objdirs', `${short(tree.objdirKey)}-${short(sha256(tree.objdirKey, ...configInputs))}`);
+  const objdir = cachePath(ctx, 'objdirs', `${short(tree.objdirKey)}-${short(sha256(tree.objdirKey, ...configInputs))}`);
   const configKey = sha256(tree.key, ...configInputs);
   // One lock per source tree: patches change the tree every objdir builds from.
-  const lock = await acquireLock(cachePath('locks', `${short(sha256(tree.dir))}.lockdir`), k.name);
+  const lock = await acquireLock(ctx, cachePath(ctx, 'locks', `${short(sha256(tree.dir))}.lockdir`), k.name);
   try {
     await tree.prepare();
-    await makeConfig(k, tree, objdir, base, fragments, configKey);
+    await makeConfig(ctx, k, tree, objdir, base, fragments, configKey);
     const configPath = join(objdir, '.config');
     const configText = await readFile(configPath, 'utf8');
     // Fail before a long build when the scenario cannot run on this config.
     assertConfigMeets(k.name, configPath, parseKernelConfig(configText), reqs, false);
     const artifactKey = 'src-' + short(sha256(tree.key, configText, ...patches.map((p) => p.text)));
-    const dir = await cachedDir('kernels', artifactKey, async (tmp) => {
-      await applyPatches(k, tree, patches);
+    const dir = await cachedDir(ctx, 'kernels', artifactKey, async (tmp) => {
+      await applyPatches(ctx, k, tree, patches);
       try {
-        await make(k, tree.dir, objdir, sha256(...configInputs));
+        await make(ctx, k, tree.dir, objdir, sha256(...configInputs));
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
         await copyFile(configPath, join(tmp, 'config'));
         const release = (await readFile(join(objdir, 'include/config/kernel.release'), 'utf8')).trim();
@@ -65,7 +66,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
               fragments: fragments.map((f) => f.name),
               patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
               release,
-              compiler: (await runAllowFail('gcc', ['--version'], { timeoutMs: 10_000, what: 'gcc --version' })).stdout.split('\n')[0],
+              compiler: (await runAllowFail(ctx, 'gcc', ['--version'], { timeoutMs: 10_000, what: 'gcc --version' })).stdout.split('\n')[0],
               bzImageSha256: await sha256File(join(tmp, 'bzImage')),
               configSha256: sha256(configText),
             },
@@ -74,7 +75,7 @@ export async function buildFromSource(k: SourceKernel & CatalogKernel, reqs: Req
           ),
         );
       } finally {
-        await revertPatches(k, tree, patches);
+        await revertPatches(ctx, k, tree, patches);
       }
       // Two builds on one tree would have mixed their patches: nothing made then is cached.
       lock.assertHeld();

@@ -8,10 +8,10 @@ import { cachedDir, exists } from '../util/cache.ts';
 import { run, runAllowFail } from '../util/exec.ts';
 import { sha256 } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
 import { gitTopLevel, resolveCommit, describeCommit, refuseUncommitted, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
 import type { SourceTree } from './source-types.ts';
 import { restoreTree } from './patch-set.ts';
+import type { Context } from '../util/context.ts';
 
 /**
  * Where and what a build compiles. Three kinds: Debian's linux-source
@@ -19,17 +19,17 @@ import { restoreTree } from './patch-set.ts';
  * private clone (with `ref:`, or when patches must be applied); the user's
  * working tree itself, built in place with O= (with uncommitted changes).
  */
-export async function sourceTree(k: SourceKernel & CatalogKernel): Promise<SourceTree> {
+export async function sourceTree(ctx: Context, k: SourceKernel & CatalogKernel): Promise<SourceTree> {
   if ('tree' in k.source) {
-    const top = await gitTopLevel(resolve(k.labDir, k.source.tree));
-    if (k.source.ref !== undefined || (k.patches ?? []).length > 0) return commitTree(k, top, k.source.ref);
-    const head = await resolveCommit(top, 'HEAD');
-    const diff = await git(top, ['diff', 'HEAD'], 'git diff');
-    const identity = `tree ${top} at ${await describeCommit(top, head)}${diff ? ' (with uncommitted changes)' : ''}`;
+    const top = await gitTopLevel(ctx, resolve(k.labDir, k.source.tree));
+    if (k.source.ref !== undefined || (k.patches ?? []).length > 0) return commitTree(ctx, k, top, k.source.ref);
+    const head = await resolveCommit(ctx, top, 'HEAD');
+    const diff = await git(ctx, top, ['diff', 'HEAD'], 'git diff');
+    const identity = `tree ${top} at ${await describeCommit(ctx, top, head)}${diff ? ' (with uncommitted changes)' : ''}`;
     return { kind: 'worktree', dir: top, key: sha256('tree', head, diff), objdirKey: sha256('worktree', top), identity, prepare: async () => {} };
   }
   const pkg = k.source.debian;
-  const version = (await runAllowFail('dpkg-query', ['-W', '-f=${Version}', pkg], { timeoutMs: 30_000, what: 'dpkg-query' })).stdout.trim();
+  const version = (await runAllowFail(ctx, 'dpkg-query', ['-W', '-f=${Version}', pkg], { timeoutMs: 30_000, what: 'dpkg-query' })).stdout.trim();
   const tarball = `/usr/src/${pkg}.tar.xz`;
   if (!version || !(await exists(tarball))) {
     throw new LeaklabError('tool', `the Debian package ${pkg} is not installed (kernel ${k.name} is built from it)`, {
@@ -38,9 +38,9 @@ export async function sourceTree(k: SourceKernel & CatalogKernel): Promise<Sourc
   }
   const key = sha256('debian', pkg, version);
   const unpack = () =>
-    cachedDir('sources', `${pkg}_${version}`, async (tmp) => {
-      progress(k.name, `unpacking ${tarball}`);
-      await run('tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeoutMs: 20 * 60_000, what: `unpacking ${tarball}` });
+    cachedDir(ctx, 'sources', `${pkg}_${version}`, async (tmp) => {
+      ctx.progress.step(k.name, `unpacking ${tarball}`);
+      await run(ctx, 'tar', ['-xf', tarball, '-C', tmp, '--strip-components=1'], { timeoutMs: 20 * 60_000, what: `unpacking ${tarball}` });
     });
   const tree: SourceTree = {
     kind: 'debian',
@@ -48,7 +48,7 @@ export async function sourceTree(k: SourceKernel & CatalogKernel): Promise<Sourc
     key,
     objdirKey: key,
     identity: `Debian ${pkg} ${version}`,
-    prepare: () => restoreTree(k, tree),
+    prepare: () => restoreTree(ctx, k, tree),
     reset: async () => {
       await rm(tree.dir, { recursive: true, force: true });
       await unpack();
@@ -58,22 +58,22 @@ export async function sourceTree(k: SourceKernel & CatalogKernel): Promise<Sourc
 }
 
 /** A commit of the user's tree, built in leaklab's private clone of it. */
-export async function commitTree(k: SourceKernel & CatalogKernel, top: string, ref: string | undefined): Promise<SourceTree> {
+export async function commitTree(ctx: Context, k: SourceKernel & CatalogKernel, top: string, ref: string | undefined): Promise<SourceTree> {
   if (ref === undefined) {
-    await refuseUncommitted(top, 'a patched build would leave them out', 'commit (or stash) them, or name the commit to build with ref:');
+    await refuseUncommitted(ctx, top, 'a patched build would leave them out', 'commit (or stash) them, or name the commit to build with ref:');
   }
-  const commit = await resolveCommit(top, ref ?? 'HEAD');
-  const dir = privateClonePath(top);
+  const commit = await resolveCommit(ctx, top, ref ?? 'HEAD');
+  const dir = privateClonePath(ctx, top);
   return {
     kind: 'git',
     dir,
     key: sha256('git', commit),
     objdirKey: sha256('git-clone', top),
-    identity: `tree ${top} at ${await describeCommit(top, commit)}`,
+    identity: `tree ${top} at ${await describeCommit(ctx, top, commit)}`,
     prepare: async () => {
-      await privateClone(top);
-      await checkoutCommit(dir, commit);
+      await privateClone(ctx, top);
+      await checkoutCommit(ctx, dir, commit);
     },
-    reset: () => checkoutCommit(dir, commit),
+    reset: () => checkoutCommit(ctx, dir, commit),
   };
 }

@@ -27,7 +27,7 @@ import { burstSizes, sequentialSizes, warmupSize } from '../scenario/traffic-pla
 import { settleScript, FLUSH_SCRIPT, type Sample } from '../probe/slab.ts';
 import { runPhase, type Step } from './phase.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress, startTask } from '../util/progress.ts';
+import type { Context } from '../util/context.ts';
 
 export type PhaseKind = 'setup' | 'baseline' | 'idle' | 'traffic';
 
@@ -77,7 +77,7 @@ export function plannedLooks(sizes: number[], untilDecided: boolean): number {
   return untilDecided ? Math.max(1, sizes.length - 1) : 1;
 }
 
-export async function measure(s: Scenario, guest: Guest, opts: MeasureOptions): Promise<Measurement> {
+export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: MeasureOptions): Promise<Measurement> {
   const raw = join(opts.runDir, 'samples');
   await mkdir(raw, { recursive: true });
   const sizes = plannedBursts(s, opts);
@@ -93,7 +93,7 @@ export async function measure(s: Scenario, guest: Guest, opts: MeasureOptions): 
   await settled('setup', 0, 0, [...topologySteps(s), reachStep(s), burstStep(s, 'warm-up', warmupSize(sizes[0]))], { listAliases: true });
   const baseline = await settled('baseline', 0, 0, []);
   await settled('idle', 0, 0, []);
-  const task = startTask(opts.scope, sizes.length);
+  const task = ctx.progress.task(opts.scope, sizes.length);
   const first = s.watch[0];
   try {
     let segment = 0;
@@ -101,11 +101,11 @@ export async function measure(s: Scenario, guest: Guest, opts: MeasureOptions): 
       task.update(i, `sending burst ${i + 1}/${sizes.length} (${count} packets)`);
       // Mid-run changes (e.g. a workaround) go in right before the next burst.
       const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
-      for (const c of changes) progress(opts.scope, `applying ${c.name}`);
+      for (const c of changes) ctx.progress.step(opts.scope, `applying ${c.name}`);
       segment += changes.length;
       const smp = await settled('traffic', segment, count, [...changes, burstStep(s, `burst ${i + 1}`, count)], { timeoutMs: 10 * 60_000 });
       await settled('idle', segment, 0, []);
-      progress(
+      ctx.progress.step(
         opts.scope,
         `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - baseline.packetsIn} packets in, ${first} ${smp.caches[first].objects - baseline.caches[first].objects} objects kept so far`,
       );

@@ -17,13 +17,15 @@ export interface OutputOptions {
   json?: string;
   junit?: string;
   report?: string;
+  /** GitHub Actions' job summary file (the configuration's stepSummary): report.md is appended to it. */
+  stepSummary?: string;
 }
 
 export async function writeReports(report: RunReport, out: OutputOptions): Promise<void> {
   if (out.runDir) await writeJsonReport(join(out.runDir, 'report.json'), report);
   if (out.json) await writeJsonReport(resolve(out.json), report);
   if (out.junit) await writeFile(resolve(out.junit), await junitXml(report.results));
-  if (out.report) await writeRunReport(resolve(out.report), report.results);
+  if (out.report) await writeRunReport(resolve(out.report), report.results, out.stepSummary);
 }
 
 /** Fails early, naming the file, when an output file cannot be written. */

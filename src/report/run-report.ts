@@ -84,8 +84,8 @@ ${figures.join('\n')}
 `;
 }
 
-/** Writes DIR/report.md and DIR/report.html, and appends the Markdown to $GITHUB_STEP_SUMMARY when set. */
-export async function writeRunReport(dir: string, results: RunResult[]): Promise<void> {
+/** Writes DIR/report.md and DIR/report.html, and appends the Markdown to `stepSummary` ($GITHUB_STEP_SUMMARY) when set. */
+export async function writeRunReport(dir: string, results: RunResult[], stepSummary: string | undefined): Promise<void> {
   try {
     await makeDirs(dir);
     await writeFile(join(dir, 'report.md'), runMarkdown(results));
@@ -93,5 +93,5 @@ export async function writeRunReport(dir: string, results: RunResult[]): Promise
   } catch (err) {
     throw new LeaklabError('usage', `cannot write the report to ${dir}: ${(err as Error).message}`, { hint: 'give a --report directory you can write to' });
   }
-  if (process.env.GITHUB_STEP_SUMMARY) await appendFile(process.env.GITHUB_STEP_SUMMARY, runMarkdown(results));
+  if (stepSummary) await appendFile(stepSummary, runMarkdown(results));
 }

@@ -15,24 +15,15 @@ import { measure, type Measurement } from '../measure/protocol.ts';
 import { judge, meetsExpectation, isDecided } from '../verdict/verdict.ts';
 import { cellName, resultError, type RunResult, type CellInfo, type JudgedResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { progress } from '../util/progress.ts';
-
-export function bootTimeoutMs(): number {
-  const seconds = Number(process.env.LEAKLAB_BOOT_TIMEOUT ?? 90);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be a number of seconds, not "${process.env.LEAKLAB_BOOT_TIMEOUT}"`, {
-      hint: 'unset it for the default (90), or give e.g. LEAKLAB_BOOT_TIMEOUT=300',
-    });
-  }
-  return seconds * 1000;
-}
+import type { Context } from '../util/context.ts';
 
 /** One scenario in a QEMU guest booting a prepared kernel. */
-export function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, runDir: string): Promise<RunResult> {
+export function runScenarioOnKernel(ctx: Context, s: Scenario, kernel: KernelArtifact, runDir: string): Promise<RunResult> {
   return runCell(
+    ctx,
     s,
     { backend: 'qemu', kernel: kernel.name, release: kernel.release, provenance: kernel.provenance },
-    () => prepareQemuGuest(s, kernel, runDir, bootTimeoutMs()),
+    () => prepareQemuGuest(ctx, s, kernel, runDir),
     runDir,
   );
 }
@@ -43,8 +34,8 @@ export function runScenarioOnKernel(s: Scenario, kernel: KernelArtifact, runDir:
  * churn shows as noise and drift in the same statistics, which widen the
  * interval instead of guessing.
  */
-export function runScenarioInContainer(s: Scenario, runDir: string, runId: string): Promise<RunResult> {
-  return runCell(s, { backend: 'docker', kernel: 'host' }, () => prepareContainer(s, runId), runDir);
+export function runScenarioInContainer(ctx: Context, s: Scenario, runDir: string, runId: string): Promise<RunResult> {
+  return runCell(ctx, s, { backend: 'docker', kernel: 'host' }, () => prepareContainer(ctx, s, runId), runDir);
 }
 
 interface CellStart {
@@ -55,7 +46,7 @@ interface CellStart {
   provenance?: Record<string, string>;
 }
 
-export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promise<PreparedGuest>, runDir: string): Promise<RunResult> {
+export async function runCell(ctx: Context, s: Scenario, cell: CellStart, prepare: () => Promise<PreparedGuest>, runDir: string): Promise<RunResult> {
   const t0 = Date.now();
   const info: CellInfo = {
     scenario: s.name,
@@ -84,9 +75,9 @@ export async function runCell(s: Scenario, cell: CellStart, prepare: () => Promi
     guest = await prepared.start(scope);
     info.seconds.boot = (Date.now() - tStart) / 1000;
     info.release = (await guest.exec('uname -r')).stdout.trim() || info.release;
-    progress(scope, `${prepared.noun} up in ${info.seconds.boot.toFixed(1)} s (kernel ${info.release})`);
+    ctx.progress.step(scope, `${prepared.noun} up in ${info.seconds.boot.toFixed(1)} s (kernel ${info.release})`);
     const tMeasure = Date.now();
-    samples = await measure(s, guest, { scope, runDir, packets: prepared.packets, untilDecided: s.traffic.untilDecided, decided: (m) => isDecided(s, m) });
+    samples = await measure(ctx, s, guest, { scope, runDir, packets: prepared.packets, untilDecided: s.traffic.untilDecided, decided: (m) => isDecided(s, m) });
     info.seconds.measure = (Date.now() - tMeasure) / 1000;
     info.troubles = await guest.troubles();
     verdictOf = judged(s, info, samples);

@@ -10,7 +10,7 @@ import type { KernelArtifact } from '../kernel/artifact.ts';
 import { runScenarioOnKernel, runScenarioInContainer } from './run-scenario.ts';
 import { failedCell, type RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { throwIfInterrupted } from '../util/cleanup.ts';
+import { throwIfAborted, type Context } from '../util/context.ts';
 import { mapPool } from '../util/pool.ts';
 
 export interface SuiteOptions {
@@ -30,8 +30,8 @@ export interface PlanOptions {
 }
 
 /** Runs the given cells (from planCells, maybe one shard of them); results in cell order. */
-export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunResult[]> {
-  const catalog = opts.catalog ?? (await loadCatalog());
+export async function runSuite(ctx: Context, plan: Cell[], opts: SuiteOptions): Promise<RunResult[]> {
+  const catalog = opts.catalog ?? (await loadCatalog(ctx.config.catalogFile));
   const vms = plan.filter((c) => c.bootsKernel);
   // Unknown kernel names are bad input: refuse before building anything.
   for (const { k } of vms) findKernel(catalog, k);
@@ -41,9 +41,9 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
   const prepared = new Map<string, KernelArtifact | LeaklabError>();
   for (const { k } of vms) {
     if (prepared.has(k)) continue;
-    throwIfInterrupted();
+    throwIfAborted(ctx.signal);
     try {
-      prepared.set(k, await prepareKernel(findKernel(catalog, k), reqsByKernel.get(k)!));
+      prepared.set(k, await prepareKernel(ctx, findKernel(catalog, k), reqsByKernel.get(k)!));
     } catch (err) {
       if (!(err instanceof LeaklabError) || err.kind === 'interrupted') throw err;
       prepared.set(k, err);
@@ -58,17 +58,17 @@ export async function runSuite(plan: Cell[], opts: SuiteOptions): Promise<RunRes
   const cells = [...plan.keys()];
   const runCell = async (i: number) => {
     const { s, k, backend } = plan[i];
-    throwIfInterrupted();
+    throwIfAborted(ctx.signal);
     const runDir = join(opts.runDir, s.name, k);
     const kernel = prepared.get(k);
     const r =
       backend === 'docker'
-        ? await runScenarioInContainer(s, runDir, basename(opts.runDir))
+        ? await runScenarioInContainer(ctx, s, runDir, basename(opts.runDir))
         : kernel instanceof LeaklabError
           ? failedCell({ scenario: s.name, scenarioFile: s.file, kernel: k, backend: 'qemu', runDir }, kernel)
-          : await runScenarioOnKernel(s, kernel!, runDir);
+          : await runScenarioOnKernel(ctx, s, kernel!, runDir);
     // A guest stopped by Ctrl-C ends in an error that is not the kernel's: report nothing more.
-    throwIfInterrupted();
+    throwIfAborted(ctx.signal);
     results[i] = r;
     while (results[reported]) opts.onResult?.(results[reported++]);
   };

@@ -2,20 +2,16 @@
 // (built in a temp dir beside the entry, renamed into place when complete),
 // so an interrupted or failed build never leaves a half-written entry.
 import { rename, rm, stat, mkdtemp } from 'node:fs/promises';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { onCleanup } from './cleanup.ts';
+import type { Context } from './context.ts';
 import { makeUserDir } from './dirs.ts';
 
-export function cacheRoot(): string {
-  if (process.env.LEAKLAB_CACHE) return process.env.LEAKLAB_CACHE;
-  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
-  return join(xdg, 'leaklab');
+/** A path inside the cache (the configuration says where it is). */
+export function cachePath(ctx: Pick<Context, 'config'>, ...parts: string[]): string {
+  return join(ctx.config.cacheRoot, ...parts);
 }
 
-export function cachePath(...parts: string[]): string {
-  return join(cacheRoot(), ...parts);
-}
+export const CACHE_HINT = 'set LEAKLAB_CACHE to a directory you can write to (default ~/.cache/leaklab)';
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -31,12 +27,12 @@ export async function exists(path: string): Promise<boolean> {
  * `fill` writes into a fresh temp dir; only a fill that resolves is renamed
  * into place, so the entry either exists complete or not at all.
  */
-export async function cachedDir(area: string, key: string, fill: (dir: string) => Promise<void>): Promise<string> {
-  const final = cachePath(area, key);
+export async function cachedDir(ctx: Context, area: string, key: string, fill: (dir: string) => Promise<void>): Promise<string> {
+  const final = cachePath(ctx, area, key);
   if (await exists(final)) return final;
-  await makeUserDir(cachePath(area), 'the cache directory', 'set LEAKLAB_CACHE to a directory you can write to (default ~/.cache/leaklab)');
-  const tmp = await mkdtemp(join(cachePath(area), `.${key}.tmp-`));
-  const unregister = onCleanup(`temp dir ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
+  await makeUserDir(cachePath(ctx, area), 'the cache directory', CACHE_HINT);
+  const tmp = await mkdtemp(join(cachePath(ctx, area), `.${key}.tmp-`));
+  const unregister = ctx.cleanup.add(`temp dir ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {
     await fill(tmp);
     try {

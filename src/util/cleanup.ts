@@ -1,79 +1,49 @@
-// Owns process-wide cleanup: every resource that must not outlive a run
-// (QEMU process groups, temp dirs) registers here, and Ctrl-C / SIGTERM /
-// normal exit all release them the same way.
-
-import { LeaklabError } from './errors.ts';
+// Owns releasing what must not outlive a command: every resource (QEMU
+// process groups, containers, temp dirs, locks, host commands) is added to
+// the command's cleanup scope, and the end of the command, Ctrl-C and
+// SIGTERM all release them the same way, newest first. The CLI makes the
+// scope and decides when to release; library code only adds to it.
 
 type Release = () => Promise<void> | void;
 
-const pending = new Map<number, { what: string; release: Release }>();
-let nextId = 1;
-let installed = false;
-let interrupted = false;
+export class CleanupScope {
+  private readonly pending = new Map<number, { what: string; release: Release }>();
+  private nextId = 1;
+  private closed = false;
 
-/** True once Ctrl-C / SIGTERM arrived: no new work may start. */
-export function isInterrupted(): boolean {
-  return interrupted;
-}
+  /** `report` hears of a release that failed (the CLI prints it; cleanup goes on). */
+  constructor(private readonly report: (message: string) => void = (m) => process.stderr.write(`${m}\n`)) {}
 
-/** Stops new work (a build, a guest) once the user interrupted. */
-export function throwIfInterrupted(): void {
-  if (interrupted) throw new LeaklabError('interrupted', 'interrupted');
-}
-
-/**
- * Registers a release function; returns a handle that unregisters it. After
- * an interrupt, the resource is released at once: nothing may outlive the run.
- */
-export function onCleanup(what: string, release: Release): () => void {
-  installSignalHandlers();
-  if (interrupted) {
-    void Promise.resolve()
-      .then(release)
-      .catch(() => {});
-    return () => {};
-  }
-  const id = nextId++;
-  pending.set(id, { what, release });
-  return () => {
-    pending.delete(id);
-  };
-}
-
-/** Releases everything still registered, newest first; never throws. */
-export async function cleanupAll(): Promise<void> {
-  const entries = [...pending.entries()].reverse();
-  pending.clear();
-  for (const [, { what, release }] of entries) {
-    try {
-      await release();
-    } catch (err) {
-      process.stderr.write(`leaklab: cleanup of ${what} failed: ${(err as Error).message}\n`);
+  /**
+   * Adds a release function; returns a handle that removes it (the owner
+   * released the resource itself). Once the scope is being released (Ctrl-C),
+   * a new resource is released at once: nothing may outlive the command.
+   */
+  add(what: string, release: Release): () => void {
+    if (this.closed) {
+      void Promise.resolve()
+        .then(release)
+        .catch(() => {});
+      return () => {};
     }
+    const id = this.nextId++;
+    this.pending.set(id, { what, release });
+    return () => {
+      this.pending.delete(id);
+    };
   }
-}
 
-let interruptHandler: ((signal: NodeJS.Signals) => void) | undefined;
-
-/** Lets the CLI decide what an interrupt means (abort the run, print, exit). */
-export function setInterruptHandler(handler: (signal: NodeJS.Signals) => void): void {
-  interruptHandler = handler;
-  installSignalHandlers();
-}
-
-function installSignalHandlers(): void {
-  if (installed) return;
-  installed = true;
-  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(signal, () => {
-      // A second Ctrl-C while cleaning up must not cut the cleanup short.
-      if (interrupted) {
-        process.stderr.write('leaklab: still stopping guests, please wait...\n');
-        return;
+  /** Releases everything still added, newest first; never throws. */
+  async releaseAll(): Promise<void> {
+    this.closed = true;
+    const entries = [...this.pending.values()].reverse();
+    this.pending.clear();
+    for (const { what, release } of entries) {
+      try {
+        await release();
+      } catch (err) {
+        this.report(`leaklab: cleanup of ${what} failed: ${(err as Error).message}`);
       }
-      interrupted = true;
-      if (interruptHandler) interruptHandler(signal);
-      else void cleanupAll().finally(() => process.exit(130));
-    });
+    }
   }
 }

@@ -5,7 +5,7 @@ import { $, ProcessOutput } from 'zx';
 import { createWriteStream } from 'node:fs';
 import { StringDecoder } from 'node:string_decoder';
 import { LeaklabError, type ErrorKind } from './errors.ts';
-import { onCleanup } from './cleanup.ts';
+import { throwIfAborted, type Context } from './context.ts';
 
 export interface RunOptions {
   cwd?: string;
@@ -30,8 +30,8 @@ export interface RunResult {
 }
 
 /** Runs `cmd args...`; throws LeaklabError on non-zero exit or timeout. */
-export async function run(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
-  const result = await runAllowFail(cmd, args, opts);
+export async function run(ctx: Context, cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  const result = await runAllowFail(ctx, cmd, args, opts);
   if (result.exitCode !== 0) {
     throw new LeaklabError(opts.kind ?? 'tool', `${opts.what} failed (exit ${result.exitCode}): ${cmd} ${args.join(' ')}`, {
       hint: opts.hint,
@@ -59,7 +59,8 @@ function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) => void)
 }
 
 /** Runs a command and returns its exit code instead of throwing on failure. */
-export async function runAllowFail(cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
+export async function runAllowFail(ctx: Context, cmd: string, args: string[], opts: RunOptions): Promise<RunResult> {
+  throwIfAborted(ctx.signal);
   const log = opts.logFile ? createWriteStream(opts.logFile, { flags: 'a' }) : undefined;
   const p = $({
     cwd: opts.cwd,
@@ -70,7 +71,9 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     timeoutSignal: 'SIGKILL',
     input: opts.input,
   })`${cmd} ${args}`;
-  const unregister = onCleanup(`${opts.what}`, () => p.kill('SIGKILL').catch(() => {}));
+  const kill = () => void p.kill('SIGKILL').catch(() => {});
+  const unregister = ctx.cleanup.add(opts.what, kill);
+  ctx.signal.addEventListener('abort', kill, { once: true });
   if (log) {
     p.stdout.pipe(log, { end: false });
     p.stderr.pipe(log, { end: false });
@@ -88,8 +91,11 @@ export async function runAllowFail(cmd: string, args: string[], opts: RunOptions
     });
   } finally {
     unregister();
+    ctx.signal.removeEventListener('abort', kill);
     log?.end();
   }
+  // Killed because the user interrupted: that, not a timeout or the command, is why.
+  throwIfAborted(ctx.signal);
   if (out.signal === 'SIGKILL' && out.exitCode === null) {
     throw new LeaklabError(opts.kind ?? 'tool', `${opts.what} timed out after ${Math.round(opts.timeoutMs / 1000)} s: ${cmd} ${args.join(' ')}`, {
       hint: opts.hint,

@@ -7,8 +7,7 @@
 import lockfile from 'proper-lockfile';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { onCleanup } from './cleanup.ts';
-import { progress } from './progress.ts';
+import type { Context } from './context.ts';
 import { LeaklabError } from './errors.ts';
 
 /** A held lock is refreshed every 5 s; one not refreshed for 30 s is taken over (a busy build machine delays timers: generous). */
@@ -21,7 +20,7 @@ export interface Lock {
 }
 
 /** Takes the lock at `path` (a directory is made there), waiting as long as another live owner holds it. */
-export async function acquireLock(path: string, who: string, timing = TIMING): Promise<Lock> {
+export async function acquireLock(ctx: Context, path: string, who: string, timing = TIMING): Promise<Lock> {
   await mkdir(dirname(path), { recursive: true });
   let lost: Error | undefined;
   const options = (retries: lockfile.LockOptions['retries']): lockfile.LockOptions => ({
@@ -34,7 +33,7 @@ export async function acquireLock(path: string, who: string, timing = TIMING): P
     // remember it, and let the holder refuse to keep what it made, rather than crash in a timer.
     onCompromised: (err) => {
       lost = err;
-      progress(who, `warning: the lock ${path} was taken over by another run (${err.message})`);
+      ctx.progress.step(who, `warning: the lock ${path} was taken over by another run (${err.message})`);
     },
   });
   let release: () => Promise<void>;
@@ -42,12 +41,12 @@ export async function acquireLock(path: string, who: string, timing = TIMING): P
     release = await lockfile.lock(path, options(0));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw lockError(path, err);
-    progress(who, 'waiting for another leaklab run (or job) using this kernel source');
+    ctx.progress.step(who, 'waiting for another leaklab run (or job) using this kernel source');
     release = await lockfile.lock(path, options({ forever: true, minTimeout: 200, maxTimeout: 2_000 })).catch((e) => {
       throw lockError(path, e);
     });
   }
-  const unregister = onCleanup(`lock ${path}`, () => release().catch(() => {}));
+  const unregister = ctx.cleanup.add(`lock ${path}`, () => release().catch(() => {}));
   return {
     release: async () => {
       unregister();

@@ -9,6 +9,7 @@ import { gitTopLevel, resolveCommit, isAncestor, refuseUncommitted, git } from '
 import { LeaklabError } from '../util/errors.ts';
 import { exists } from '../util/cache.ts';
 import { sha256 } from '../util/hash.ts';
+import type { Context } from '../util/context.ts';
 
 export interface PatchInput {
   /** The patch file, or "A..B in TREE" for a git range. */
@@ -27,7 +28,7 @@ export interface ValidationKernels {
 const RANGE = /^([^\s.][^\s]*)\.\.([^\s.][^\s]*)$/;
 
 /** Reads --source and --patch into the two kernels to compare; every input error is raised here. */
-export async function validationKernels(catalog: Catalog, source: string, patchArgs: string[], configFrom?: string): Promise<ValidationKernels> {
+export async function validationKernels(ctx: Context, catalog: Catalog, source: string, patchArgs: string[], configFrom?: string): Promise<ValidationKernels> {
   if (patchArgs.length === 0)
     throw new LeaklabError('usage', 'no patch given', { hint: 'give --patch FILE (repeatable) or, with a tree as --source, --patch A..B' });
   const ranges: string[] = [];
@@ -41,7 +42,7 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
       throw new LeaklabError('usage', `--patch ${range} is a git range, which needs --source to be a kernel git tree (not the catalog kernel ${source})`, {
         hint: 'export it as a patch file (git format-patch --stdout A..B > fix.patch), or give the tree as --source',
       });
-    const base = await pinnedToCommit(catalogSourceKernel(catalog, source));
+    const base = await pinnedToCommit(ctx, catalogSourceKernel(catalog, source));
     const patches = await readPatchFiles(patchArgs);
     return { base, patched: withPatches(base, patches), patches };
   }
@@ -52,29 +53,29 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
         .join(', ')} (catalog entries with source:), or the path of a kernel git tree`,
     });
   }
-  const top = await gitTopLevel(resolve(source));
+  const top = await gitTopLevel(ctx, resolve(source));
   const name = (commit: string) => `${basename(top)}@${commit.slice(0, 12)}`;
   if (range) {
     const [, from, to] = RANGE.exec(range)!;
-    const a = await resolveCommit(top, from);
-    const b = await resolveCommit(top, to);
-    if (a === b || !(await isAncestor(top, a, b))) {
+    const a = await resolveCommit(ctx, top, from);
+    const b = await resolveCommit(ctx, top, to);
+    if (a === b || !(await isAncestor(ctx, top, a, b))) {
       throw new LeaklabError('usage', `--patch ${range}: ${from} is not an ancestor of ${to} in ${top}`, {
         hint: 'give OLD..NEW where NEW contains the fix on top of OLD (see git log --oneline NEW)',
       });
     }
-    const diff = await git(top, ['diff', a, b], 'git diff');
+    const diff = await git(ctx, top, ['diff', a, b], 'git diff');
     if (!diff) throw new LeaklabError('usage', `--patch ${range} changes no file`, { hint: 'give a range whose commits change the kernel' });
-    const files = (await git(top, ['diff', '--name-only', a, b], 'git diff --name-only')).split('\n').filter(Boolean);
-    const count = (await git(top, ['rev-list', '--count', `${a}..${b}`], 'git rev-list')).trim();
+    const files = (await git(ctx, top, ['diff', '--name-only', a, b], 'git diff --name-only')).split('\n').filter(Boolean);
+    const count = (await git(ctx, top, ['rev-list', '--count', `${a}..${b}`], 'git rev-list')).trim();
     return {
       base: treeKernel(catalog, { tree: top, commit: a, name: name(a), configFrom }),
       patched: treeKernel(catalog, { tree: top, commit: b, name: name(b), configFrom }),
       patches: [{ path: `${range} (${count} commit${count === '1' ? '' : 's'}) in ${top}`, sha256: sha256(diff), files }],
     };
   }
-  await refuseUncommitted(top, 'the base is the committed HEAD, so they would be left out', 'commit or stash them (or pass them as another --patch)');
-  const head = await resolveCommit(top, 'HEAD');
+  await refuseUncommitted(ctx, top, 'the base is the committed HEAD, so they would be left out', 'commit or stash them (or pass them as another --patch)');
+  const head = await resolveCommit(ctx, top, 'HEAD');
   const base = treeKernel(catalog, { tree: top, commit: head, name: name(head), configFrom });
   const patches = await readPatchFiles(patchArgs);
   return { base, patched: withPatches(base, patches), patches };
@@ -85,11 +86,11 @@ export async function validationKernels(catalog: Catalog, source: string, patchA
  * the patched build happens at a commit (in leaklab's clone), so the base
  * must be that same commit, and uncommitted changes are refused up front.
  */
-async function pinnedToCommit(k: SourceKernel & CatalogKernel): Promise<SourceKernel & CatalogKernel> {
+async function pinnedToCommit(ctx: Context, k: SourceKernel & CatalogKernel): Promise<SourceKernel & CatalogKernel> {
   if (!('tree' in k.source) || k.source.ref !== undefined) return k;
-  const top = await gitTopLevel(resolve(k.labDir, k.source.tree));
-  await refuseUncommitted(top, 'the base is the committed HEAD, so they would be left out', 'commit or stash them (or pass them as another --patch)');
-  return { ...k, source: { tree: top, ref: await resolveCommit(top, 'HEAD') } };
+  const top = await gitTopLevel(ctx, resolve(k.labDir, k.source.tree));
+  await refuseUncommitted(ctx, top, 'the base is the committed HEAD, so they would be left out', 'commit or stash them (or pass them as another --patch)');
+  return { ...k, source: { tree: top, ref: await resolveCommit(ctx, top, 'HEAD') } };
 }
 
 function withPatches(base: SourceKernel & CatalogKernel, patches: PatchInput[]): SourceKernel & CatalogKernel {

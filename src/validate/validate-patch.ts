@@ -12,9 +12,8 @@ import type { Scenario } from '../scenario/scenario.ts';
 import { runScenarioOnKernel } from '../run/run-scenario.ts';
 import { errorOfResult, type JudgedResult } from '../run/result.ts';
 import { side, outcome, isRegression, confidence, type Side, type Outcome } from './outcome.ts';
-import { throwIfInterrupted } from '../util/cleanup.ts';
+import { throwIfAborted, type Context } from '../util/context.ts';
 import { exists } from '../util/cache.ts';
-import { progress } from '../util/progress.ts';
 import { mapPool } from '../util/pool.ts';
 import { rateFigures } from '../verdict/figures.ts';
 
@@ -52,17 +51,17 @@ export interface ValidationReport {
   results: JudgedResult[];
 }
 
-export async function validatePatch(opts: ValidateOptions): Promise<ValidationReport> {
+export async function validatePatch(ctx: Context, opts: ValidateOptions): Promise<ValidationReport> {
   const { base, patched, patches } = opts.kernels;
   const { target, others } = opts;
   const scenarios = [target, ...others];
   const reqs = scenarios.flatMap(scenarioRequirements);
-  progress('validate', `base ${base.name}, patched ${patched.name}; ${scenarios.length} scenario(s) x 2 kernels x ${opts.runs} run(s)`);
+  ctx.progress.step('validate', `base ${base.name}, patched ${patched.name}; ${scenarios.length} scenario(s) x 2 kernels x ${opts.runs} run(s)`);
   const results: JudgedResult[] = [];
   const runAll = async (list: Scenario[], kernels: KernelArtifact[]) => {
     const tasks = [];
     for (let run = 1; run <= opts.runs; run++) for (const s of list) for (const k of kernels) tasks.push({ s, k, run });
-    results.push(...(await mapPool(tasks, opts.jobs, (t) => runOnce(t.s, t.k, t.run, opts))));
+    results.push(...(await mapPool(tasks, opts.jobs, (t) => runOnce(ctx, t.s, t.k, t.run, opts))));
   };
   const compare = (s: Scenario, b: KernelArtifact, p?: KernelArtifact): ScenarioComparison => {
     const pick = (k: KernelArtifact) => results.filter((r) => r.scenario === s.name && r.kernel === k.name);
@@ -73,7 +72,7 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
 
   // The base first: a base that does not leak cannot judge any patch, and
   // then the patched kernel need not even build.
-  const baseKernel = await prepareKernel(base, reqs);
+  const baseKernel = await prepareKernel(ctx, base, reqs);
   await runAll([target], [baseKernel]);
   const baseOnly = compare(target, baseKernel);
   if (baseOnly.base.consensus !== 'leak') {
@@ -92,10 +91,10 @@ export async function validatePatch(opts: ValidateOptions): Promise<ValidationRe
   }
 
   const warnings = await unbuiltFiles(patches, baseKernel);
-  for (const w of warnings) progress('validate', `warning: ${w}`);
-  const patchedKernel = await prepareKernel(patched, reqs);
+  for (const w of warnings) ctx.progress.step('validate', `warning: ${w}`);
+  const patchedKernel = await prepareKernel(ctx, patched, reqs);
   const identicalBzImage = baseKernel.provenance.bzImageSha256 === patchedKernel.provenance.bzImageSha256;
-  if (identicalBzImage) progress('validate', 'the patched bzImage is identical to the base: the patch changes nothing this config builds');
+  if (identicalBzImage) ctx.progress.step('validate', 'the patched bzImage is identical to the base: the patch changes nothing this config builds');
   await runAll([target], [patchedKernel]);
   await runAll(others, [baseKernel, patchedKernel]);
   const targetCmp = compare(target, baseKernel, patchedKernel);
@@ -126,10 +125,10 @@ async function unbuiltFiles(patches: PatchInput[], base: KernelArtifact): Promis
 }
 
 /** One run; a run without a verdict aborts the validation (never read as "no leak"). */
-async function runOnce(s: Scenario, k: KernelArtifact, run: number, opts: ValidateOptions): Promise<JudgedResult> {
-  throwIfInterrupted();
-  const r = await runScenarioOnKernel(s, k, join(opts.runDir, `run-${run}`, s.name, k.name));
+async function runOnce(ctx: Context, s: Scenario, k: KernelArtifact, run: number, opts: ValidateOptions): Promise<JudgedResult> {
+  throwIfAborted(ctx.signal);
+  const r = await runScenarioOnKernel(ctx, s, k, join(opts.runDir, `run-${run}`, s.name, k.name));
   if (r.error) throw errorOfResult(r, `validation aborted: run ${run} of ${s.name} on ${k.name} gave no verdict: ${r.error.message}`);
-  progress('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict.verdict} ${rateFigures(r.verdict)}`);
+  ctx.progress.step('validate', `run ${run}/${opts.runs}: ${s.name} on ${k.name}: ${r.verdict.verdict} ${rateFigures(r.verdict)}`);
   return r;
 }

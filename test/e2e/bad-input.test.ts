@@ -5,10 +5,10 @@ import test from 'ava';
 import { readdirSync, writeFileSync, mkdirSync, symlinkSync, readFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaklab, qemuProcesses, tempDir, pathWithout, ROOT } from '../helpers/cli.ts';
-import { cacheRoot } from '../../src/util/cache.ts';
+import { readConfig } from '../../src/util/config.ts';
 
-// Where the CLI under test caches (LEAKLAB_CACHE, else XDG_CACHE_HOME, else ~/.cache): the same function it uses.
-const cacheDir = cacheRoot();
+// Where the CLI under test caches (LEAKLAB_CACHE, else XDG_CACHE_HOME, else ~/.cache): read the way it reads it.
+const cacheDir = readConfig(process.env).cacheRoot;
 const cacheEntries = (area: string) => (existsSync(join(cacheDir, area)) ? readdirSync(join(cacheDir, area)).sort() : []);
 
 function scenario(dir: string, name: string, extra: string, kernels = '[v6.1]'): string {

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from '../../src/util/lock.ts';
 import { retryUntil } from '../../src/util/retry.ts';
+import { testContext } from '../helpers/context.ts';
+
+const ctx = testContext();
 
 test('a lock admits one holder at a time, however many ask at once', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
@@ -13,7 +16,7 @@ test('a lock admits one holder at a time, however many ask at once', async (t) =
   let most = 0;
   await Promise.all(
     Array.from({ length: 8 }, async () => {
-      const lock = await acquireLock(path, 'test');
+      const lock = await acquireLock(ctx, path, 'test');
       inside++;
       most = Math.max(most, inside);
       await new Promise((r) => setTimeout(r, 20));
@@ -33,9 +36,9 @@ test('a lock whose owner died (not refreshed) is taken over; a live one is waite
   const old = new Date(Date.now() - 60_000);
   utimesSync(path, old, old);
   const timing = { updateMs: 1_000, staleMs: 2_000 };
-  const taken = await acquireLock(path, 'test', timing);
+  const taken = await acquireLock(ctx, path, 'test', timing);
   let second = false;
-  const waiting = acquireLock(path, 'test', timing).then((l) => {
+  const waiting = acquireLock(ctx, path, 'test', timing).then((l) => {
     second = true;
     return l;
   });
@@ -52,8 +55,9 @@ test('between processes too: four runs that lock one tree never overlap', async 
   const path = join(dir, 'tree.lockdir');
   const journal = join(dir, 'journal');
   const child = `import { acquireLock } from ${JSON.stringify(join(process.cwd(), 'src/util/lock.ts'))};
+import { createContext } from ${JSON.stringify(join(process.cwd(), 'src/util/context.ts'))};
 import { appendFileSync } from 'node:fs';
-const lock = await acquireLock(${JSON.stringify(path)}, 'child');
+const lock = await acquireLock(createContext({ quiet: true }), ${JSON.stringify(path)}, 'child');
 appendFileSync(${JSON.stringify(journal)}, 'in\\n');
 await new Promise((r) => setTimeout(r, 150));
 appendFileSync(${JSON.stringify(journal)}, 'out\\n');
@@ -75,7 +79,7 @@ await lock.release();`;
 test('a lock lost while held (taken over, or removed) is said, and its holder refuses to keep what it made', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
   const path = join(dir, 'tree.lockdir');
-  const lock = await acquireLock(path, 'v6.1', { updateMs: 200, staleMs: 2_000 });
+  const lock = await acquireLock(ctx, path, 'v6.1', { updateMs: 200, staleMs: 2_000 });
   t.notThrows(() => lock.assertHeld());
   rmSync(path, { recursive: true, force: true });
   // The next refresh (every 200 ms; later when the machine is busy) finds it gone.

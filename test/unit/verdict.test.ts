@@ -9,6 +9,9 @@ import { toScenario } from '../../src/scenario/scenario.ts';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { recordedMeasurement, recordedPhases, ReplayGuest } from '../helpers/fixtures.ts';
 import { resultLine } from '../../src/report/text.ts';
+import { testContext } from '../helpers/context.ts';
+
+const ctx = testContext();
 
 const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
 const workaround = await loadScenarioFile('scenarios/fib6-suppress-workaround.yaml');
@@ -137,7 +140,7 @@ test('the protocol replayed on recorded phases gives the recorded verdict, and s
   const dumps = recordedPhases('seed-v6.1-keep-1-in-16').map((p) => p.text);
   const guest = new ReplayGuest(dumps);
   const runDir = mkdtempSync(join(tmpdir(), 'leaklab-replay-'));
-  const m = await measure(seed, guest, { scope: 'replay', runDir, packets: seed.traffic.packets, untilDecided: false });
+  const m = await measure(ctx, seed, guest, { scope: 'replay', runDir, packets: seed.traffic.packets, untilDecided: false });
   t.deepEqual(
     m.phases.map((p) => p.kind),
     ['setup', 'baseline', 'idle', 'traffic', 'idle', 'traffic', 'idle', 'traffic', 'idle', 'traffic', 'idle'],

@@ -10,22 +10,22 @@ import tar from 'tar-stream';
 import { type Recipe, rootfsTar, GUEST_INIT } from '../../image/recipe.ts';
 import { GUEST_PATH } from '../guest.ts';
 import { sha256, short } from '../../util/hash.ts';
-import { progress, startTask } from '../../util/progress.ts';
 import { dockerError } from './engine.ts';
+import type { Context } from '../../util/context.ts';
 
 export const IMAGE_REPO = 'leaklab-guest';
 /** Label on every image and container leaklab makes. */
 export const LABEL = 'leaklab';
 
-export async function containerImage(docker: Docker, recipe: Recipe): Promise<string> {
+export async function containerImage(ctx: Context, docker: Docker, recipe: Recipe): Promise<string> {
   const init = await readFile(GUEST_INIT);
   const tag = `${recipe.name}-${short(sha256('container-v1', recipe.key, init.toString()))}`;
   const ref = `${IMAGE_REPO}:${tag}`;
   if (await imageExists(docker, ref)) return ref;
-  const rootfs = await rootfsTar(recipe);
-  progress('image', `importing ${recipe.name} into Docker as ${ref}`);
+  const rootfs = await rootfsTar(ctx, recipe);
+  ctx.progress.step('image', `importing ${recipe.name} into Docker as ${ref}`);
   // The bar follows the rootfs tar being read; Docker takes it as fast as it can store it.
-  const task = startTask('image', (await stat(rootfs)).size);
+  const task = ctx.progress.task('image', (await stat(rootfs)).size);
   const source = createReadStream(rootfs);
   source.on('data', () => task.update(source.bytesRead, `importing into Docker: ${(source.bytesRead / 1e6).toFixed(0)} MB read`));
   const stream = withLeaklabInit(source, recipe.prune, init);

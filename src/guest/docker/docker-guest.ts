@@ -7,12 +7,12 @@
 import type Docker from 'dockerode';
 import type { Guest, ExecResult } from '../guest.ts';
 import { PassThrough } from 'node:stream';
-import { onCleanup } from '../../util/cleanup.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { dockerError, withTimeout } from './engine.ts';
 import { LABEL } from './container-image.ts';
 import { ownerScope } from './reaper.ts';
 import { retryUntil } from '../../util/retry.ts';
+import type { Context } from '../../util/context.ts';
 
 /**
  * NET_ADMIN, NET_RAW: links, addresses, rules, routes, nftables, ping.
@@ -44,17 +44,18 @@ export class DockerGuest implements Guest {
   private readonly unregister: () => void;
 
   private constructor(
+    ctx: Context,
     private readonly container: Docker.Container,
     name: string,
   ) {
     this.description = `docker ${name}`;
-    this.unregister = onCleanup(`container ${container.id.slice(0, 12)}`, () => this.remove());
+    this.unregister = ctx.cleanup.add(`container ${container.id.slice(0, 12)}`, () => this.remove());
   }
 
-  static async start(opts: DockerGuestOptions): Promise<DockerGuest> {
+  static async start(ctx: Context, opts: DockerGuestOptions): Promise<DockerGuest> {
     const name = `leaklab-${opts.runId}-${opts.name}`.replace(/[^A-Za-z0-9_.-]/g, '_');
     // Ctrl-C while the create request is in flight: remove it by name.
-    const unregisterByName = onCleanup(`container ${name}`, () =>
+    const unregisterByName = ctx.cleanup.add(`container ${name}`, () =>
       opts.docker
         .getContainer(name)
         .remove({ force: true })
@@ -83,7 +84,7 @@ export class DockerGuest implements Guest {
         .catch(() => {});
       throw dockerError('creating the container', err);
     }
-    const guest = new DockerGuest(container, opts.name);
+    const guest = new DockerGuest(ctx, container, opts.name);
     unregisterByName();
     try {
       await withTimeout(container.start(), START_TIMEOUT_MS, 'container start');

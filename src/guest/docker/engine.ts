@@ -9,8 +9,8 @@ import { hasTool } from '../../util/exec.ts';
 
 const PING_TIMEOUT_MS = 10_000;
 
-export function dockerSocket(): string {
-  const host = process.env.DOCKER_HOST;
+/** The Engine's socket: DOCKER_HOST (the configuration's `dockerHost`) when set, else the standard one. */
+export function dockerSocket(host: string | undefined): string {
   if (!host) return '/var/run/docker.sock';
   if (!host.startsWith('unix://')) {
     throw new LeaklabError('usage', `DOCKER_HOST=${host}: leaklab talks to a local Docker Engine over its unix socket only`, {
@@ -20,14 +20,11 @@ export function dockerSocket(): string {
   return host.slice('unix://'.length);
 }
 
-let connected: { docker: Docker; socket: string } | undefined;
-
-/** A Docker client that has answered a ping (memoized per process). */
-export async function connectDocker(): Promise<Docker> {
-  const socket = dockerSocket();
-  if (connected?.socket === socket) return connected.docker;
+/** A Docker client that has answered a ping. `dockerHost`: the configuration's DOCKER_HOST. */
+export async function connectDocker(dockerHost: string | undefined): Promise<Docker> {
+  const socket = dockerSocket(dockerHost);
   // A socket named by DOCKER_HOST may simply be the wrong path: say where it came from.
-  const from = process.env.DOCKER_HOST ? ', from DOCKER_HOST' : '';
+  const from = dockerHost ? ', from DOCKER_HOST' : '';
   const start = `start it: systemctl start docker, or dockerd --bridge=none & (see README, "Container guests")${from ? '; or fix or unset DOCKER_HOST' : ''}`;
   if (!(await exists(socket))) {
     throw (await hasTool('dockerd'))
@@ -53,7 +50,6 @@ export async function connectDocker(): Promise<Docker> {
       throw new LeaklabError('tool', `no permission to use the Docker socket ${socket}`, { hint: 'run as root, or add your user to the docker group' });
     throw new LeaklabError('tool', `the Docker daemon at ${socket} does not answer: ${e.message}`, { hint: `check dockerd's log; ${start}` });
   }
-  connected = { docker, socket };
   return docker;
 }
 

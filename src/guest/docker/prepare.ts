@@ -7,12 +7,13 @@ import type { PreparedGuest } from '../guest.ts';
 import { DockerGuest } from './docker-guest.ts';
 import { connectDocker, hostKernelRelease } from './engine.ts';
 import { containerImage } from './container-image.ts';
+import type { Context } from '../../util/context.ts';
 
-export async function prepareContainer(s: Scenario, runId: string): Promise<PreparedGuest> {
-  const docker = await connectDocker();
+export async function prepareContainer(ctx: Context, s: Scenario, runId: string): Promise<PreparedGuest> {
+  const docker = await connectDocker(ctx.config.dockerHost);
   const release = await hostKernelRelease(docker);
-  const recipe = await loadRecipe(s.guest.image);
-  const image = await containerImage(docker, recipe);
+  const recipe = await loadRecipe(ctx.config.imagesDir, s.guest.image);
+  const image = await containerImage(ctx, docker, recipe);
   return {
     kernel: release,
     release,
@@ -20,6 +21,6 @@ export async function prepareContainer(s: Scenario, runId: string): Promise<Prep
     // Slab counts are host-wide in a container: more packets dilute the host's own churn.
     packets: s.traffic.packetsInContainer,
     noun: 'container',
-    start: () => DockerGuest.start({ docker, image, runId, name: s.name }),
+    start: () => DockerGuest.start(ctx, { docker, image, runId, name: s.name }),
   };
 }

@@ -6,10 +6,8 @@ import { LeaklabError } from '../../util/errors.ts';
 
 export type Accel = 'kvm' | 'tcg';
 
-export async function chooseAccel(): Promise<{ accel: Accel; why: string }> {
-  const forced = process.env.LEAKLAB_ACCEL;
-  if (forced && forced !== 'kvm' && forced !== 'tcg')
-    throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${forced}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
+/** `forced`: the configuration's LEAKLAB_ACCEL (already checked to be kvm or tcg), if set. */
+export async function chooseAccel(forced: Accel | undefined): Promise<{ accel: Accel; why: string }> {
   if (forced === 'tcg') return { accel: 'tcg', why: 'LEAKLAB_ACCEL' };
   const kvm = await kvmUsable();
   if (forced === 'kvm') {

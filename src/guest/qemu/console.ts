@@ -2,8 +2,8 @@
 // mean the kernel is in trouble (panic, Oops, BUG, WARNING), which become
 // part of every result, and following a boot on it.
 import { readFile } from 'node:fs/promises';
-import { timedTask } from '../../util/progress.ts';
 import { withoutTerminalCodes } from '../../util/terminal.ts';
+import type { Context } from '../../util/context.ts';
 
 const TROUBLE = /(Kernel panic - not syncing.*|Oops: .*|BUG: .*|WARNING: .*|general protection fault.*|kernel BUG at .*|Unable to handle kernel .*)/;
 
@@ -33,7 +33,7 @@ export function lastLine(consoleText: string): string {
  * Shows a boot as a task: time against the boot timeout and the console's
  * last line (read twice a second). Returns the function that ends it.
  */
-export function followBoot(scope: string, consolePath: string, timeoutMs: number): () => void {
+export function followBoot(ctx: Context, scope: string, consolePath: string, timeoutMs: number): () => void {
   let now = '(nothing yet)';
   const reader = setInterval(() => {
     readFile(consolePath, 'utf8').then(
@@ -44,7 +44,7 @@ export function followBoot(scope: string, consolePath: string, timeoutMs: number
     );
   }, 500);
   reader.unref();
-  const end = timedTask(scope, timeoutMs, (ms) => `booting: ${(ms / 1000).toFixed(0)} s of ${timeoutMs / 1000} s allowed; console: ${now}`);
+  const end = ctx.progress.timedTask(scope, timeoutMs, (ms) => `booting: ${(ms / 1000).toFixed(0)} s of ${timeoutMs / 1000} s allowed; console: ${now}`);
   return () => {
     clearInterval(reader);
     end();

@@ -11,24 +11,25 @@ import type { PreparedGuest } from '../guest.ts';
 import { QemuGuest, qemuVersion } from './qemu-guest.ts';
 import { chooseAccel } from './accel.ts';
 import { followBoot } from './console.ts';
-import { progress } from '../../util/progress.ts';
+import type { Context } from '../../util/context.ts';
 
-export async function prepareQemuGuest(s: Scenario, kernel: KernelArtifact, runDir: string, bootTimeoutMs: number): Promise<PreparedGuest> {
+export async function prepareQemuGuest(ctx: Context, s: Scenario, kernel: KernelArtifact, runDir: string): Promise<PreparedGuest> {
+  const { bootTimeoutMs } = ctx.config;
   const config = kernel.configPath ? await readKernelConfig(kernel.configPath) : new Map<string, string>();
   const modules = kernel.modulesDir ? modulesToLoad(config, scenarioRequirements(s)) : [];
-  const recipe = await loadRecipe(s.guest.image);
-  const initrd = await initramfsFor(recipe, kernel, modules);
-  const { accel, why } = await chooseAccel();
+  const recipe = await loadRecipe(ctx.config.imagesDir, s.guest.image);
+  const initrd = await initramfsFor(ctx, recipe, kernel, modules);
+  const { accel, why } = await chooseAccel(ctx.config.accel);
   return {
     kernel: kernel.name,
-    provenance: { ...kernel.provenance, qemu: await qemuVersion(), accel, imageRecipe: `${recipe.name}-${recipe.key}` },
+    provenance: { ...kernel.provenance, qemu: await qemuVersion(ctx), accel, imageRecipe: `${recipe.name}-${recipe.key}` },
     packets: s.traffic.packets,
     noun: 'guest',
     start: async (scope) => {
       const consolePath = join(runDir, 'console.log');
-      progress(scope, `booting (${accel}: ${why}); console: ${consolePath}`);
-      const endBoot = followBoot(scope, consolePath, bootTimeoutMs);
-      return QemuGuest.start({
+      ctx.progress.step(scope, `booting (${accel}: ${why}); console: ${consolePath}`);
+      const endBoot = followBoot(ctx, scope, consolePath, bootTimeoutMs);
+      return QemuGuest.start(ctx, {
         name: kernel.name,
         bzImage: kernel.bzImage,
         initrd,

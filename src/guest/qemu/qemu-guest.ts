@@ -13,11 +13,10 @@ import { GuestAgent } from './guest-agent.ts';
 import { Qmp } from './qmp.ts';
 import { ownerName } from './reaper.ts';
 import { findTroubles, isPanic } from './console.ts';
-import { onCleanup } from '../../util/cleanup.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { requireTool, tail, runAllowFail } from '../../util/exec.ts';
-import { debug } from '../../util/progress.ts';
 import { retryUntil } from '../../util/retry.ts';
+import { throwIfAborted, type Context } from '../../util/context.ts';
 
 export interface QemuGuestOptions {
   name: string;
@@ -42,6 +41,7 @@ export class QemuGuest implements Guest {
   private unregister: () => void = () => {};
 
   private constructor(
+    private readonly ctx: Context,
     private readonly opts: QemuGuestOptions,
     private readonly child: ChildProcess,
     private readonly sockDir: string,
@@ -61,7 +61,7 @@ export class QemuGuest implements Guest {
     return join(this.opts.runDir, 'console.log');
   }
 
-  static async start(opts: QemuGuestOptions): Promise<QemuGuest> {
+  static async start(ctx: Context, opts: QemuGuestOptions): Promise<QemuGuest> {
     await requireTool(QEMU, 'qemu-system-x86');
     // Unix socket paths are limited to 108 bytes: keep them in a short temp dir.
     const sockDir = await mkdtemp(join(tmpdir(), 'leaklab-'));
@@ -99,8 +99,8 @@ export class QemuGuest implements Guest {
     ];
     const child = spawn(QEMU, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
     // Listeners and cleanup before any await, so no exit or Ctrl-C is missed.
-    const guest = new QemuGuest(opts, child, sockDir);
-    guest.unregister = onCleanup(`QEMU guest ${opts.name} (pid ${child.pid})`, () => guest.stop());
+    const guest = new QemuGuest(ctx, opts, child, sockDir);
+    guest.unregister = ctx.cleanup.add(`QEMU guest ${opts.name} (pid ${child.pid})`, () => guest.stop());
     await log.close();
     try {
       await guest.waitForAgent();
@@ -119,8 +119,9 @@ export class QemuGuest implements Guest {
         // One connection, synced repeatedly until the guest's agent is up; a failed one is retried.
         return GuestAgent.connect(join(this.sockDir, 'qga.sock'), Math.max(1, deadline - Date.now()), 200, () => !this.exited).catch(() => undefined);
       },
-      { intervalMs: 100, timeoutMs: this.opts.bootTimeoutMs },
+      { intervalMs: 100, timeoutMs: this.opts.bootTimeoutMs, signal: this.ctx.signal },
     );
+    throwIfAborted(this.ctx.signal);
     if (!agent) throw await this.bootFailure(`the guest did not answer within ${Math.round(this.opts.bootTimeoutMs / 1000)} s`);
     this.agent = agent;
   }
@@ -147,7 +148,7 @@ export class QemuGuest implements Guest {
     const started = Date.now();
     try {
       const r = await this.agent.exec(script, timeoutMs);
-      debug('guest', `${this.opts.name}: ${Date.now() - started} ms, exit ${r.exitCode}: ${script.split('\n')[0].slice(0, 100)}`);
+      this.ctx.progress.debug('guest', `${this.opts.name}: ${Date.now() - started} ms, exit ${r.exitCode}: ${script.split('\n')[0].slice(0, 100)}`);
       return r;
     } catch (err) {
       const console = await this.consoleText();
@@ -203,10 +204,8 @@ export class QemuGuest implements Guest {
   }
 }
 
-let version: Promise<string> | undefined;
-
-/** "QEMU emulator version 7.2.x (Debian ...)", for provenance (asked once). */
-export function qemuVersion(): Promise<string> {
-  version ??= runAllowFail(QEMU, ['--version'], { timeoutMs: 10_000, what: 'qemu --version' }).then((r) => r.stdout.split('\n')[0].trim());
-  return version;
+/** "QEMU emulator version 7.2.x (Debian ...)", for provenance. */
+export async function qemuVersion(ctx: Context): Promise<string> {
+  const r = await runAllowFail(ctx, QEMU, ['--version'], { timeoutMs: 10_000, what: 'qemu --version' });
+  return r.stdout.split('\n')[0].trim();
 }

@@ -1,0 +1,66 @@
+// Owns leaklab's configuration from the environment: every LEAKLAB_* knob
+// (and the few standard variables leaklab honours) is read here, once, by
+// the command line, and checked before any work starts. Everything below
+// the CLI gets the result in its context and never reads process.env.
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { LeaklabError } from './errors.ts';
+import { projectPath } from './paths.ts';
+
+export interface Config {
+  /** Content-addressed kernels, images, sources (LEAKLAB_CACHE, else $XDG_CACHE_HOME/leaklab). */
+  cacheRoot: string;
+  /** The kernel catalog (LEAKLAB_CATALOG, else lab/kernels.yaml). */
+  catalogFile: string;
+  /** Image recipes, images/NAME.yaml (LEAKLAB_IMAGES). */
+  imagesDir: string;
+  /** Where run directories go unless --runs-dir says (LEAKLAB_RUNS, else ./runs). */
+  runsDir: string;
+  /** How long a guest may take to come up (LEAKLAB_BOOT_TIMEOUT seconds, default 90). */
+  bootTimeoutMs: number;
+  /** QEMU's accelerator when the user forces one (LEAKLAB_ACCEL); else detected. */
+  accel?: 'kvm' | 'tcg';
+  /** DOCKER_HOST as given: checked by the Docker adapter, only when a container is asked for. */
+  dockerHost?: string;
+  /** Subsystems whose detail lines are shown (LEAKLAB_DEBUG=guest,kernel or *). */
+  debugScopes: string[];
+  /** GitHub Actions' job summary file, where report.md is appended too. */
+  stepSummary?: string;
+}
+
+export const DEFAULT_BOOT_TIMEOUT_S = 90;
+
+/** Reads and checks the configuration; a bad value is a usage error naming the variable. */
+export function readConfig(env: NodeJS.ProcessEnv): Config {
+  return {
+    cacheRoot: env.LEAKLAB_CACHE || join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'leaklab'),
+    catalogFile: env.LEAKLAB_CATALOG || projectPath('lab/kernels.yaml'),
+    imagesDir: env.LEAKLAB_IMAGES || projectPath('images'),
+    runsDir: env.LEAKLAB_RUNS || 'runs',
+    bootTimeoutMs: bootTimeout(env.LEAKLAB_BOOT_TIMEOUT),
+    accel: accel(env.LEAKLAB_ACCEL),
+    dockerHost: env.DOCKER_HOST || undefined,
+    debugScopes: (env.LEAKLAB_DEBUG ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+    stepSummary: env.GITHUB_STEP_SUMMARY || undefined,
+  };
+}
+
+function bootTimeout(value: string | undefined): number {
+  if (value === undefined || value === '') return DEFAULT_BOOT_TIMEOUT_S * 1000;
+  const seconds = Number(value);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be a number of seconds, not "${value}"`, {
+      hint: `unset it for the default (${DEFAULT_BOOT_TIMEOUT_S}), or give e.g. LEAKLAB_BOOT_TIMEOUT=300`,
+    });
+  }
+  return seconds * 1000;
+}
+
+function accel(value: string | undefined): 'kvm' | 'tcg' | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (value === 'kvm' || value === 'tcg') return value;
+  throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${value}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
+}
