@@ -3,59 +3,37 @@
 import type { ScenarioInput, ExpectationInput } from './schema.ts';
 import { DEFAULTS } from './defaults.ts';
 
-export type Family = 'ipv6' | 'ipv4';
-export type ExpectedVerdict = 'leak' | 'no-leak';
+type Input = ScenarioInput;
+type Traffic = Input['traffic'];
 
-export interface Expectation {
-  verdict: ExpectedVerdict;
-  stopsAfter?: string;
-  minPerPacket?: number;
-  maxPerPacket?: number;
-}
+/** Every field present: what the loader makes of an optional field with a default. */
+type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 
+export type Family = Filled<Traffic>['family'];
 /** Where a scenario runs: QEMU guests booting catalog kernels, or a container on the host's kernel. */
-export type Backend = 'qemu' | 'docker';
+export type Backend = Filled<Input>['backends'][number];
+export type Expectation = Exclude<ExpectationInput, string>;
+export type ExpectedVerdict = Expectation['verdict'];
 
-export interface Scenario {
+/**
+ * A scenario file as the harness runs it: the schema's type (schema.ts is the
+ * one source of fields and their types) with every default filled in, the
+ * traffic's packets resolved, and expectations in their long form.
+ */
+export interface Scenario extends Filled<
+  Pick<Input, 'name' | 'description' | 'kernels' | 'backends' | 'rules' | 'rules4' | 'routes' | 'setup' | 'changes' | 'watch' | 'settleSeconds'>
+> {
   file: string;
-  name: string;
-  description: string;
-  kernels: string[];
-  backends: Backend[];
-  guest: { memory: string; cmdline: string[]; image: string };
-  topology: {
-    guest: string;
-    peer: string;
-    remote: string | null;
-    guest4: string;
-    peer4: string;
-    remote4: string | null;
-    defaultRoute: boolean;
-  };
-  rules: string[];
-  rules4: string[];
-  routes: string[];
-  firewall: { nft?: string; ip6tables: string[] };
-  setup: string[];
-  changes: { afterBurst: number; name: string; run: string }[];
-  traffic: {
-    protocol: 'icmp' | 'udp';
-    family: Family;
-    from: 'guest' | 'peer';
-    to: string;
-    source?: string;
-    port: number;
-    /** socket: ping/socat in the from namespace; trafgen: one-way packets onto the veth link (network/traffic.ts). */
-    generator: 'socket' | 'trafgen';
-    /** A fixed count, or the budget of traffic until decided (untilDecided). */
-    packets: number;
-    untilDecided: boolean;
-    bursts: number;
-    packetsInContainer: number;
-  };
-  watch: string[];
-  settleSeconds: number;
-  thresholds: { tolerance: number; confidence: number; minPackets: number };
+  guest: Filled<NonNullable<Input['guest']>>;
+  topology: Filled<NonNullable<Input['topology']>>;
+  firewall: Pick<NonNullable<Input['firewall']>, 'nft'> & Filled<Pick<NonNullable<Input['firewall']>, 'ip6tables'>>;
+  traffic: Filled<Omit<Traffic, 'packets' | 'maxPackets' | 'source'>> &
+    Pick<Traffic, 'source'> & {
+      /** A fixed count, or the budget of traffic until decided (untilDecided). */
+      packets: number;
+      untilDecided: boolean;
+    };
+  thresholds: Filled<NonNullable<Input['thresholds']>>;
   expect: Record<string, Expectation>;
 }
 

@@ -1,6 +1,7 @@
 // Owns the scenario file format: one TypeBox schema that is both the
 // TypeScript type the harness uses and the JSON Schema that validates files
-// (and that editors can use). Defaults live here too, next to each field.
+// (and that editors can use); scenario.ts derives the resolved type from it
+// and defaults.ts gives each optional field's default.
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULTS } from './defaults.ts';
 
