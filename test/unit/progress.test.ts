@@ -1,5 +1,5 @@
 import test from 'ava';
-import { barText, type Task } from '../../src/util/progress.ts';
+import { barText, Progress, type Task } from '../../src/util/progress.ts';
 import { mmdebstrapProgress } from '../../src/image/recipe.ts';
 import { aptDownloadPercent } from '../../src/kernel/debian-package.ts';
 import { fixture } from '../helpers/fixtures.ts';
@@ -57,4 +57,39 @@ test('apt saying some archives are cached ("Need to get 3027 kB/8453 kB") sizes 
   ])
     onLine(line);
   t.deepEqual(task.seen[task.seen.length - 1], { done: 2759e3, total: 3027e3, label: 'making image: downloading packages with apt: 2.8 of 3.0 MB' });
+});
+
+/** A stream that records what is written, a terminal or not. */
+function recorder(isTTY: boolean): { stream: NodeJS.WriteStream; text: () => string } {
+  const chunks: string[] = [];
+  const stream = { isTTY, columns: 80, write: (s: string) => chunks.push(s) > 0 } as unknown as NodeJS.WriteStream;
+  return { stream, text: () => chunks.join('') };
+}
+
+test('after stop (Ctrl-C, a fatal error) nothing more is written: no step, no task line, no debug line', (t) => {
+  const out = recorder(true);
+  const p = new Progress({ stream: out.stream, debugScopes: ['guest'] });
+  const task = p.task('v6.1', 10);
+  task.update(3, 'booting');
+  p.step('v6.1', 'before');
+  p.stop();
+  const atStop = out.text();
+  t.regex(atStop, /\x1b\[1A\x1b\[0J$/, 'the task line is erased when stopping');
+  p.step('v6.1', 'guest up in 1.6 s');
+  task.update(5, 'booting');
+  p.debug('guest', 'a command');
+  t.is(out.text(), atStop);
+});
+
+test('off a terminal a task prints no redraw codes; quiet prints nothing at all', (t) => {
+  const plain = recorder(false);
+  const p = new Progress({ stream: plain.stream });
+  p.task('v6.1', 10).update(3, 'booting');
+  p.step('v6.1', 'guest up');
+  t.regex(plain.text(), /^\[ +\d+\.\ds\] v6\.1: guest up\n$/);
+  const quiet = recorder(true);
+  const q = new Progress({ stream: quiet.stream, quiet: true });
+  q.step('v6.1', 'guest up');
+  q.task('v6.1', 10).update(3, 'booting');
+  t.is(quiet.text(), '');
 });
