@@ -66,7 +66,7 @@ async function common(
   scenarioFile: string,
   opts: CommonOptions,
 ): Promise<{ scenario: Scenario; catalog: Catalog; direction: Direction; count: { runs: number; retries: number } }> {
-  await reapAndCheckEnvironment(ctx);
+  await reapAndCheckEnvironment(ctx, ['qemu']);
   const runs = wholeNumber('--runs', opts.runs, 1, 20);
   const retries = wholeNumber('--retries', opts.retries, 0, 20);
   const scenario = await loadScenarioFile(scenarioFile);

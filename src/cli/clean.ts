@@ -1,24 +1,22 @@
-// Owns `leaklab clean`: remove the QEMU guests and containers that killed
-// leaklab runs left behind (those of running leaklab processes are kept),
-// and on request leaklab's Docker images.
-import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
-import { connectDocker } from '../guest/docker/engine.ts';
-import { reapOrphanedContainers, removeImages } from '../guest/docker/reaper.ts';
+// Owns `leaklab clean`: every backend sweeps what killed leaklab runs left
+// behind (guests and containers of running leaklab processes are kept), and
+// on request removes leaklab's images it keeps outside the cache.
+import { BACKENDS, BACKEND_NAMES } from '../run/backends.ts';
 import { LeaklabError } from '../util/errors.ts';
 import type { Context } from '../util/context.ts';
 
 export async function cleanCommand(ctx: Context, opts: { images?: boolean }): Promise<number> {
-  const guests = await reapOrphanedGuests();
-  process.stdout.write(`QEMU guests stopped: ${guests}\n`);
-  let docker;
-  try {
-    docker = await connectDocker(ctx.config.dockerHost);
-  } catch (err) {
-    if (!(err instanceof LeaklabError) || opts.images) throw err;
-    process.stdout.write(`containers: not checked (${err.message})\n`);
-    return 0;
+  for (const name of BACKEND_NAMES) {
+    const backend = BACKENDS[name];
+    try {
+      const swept = await backend.sweep(ctx);
+      process.stdout.write(`${swept.what}: ${swept.count}\n`);
+      if (opts.images && backend.removeImages) process.stdout.write(`${name} images removed: ${await backend.removeImages(ctx)}\n`);
+    } catch (err) {
+      // A backend that cannot be reached (no Docker engine) has nothing of ours to sweep; --images asked for it, so it fails.
+      if (!(err instanceof LeaklabError) || opts.images) throw err;
+      process.stdout.write(`${name}: not checked (${err.message})\n`);
+    }
   }
-  process.stdout.write(`containers removed: ${await reapOrphanedContainers(docker)}\n`);
-  if (opts.images) process.stdout.write(`images removed: ${await removeImages(docker)}\n`);
   return 0;
 }

@@ -3,6 +3,7 @@
 // and the default, and --backend.
 import { LeaklabError } from '../util/errors.ts';
 import type { Backend } from '../scenario/scenario.ts';
+import { BACKEND_NAMES } from '../run/backends.ts';
 
 export function wholeNumber(flag: string, value: string, min: number, max: number, hint?: string): number {
   const n = Number(value);
@@ -14,9 +15,10 @@ export function wholeNumber(flag: string, value: string, min: number, max: numbe
 
 export function parseBackend(value: string | undefined): Backend[] | undefined {
   if (value === undefined) return undefined;
-  if (value === 'all') return ['qemu', 'docker'];
-  if (value === 'qemu' || value === 'docker') return [value];
-  throw new LeaklabError('usage', `--backend must be qemu, docker or all, not "${value}"`, {
+  if (value === 'all') return [...BACKEND_NAMES];
+  const named = BACKEND_NAMES.find((b) => b === value);
+  if (named) return [named];
+  throw new LeaklabError('usage', `--backend must be ${BACKEND_NAMES.join(', ')} or all, not "${value}"`, {
     hint: "leave it out to use each scenario's backends: (default qemu)",
   });
 }

@@ -1,18 +1,17 @@
-// Owns what every command that boots guests does before its first guest:
-// reap guests a killed leaklab left behind, check the environment knobs, and
-// make the run's own directory (only once all input has been checked).
+// Owns what every command that starts guests does before its first guest:
+// check the cache can be written, let each backend it uses check itself and
+// sweep what a killed leaklab left (run/backends.ts), and make the run's own
+// directory (only once all input has been checked).
 import { resolve, join, dirname } from 'node:path';
 import { mkdtemp } from 'node:fs/promises';
-import { reapOrphanedGuests } from '../guest/qemu/reaper.ts';
-import { chooseAccel } from '../guest/qemu/accel.ts';
+import { beforeRun } from '../run/backends.ts';
+import type { Backend } from '../scenario/scenario.ts';
 import { makeUserDir } from '../util/dirs.ts';
 import { CACHE_HINT } from '../util/cache.ts';
 import type { Context } from '../util/context.ts';
 
-export async function reapAndCheckEnvironment(ctx: Context): Promise<void> {
-  const reaped = await reapOrphanedGuests();
-  if (reaped > 0) process.stderr.write(`leaklab: stopped ${reaped} QEMU guest(s) left running by a leaklab process that was killed\n`);
-  await chooseAccel(ctx.config.accel);
+export async function reapAndCheckEnvironment(ctx: Context, backends: Iterable<Backend>): Promise<void> {
+  await beforeRun(ctx, backends);
   // A cache that cannot be written would fail every kernel one by one: say it once, up front.
   await makeUserDir(ctx.config.cacheRoot, 'the cache directory', CACHE_HINT);
 }

@@ -13,8 +13,6 @@ import { writeReports, checkWritable, checkReportDir, type RunReport } from '../
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { parseBackend } from './options.ts';
-import { connectDocker } from '../guest/docker/engine.ts';
-import { reapOrphanedContainers } from '../guest/docker/reaper.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
 import { checkRecipes } from '../image/recipe.ts';
@@ -34,7 +32,6 @@ export interface RunOptions {
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
 export async function runCommand(ctx: Context, paths: string[], opts: RunOptions): Promise<number> {
-  await reapAndCheckEnvironment(ctx);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...(await loadScenarios(p)));
@@ -63,15 +60,11 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
   if (opts.report) await checkReportDir(resolve(opts.report));
   if (opts.junit) await checkWritable(resolve(opts.junit));
   checkCellKernels(catalog, planned, kernels !== undefined);
-  // Docker must answer before anything is made (and containers a killed run left are removed).
-  if (cells.some((c) => c.backend === 'docker')) {
-    const reaped = await reapOrphanedContainers(await connectDocker(ctx.config.dockerHost));
-    if (reaped > 0) process.stderr.write(`leaklab: removed ${reaped} container(s) left by a leaklab process that was killed\n`);
-  }
+  // Each backend must answer before anything is made (and what a killed run left is removed).
+  await reapAndCheckEnvironment(ctx, new Set(cells.map((c) => c.backend)));
   const jobs = parseJobs(opts.jobs);
   const runDir = await makeRunDir(opts.runsDir, '', opts.json);
-  // A container's kernel is only known once it runs: room for a release and " (docker)".
-  const width = Math.max(20, ...cells.map((c) => (c.backend === 'docker' ? 30 : c.where.length + 2)));
+  const width = Math.max(20, ...cells.map((c) => c.nameWidth));
   let lastScenario = '';
   const results: RunResult[] = await runSuite(ctx, cells, {
     runDir,

@@ -31,7 +31,7 @@ export interface ValidateCliOptions {
 }
 
 export async function validatePatchCommand(ctx: Context, scenario: string, opts: ValidateCliOptions): Promise<number> {
-  await reapAndCheckEnvironment(ctx);
+  await reapAndCheckEnvironment(ctx, ['qemu']);
   const runs =
     opts.runs === undefined
       ? runsFor(DEFAULT_CONFIDENCE)

@@ -4,6 +4,7 @@
 // and the command that runs one of them again.
 import { relative, isAbsolute } from 'node:path';
 import { cellName, type RunResult } from '../run/result.ts';
+import { backendOf } from '../run/backends.ts';
 import type { Verdict } from '../verdict/verdict.ts';
 import { LABEL, rateFigures } from '../verdict/figures.ts';
 import { shWord } from '../util/shell.ts';
@@ -66,7 +67,8 @@ export function summaryLine(results: RunResult[]): string {
 export function reproduceCommand(r: RunResult, cwd = process.cwd()): string {
   const rel = relative(cwd, r.scenarioFile);
   const file = rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : r.scenarioFile;
-  return `leaklab run ${shWord(file)} ${r.backend === 'docker' ? '--backend docker' : `-k ${shWord(r.kernel)}`}`;
+  const options = backendOf(r.backend)?.rerunOptions(r.kernel) ?? ['-k', r.kernel];
+  return ['leaklab', 'run', file, ...options].map(shWord).join(' ');
 }
 
 /** "to run again: ..." lines for the results that did not go as expected (none when all did). */

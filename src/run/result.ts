@@ -4,6 +4,7 @@ import type { Verdict } from '../verdict/verdict.ts';
 import type { Measurement } from '../measure/protocol.ts';
 import type { Expectation } from '../scenario/scenario.ts';
 import { ExitCode, LeaklabError, type ErrorKind } from '../util/errors.ts';
+import { backendOf } from './backends.ts';
 
 /** What every result says: which scenario ran on which kernel, where, and how long each step took. */
 export interface CellInfo {
@@ -66,7 +67,7 @@ export function failedCell(info: Omit<CellInfo, 'troubles' | 'seconds'>, err: Le
 
 /** How a result's kernel is named wherever it is shown: a container's host kernel says so. */
 export function cellName(r: Pick<RunResult, 'kernel' | 'backend'>): string {
-  return r.backend === 'docker' ? `${r.kernel} (docker)` : r.kernel;
+  return backendOf(r.backend)?.displayName(r.kernel) ?? r.kernel;
 }
 
 export function exitCodeFor(results: RunResult[]): number {

@@ -5,57 +5,43 @@
 // (guest/guest.ts): here there is one lifecycle.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Scenario, Backend } from '../scenario/scenario.ts';
+import type { Scenario } from '../scenario/scenario.ts';
 import { expectationFor } from '../scenario/scenario.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
-import type { Guest, PreparedGuest } from '../guest/guest.ts';
-import { prepareQemuGuest } from '../guest/qemu/prepare.ts';
-import { prepareContainer } from '../guest/docker/prepare.ts';
+import type { Guest } from '../guest/guest.ts';
+import { BACKENDS, type PrepareInput } from './backends.ts';
+import type { Cell } from './cell.ts';
 import { measure, type Measurement } from '../measure/protocol.ts';
 import { judge, meetsExpectation, isDecided } from '../verdict/verdict.ts';
 import { cellName, resultError, type RunResult, type CellInfo, type JudgedResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import type { Context } from '../util/context.ts';
 
-/** One scenario in a QEMU guest booting a prepared kernel. */
+/** One scenario in a QEMU guest booting a prepared kernel (validate-patch and bisect judge kernels this way). */
 export function runScenarioOnKernel(ctx: Context, s: Scenario, kernel: KernelArtifact, runDir: string): Promise<RunResult> {
-  return runCell(
-    ctx,
-    s,
-    { backend: 'qemu', kernel: kernel.name, release: kernel.release, provenance: kernel.provenance },
-    () => prepareQemuGuest(ctx, s, kernel, runDir),
-    runDir,
-  );
+  const [cell] = BACKENDS.qemu.cells(s, [kernel.name]);
+  return runCell(ctx, cell, { kernel, runDir, runId: '' });
 }
 
 /**
- * One scenario in a container on the host's kernel: the same topology,
- * traffic, samples and verdict. Its slab counts are host-wide: the host's own
- * churn shows as noise and drift in the same statistics, which widen the
- * interval instead of guessing.
+ * One cell, on any backend: prepare its guest behind the port, start it,
+ * measure, judge, and stop it whatever happens. A container's slab counts are
+ * host-wide: the host's own churn shows as noise and drift in the same
+ * statistics, which widen the interval instead of guessing.
  */
-export function runScenarioInContainer(ctx: Context, s: Scenario, runDir: string, runId: string): Promise<RunResult> {
-  return runCell(ctx, s, { backend: 'docker', kernel: 'host' }, () => prepareContainer(ctx, s, runId), runDir);
-}
-
-interface CellStart {
-  backend: Backend;
-  /** The kernel's name until the prepared guest says better (a container learns the host's release). */
-  kernel: string;
-  release?: string;
-  provenance?: Record<string, string>;
-}
-
-export async function runCell(ctx: Context, s: Scenario, cell: CellStart, prepare: () => Promise<PreparedGuest>, runDir: string): Promise<RunResult> {
+export async function runCell(ctx: Context, cell: Cell, input: PrepareInput): Promise<RunResult> {
+  const { s, backend } = cell;
+  const adapter = BACKENDS[backend];
+  const { kernel, runDir } = input;
   const t0 = Date.now();
   const info: CellInfo = {
     scenario: s.name,
     scenarioFile: s.file,
-    kernel: cell.kernel,
-    backend: cell.backend,
+    kernel: adapter.kernelBeforeStart(cell),
+    backend,
     runDir,
-    release: cell.release,
-    provenance: cell.provenance,
+    release: kernel?.release,
+    provenance: kernel?.provenance,
     troubles: [],
     seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
   };
@@ -65,7 +51,7 @@ export async function runCell(ctx: Context, s: Scenario, cell: CellStart, prepar
   let verdictOf: JudgedResult | undefined;
   let error: LeaklabError | undefined;
   try {
-    const prepared = await prepare();
+    const prepared = await adapter.prepare(ctx, s, input);
     info.kernel = prepared.kernel;
     info.release = prepared.release ?? info.release;
     info.provenance = prepared.provenance;

@@ -3,7 +3,7 @@
 // dealt to shards by size, largest first, so the same inputs always give
 // the same shards; and the suite's identity, so shard reports can be
 // checked to come from one suite before they are merged.
-import type { Cell } from './suite.ts';
+import type { Cell } from './cell.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 

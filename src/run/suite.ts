@@ -7,7 +7,9 @@ import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
 import { scenarioRequirements, type Requirement } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
-import { runScenarioOnKernel, runScenarioInContainer } from './run-scenario.ts';
+import { runCell as runOneCell } from './run-scenario.ts';
+import { BACKENDS, BACKEND_NAMES } from './backends.ts';
+import type { Cell } from './cell.ts';
 import { failedCell, type RunResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { throwIfAborted, type Context } from '../util/context.ts';
@@ -57,16 +59,14 @@ export async function runSuite(ctx: Context, plan: Cell[], opts: SuiteOptions): 
   // see host-wide slab counts, which any other guest's activity would move).
   const cells = [...plan.keys()];
   const runCell = async (i: number) => {
-    const { s, k, backend } = plan[i];
+    const cell = plan[i];
     throwIfAborted(ctx.signal);
-    const runDir = join(opts.runDir, s.name, k);
-    const kernel = prepared.get(k);
+    const runDir = join(opts.runDir, cell.s.name, cell.k);
+    const kernel = cell.bootsKernel ? prepared.get(cell.k) : undefined;
     const r =
-      backend === 'docker'
-        ? await runScenarioInContainer(ctx, s, runDir, basename(opts.runDir))
-        : kernel instanceof LeaklabError
-          ? failedCell({ scenario: s.name, scenarioFile: s.file, kernel: k, backend: 'qemu', runDir }, kernel)
-          : await runScenarioOnKernel(ctx, s, kernel!, runDir);
+      kernel instanceof LeaklabError
+        ? failedCell({ scenario: cell.s.name, scenarioFile: cell.s.file, kernel: cell.k, backend: cell.backend, runDir }, kernel)
+        : await runOneCell(ctx, cell, { kernel, runDir, runId: basename(opts.runDir) });
     // A guest stopped by Ctrl-C ends in an error that is not the kernel's: report nothing more.
     throwIfAborted(ctx.signal);
     results[i] = r;
@@ -85,21 +85,6 @@ export async function runSuite(ctx: Context, plan: Cell[], opts: SuiteOptions): 
   return results;
 }
 
-export interface Cell {
-  s: Scenario;
-  /** The catalog kernel (QEMU), or "docker" for a container on the host's kernel. */
-  k: string;
-  backend: Backend;
-  /** Cells that share a guest kernel, kept together in one shard: the kernel, or the host. */
-  group: string;
-  /** Where the cell runs, as lists and matrices show it: the kernel, or "host (docker)". */
-  where: string;
-  /** Boots a catalog kernel (prepared before any guest starts), or runs on the host's. */
-  bootsKernel: boolean;
-  /** Runs with nothing else at the same time: its slab counts are host-wide. */
-  alone: boolean;
-}
-
 /**
  * Refuses cells on kernels the catalog does not have, before anything runs;
  * a name from a scenario's own `kernels:` list is blamed on that file.
@@ -116,17 +101,10 @@ export function checkCellKernels(catalog: Catalog, cells: Cell[], kernelsGiven: 
   }
 }
 
-/** Scenario x kernel for QEMU, plus one container cell per scenario for Docker (named "docker" until it knows the host's release). */
+/** Each scenario's cells on each of its backends (or the given ones), in registry order: scenario x kernel for QEMU, one container cell per scenario. */
 export function planCells(scenarios: Scenario[], opts: PlanOptions): Cell[] {
   return scenarios.flatMap((s) => {
     const backends = opts.backends ?? s.backends;
-    return [
-      ...(backends.includes('qemu')
-        ? (opts.kernels ?? s.kernels).map((k) => ({ s, k, backend: 'qemu' as const, group: k, where: k, bootsKernel: true, alone: false }))
-        : []),
-      ...(backends.includes('docker')
-        ? [{ s, k: 'docker', backend: 'docker' as const, group: 'docker:host', where: 'host (docker)', bootsKernel: false, alone: true }]
-        : []),
-    ];
+    return BACKEND_NAMES.filter((b) => backends.includes(b)).flatMap((b) => BACKENDS[b].cells(s, opts.kernels ?? s.kernels));
   });
 }

@@ -205,7 +205,7 @@ test('a guest left running by a SIGKILLed leaklab is stopped by the next run', a
   t.is(qemuProcesses(dir).length, 1, 'SIGKILL gives leaklab no chance to clean up: the guest is orphaned');
   const next = await leaklab(['run', join(dir, 'no-such-scenario.yaml')]);
   t.is(next.code, 2);
-  t.regex(next.stderr, /stopped 1 QEMU guest\(s\) left running by a leaklab process that was killed/);
+  t.regex(next.stderr, /QEMU guests stopped: 1, left by a leaklab process that was killed/);
   for (let i = 0; i < 30 && qemuProcesses(dir).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
   t.deepEqual(qemuProcesses(dir), []);
 });

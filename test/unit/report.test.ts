@@ -3,7 +3,7 @@ import { reproduceCommand, rerunLines } from '../../src/report/text.ts';
 import { fmtRate } from '../../src/verdict/figures.ts';
 import { shWord, shQuote } from '../../src/util/shell.ts';
 import { execFileSync } from 'node:child_process';
-import type { RunResult, CellInfo } from '../../src/run/result.ts';
+import { cellName, type RunResult, type CellInfo } from '../../src/run/result.ts';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { judge } from '../../src/verdict/verdict.ts';
 import { recordedMeasurement } from '../helpers/fixtures.ts';
@@ -35,6 +35,14 @@ test('the command to run a cell again: path relative to where leaklab runs when 
   t.is(reproduceCommand(cell({}), '/elsewhere'), 'leaklab run /work/lab/scenarios/fib6-suppress-leak.yaml -k v6.1');
   t.is(reproduceCommand(cell({ scenarioFile: "/work/lab/it's here.yaml" }), '/work/lab'), "leaklab run 'it'\\''s here.yaml' -k v6.1");
   t.is(reproduceCommand(cell({ backend: 'docker', kernel: '6.18.44' }), '/work/lab'), 'leaklab run scenarios/fib6-suppress-leak.yaml --backend docker');
+});
+
+test('a result is named by its backend: a container by the host release it ran on; a backend this version lacks by its kernel alone', (t) => {
+  t.is(cellName(cell({})), 'v6.1');
+  t.is(cellName(cell({ backend: 'docker', kernel: '6.18.44' })), '6.18.44 (docker)');
+  // A merged report may come from another leaklab version: no crash, no guess.
+  t.is(cellName(cell({ backend: 'firecracker', kernel: 'v6.1' })), 'v6.1');
+  t.is(reproduceCommand(cell({ backend: 'firecracker', kernel: 'v6.1' }), '/work/lab'), 'leaklab run scenarios/fib6-suppress-leak.yaml -k v6.1');
 });
 
 test('"to run again" lines only for results that did not go as expected', async (t) => {
