@@ -1,7 +1,7 @@
 // Owns `leaklab bisect versions|commits`: options, checking all input before
 // a run directory is made, output (text on stdout, report.json) and the
 // outcome's exit code.
-import { wholeNumber } from './options.ts';
+import { wholeNumber, kernelNames } from './options.ts';
 import { resolve, join } from 'node:path';
 import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
@@ -79,22 +79,15 @@ function judgeOptions(scenario: Scenario, count: { runs: number; retries: number
   return { scenario, requirements: scenarioRequirements(scenario), runs: count.runs, retries: count.retries, runDir };
 }
 
-/** --kernels a,b,c (oldest first) or the name of a catalog series. */
+/** --kernels a,b,c (oldest first) or the name of a catalog series (whose names the catalog's loader checked). */
 function kernelList(catalog: Catalog, spec: string): string[] {
-  const names =
-    catalog.series.get(spec) ??
-    spec
-      .split(',')
-      .map((k) => k.trim())
-      .filter(Boolean);
+  const names = catalog.series.get(spec) ?? kernelNames('--kernels', [spec])!;
   for (const k of names) findKernel(catalog, k);
   if (names.length < 2) {
     throw new LeaklabError('usage', `--kernels ${spec}: a bisect needs at least two kernels, oldest first`, {
       hint: `give a comma-separated list, or a series from ${catalog.file}${catalog.series.size ? ` (${[...catalog.series.keys()].join(', ')})` : ''}`,
     });
   }
-  const twice = names.find((k, i) => names.indexOf(k) !== i);
-  if (twice) throw new LeaklabError('usage', `--kernels names ${twice} twice`, { hint: 'list each kernel once, oldest first' });
   return names;
 }
 

@@ -206,14 +206,9 @@ program
     process.exitCode = await kernelsCommand(contextFor(opts), opts);
   });
 
+/** Every use of a repeatable option, as given (the command splits and checks them). */
 function collect(value: string, previous: string[]): string[] {
-  return [
-    ...previous,
-    ...value
-      .split(',')
-      .map((v) => v.trim())
-      .filter(Boolean),
-  ];
+  return [...previous, value];
 }
 
 try {

@@ -2,13 +2,12 @@
 // shards, one shard per kernel (cells that boot the same kernel share a job,
 // so it is built once) unless --max-jobs packs them into fewer. Each entry
 // names the --shard to pass to `leaklab run`.
-import { wholeNumber } from './options.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { planCells, checkCellKernels } from '../run/suite.ts';
 import { shardCells } from '../run/shard.ts';
-import { parseBackend } from './options.ts';
+import { wholeNumber, parseBackend, kernelNames } from './options.ts';
 import type { Context } from '../util/context.ts';
 
 export interface MatrixOptions {
@@ -18,11 +17,12 @@ export interface MatrixOptions {
 }
 
 export async function matrixCommand(ctx: Context, paths: string[], opts: MatrixOptions): Promise<number> {
+  const kernels = kernelNames('--kernel', opts.kernel);
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...(await loadScenarios(p)));
   const catalog = await loadCatalog(ctx.config.catalogFile);
-  const cells = planCells(scenarios, { kernels: opts.kernel.length ? opts.kernel : undefined, backends: parseBackend(opts.backend) });
-  checkCellKernels(catalog, cells, opts.kernel.length > 0);
+  const cells = planCells(scenarios, { kernels, backends: parseBackend(opts.backend) });
+  checkCellKernels(catalog, cells, kernels !== undefined);
   const groups = new Set(cells.map((c) => c.group)).size;
   const maxJobs = opts.maxJobs === undefined ? groups : wholeNumber('--max-jobs', opts.maxJobs, 1, 256, 'leave it out for one job per kernel');
   const count = Math.min(groups, maxJobs);

@@ -1,6 +1,6 @@
 // Owns reading option values shared by commands: whole numbers (--jobs,
 // --runs, --retries, --max-jobs) with one message naming the flag, its range
-// and the default, and --backend.
+// and the default, kernel lists (-k), and --backend.
 import { LeaklabError } from '../util/errors.ts';
 import type { Backend } from '../scenario/scenario.ts';
 import { BACKEND_NAMES } from '../run/backends.ts';
@@ -21,4 +21,30 @@ export function parseBackend(value: string | undefined): Backend[] | undefined {
   throw new LeaklabError('usage', `--backend must be ${BACKEND_NAMES.join(', ')} or all, not "${value}"`, {
     hint: "leave it out to use each scenario's backends: (default qemu)",
   });
+}
+
+/**
+ * The kernels of a -k list (each use of the flag may name several,
+ * comma-separated), or undefined when none was given. An empty name is
+ * refused, since `-k ''` would otherwise mean every default kernel; so is a
+ * kernel given twice, which would run twice into the same run directory.
+ */
+export function kernelNames(flag: string, values: string[]): string[] | undefined {
+  if (values.length === 0) return undefined;
+  const names: string[] = [];
+  for (const value of values) {
+    const parts = value.split(',').map((k) => k.trim());
+    if (parts.includes(''))
+      throw new LeaklabError('usage', `${flag} "${value}" has an empty kernel name`, {
+        hint: `give catalog kernels separated by single commas, e.g. ${flag} v6.1,v6.1-fix-reverted (leaklab kernels lists them)`,
+      });
+    for (const k of parts) {
+      if (names.includes(k))
+        throw new LeaklabError('usage', `${flag} names ${k} twice`, {
+          hint: 'give each kernel once: a kernel runs once per scenario, in a run directory of its own',
+        });
+      names.push(k);
+    }
+  }
+  return names;
 }

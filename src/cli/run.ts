@@ -12,7 +12,7 @@ import { sparkline } from '../report/chart.ts';
 import { writeReports, checkWritable, checkReportDir, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import { parseBackend } from './options.ts';
+import { parseBackend, kernelNames } from './options.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
 import { checkRecipes } from '../image/recipe.ts';
@@ -32,6 +32,7 @@ export interface RunOptions {
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
 export async function runCommand(ctx: Context, paths: string[], opts: RunOptions): Promise<number> {
+  const kernels = kernelNames('--kernel', opts.kernel);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   for (const p of paths) scenarios.push(...(await loadScenarios(p)));
@@ -47,7 +48,6 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
   const catalog = await loadCatalog(ctx.config.catalogFile);
   await checkRecipes(ctx.config.imagesDir, scenarios);
   const backends = parseBackend(opts.backend);
-  const kernels = opts.kernel.length ? opts.kernel : undefined;
   const planned = planCells(scenarios, { kernels, backends });
   const shard = opts.shard ? parseShard(opts.shard) : undefined;
   const cells = shard ? shardCells(planned, shard.count)[shard.index - 1] : planned;

@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { parseYamlOrThrow } from '../util/yaml-schema.ts';
+import { parseYamlOrThrow, type ExtraCheck } from '../util/yaml-schema.ts';
 import { LeaklabError } from '../util/errors.ts';
 
 const SourceEntry = Type.Object(
@@ -101,6 +101,7 @@ export async function loadCatalog(file: string): Promise<Catalog> {
     CatalogSchema,
     'catalog',
     'fix the lines named below; the catalog format is described at the top of lab/kernels.yaml and in README.md',
+    seriesProblems,
   );
   const labDir = dirname(resolve(file));
   const kernels = new Map<string, CatalogKernel>();
@@ -108,17 +109,20 @@ export async function loadCatalog(file: string): Promise<Catalog> {
     const kind = 'source' in entry ? 'source' : 'package' in entry ? 'package' : 'image';
     kernels.set(name, { ...entry, kind, name, labDir } as CatalogKernel);
   }
-  const series = new Map(Object.entries(data.series ?? {}));
-  for (const [name, list] of series) {
-    for (const k of list) {
-      if (!kernels.has(k))
-        throw new LeaklabError('catalog', `${file}: series ${name} names an unknown kernel "${k}"`, {
-          hint: `use kernels defined under kernels: (${[...kernels.keys()].join(', ')})`,
-        });
-    }
-  }
-  return { file, kernels, series };
+  return { file, kernels, series: new Map(Object.entries(data.series ?? {})) };
 }
+
+/** A series names kernels of this catalog, each once (bisect versions runs them in order). */
+const seriesProblems: ExtraCheck<Static<typeof CatalogSchema>> = (c, at) =>
+  Object.entries(c.series ?? {}).flatMap(([name, list]) =>
+    list.flatMap((k, i) => {
+      const pointer = `/series/${name}/${i}`;
+      if (!Object.hasOwn(c.kernels, k))
+        return [at(pointer, `names an unknown kernel "${k}"; use kernels defined under kernels: (${Object.keys(c.kernels).join(', ')})`)];
+      if (list.indexOf(k) !== i) return [at(pointer, `lists "${k}" twice: a bisect judges each kernel once`)];
+      return [];
+    }),
+  );
 
 export function findKernel(catalog: Catalog, name: string): CatalogKernel {
   const k = catalog.kernels.get(name);

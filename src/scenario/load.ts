@@ -97,6 +97,10 @@ const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
 /** Checks that a schema cannot express. A burst runs in one guest command of at most 10 minutes (traffic-plan.ts). */
 const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const out: YamlProblem[] = [];
+  s.kernels.forEach((k, i) => {
+    // A second run on the same kernel would write into the first's run directory.
+    if (s.kernels.indexOf(k) !== i) out.push(at(`/kernels/${i}`, `lists "${k}" twice: each kernel runs once per scenario; remove this one`));
+  });
   const bursts = s.traffic.bursts ?? DEFAULTS.traffic.bursts;
   const { packets, maxPackets } = s.traffic;
   if (packets === undefined && maxPackets === undefined) {

@@ -296,3 +296,36 @@ test('validate-patch and bisect refuse a bad scenario or a missing image recipe 
     }
   }
 });
+
+test('a kernel given twice, or an empty kernel name, is a usage error before anything is built or a run directory is made', async (t) => {
+  const dir = tempDir(t);
+  // Kernels whose bzImage does not exist: should the check ever let one through, the run fails at once instead of booting.
+  const catalog = lab(dir, 'kernels:\n  a:\n    bzImage: /nonexistent/a\n  b:\n    bzImage: /nonexistent/b\n');
+  const file = scenario(dir, 'twice', '', '[a, b]');
+  const runs = ['--runs-dir', join(dir, 'runs')];
+  for (const [args, message] of [
+    [['run', file, '-k', 'a,a', ...runs], /usage error: --kernel names a twice/],
+    [['run', file, '-k', 'a', '-k', 'b,a', ...runs], /usage error: --kernel names a twice/],
+    [['run', file, '-k', '', ...runs], /usage error: --kernel "" has an empty kernel name/],
+    [['run', file, '-k', 'a,', ...runs], /usage error: --kernel "a," has an empty kernel name/],
+    [['matrix', file, '-k', 'b,b'], /usage error: --kernel names b twice/],
+    [['bisect', 'versions', '-k', 'a,,b', file, ...runs], /usage error: --kernels "a,,b" has an empty kernel name/],
+    [['bisect', 'versions', '-k', 'a,b,a', file, ...runs], /usage error: --kernels names a twice/],
+  ] as const) {
+    const r = await leaklab([...args], { env: { LEAKLAB_CATALOG: catalog }, timeoutMs: 60_000 });
+    t.is(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    t.regex(r.stderr, message, args.join(' '));
+    t.regex(r.stderr, /next step: /);
+    t.notRegex(r.stderr, /leaklab: run directory|building|booting/, args.join(' '));
+  }
+  t.false(existsSync(join(dir, 'runs')), 'no run directory');
+});
+
+test("a kernel listed twice in a scenario's kernels: is a scenario error at its line", async (t) => {
+  const dir = tempDir(t);
+  const catalog = lab(dir, 'kernels:\n  a:\n    bzImage: /nonexistent/a\n  b:\n    bzImage: /nonexistent/b\n');
+  const file = scenario(dir, 'dup', '', '[a, b, a]');
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog }, timeoutMs: 60_000 });
+  expectNoVerdict(t, r, /scenario error: .*dup\.yaml has 1 problem[^]*dup\.yaml:2:17: kernels\.2: lists "a" twice/);
+  t.false(existsSync(join(dir, 'runs')), 'no run directory');
+});

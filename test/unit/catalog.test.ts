@@ -22,3 +22,13 @@ test('a misspelt key or a bad entry name is reported with its position', async (
   t.regex(err!.details!, /kernels\.yaml:3:\d+: kernels\.good/);
   t.regex(err!.details!, /kernels\.yaml:4:\d+: kernels\.bad name!/);
 });
+
+test('a series naming an unknown kernel, or a kernel twice, is reported at its line', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'kernels.yaml');
+  writeFileSync(file, 'kernels:\n  a:\n    package: linux-image-a\n  b:\n    package: linux-image-b\nseries:\n  s: [a, b, a]\n  u: [a, toString]\n');
+  const err = await t.throwsAsync(loadCatalog(file), { instanceOf: LeaklabError });
+  t.is(err!.message, `${file} has 2 problems`);
+  t.regex(err!.details!, /kernels\.yaml:7:13: series\.s\.2: lists "a" twice/);
+  t.regex(err!.details!, /kernels\.yaml:8:10: series\.u\.1: names an unknown kernel "toString"; use kernels defined under kernels: \(a, b\)/);
+});

@@ -221,3 +221,11 @@ test('a key dedented out of its mapping: one problem at its line, which says to 
   t.is(problems[0].line, line);
   t.regex(problems[0].message, /check the indentation/);
 });
+
+test('a kernel listed twice in kernels: is refused at its position', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1, v6.1-fix-reverted, v6.1]\ntraffic: { packets: 100 }\nwatch: [a]\n', 'k.yaml');
+  t.deepEqual(
+    problems.map((p) => `${p.line}:${p.col} ${p.key}: ${p.message}`),
+    ['2:36 kernels.2: lists "v6.1" twice: each kernel runs once per scenario; remove this one'],
+  );
+});
