@@ -2,8 +2,10 @@
 // the guest by a veth pair, the remote address on the peer's lo reached
 // through the guest's default route, then the scenario's rules, routes,
 // firewall and setup commands. Every address lives inside the guest.
+// Addresses are quoted (shWord); rules, routes, ip6tables arguments and setup
+// commands are shell by design (the scenario's own words, run in the guest).
 import type { Scenario } from '../scenario/scenario.ts';
-import { shQuote } from '../util/shell.ts';
+import { shQuote, shWord } from '../util/shell.ts';
 
 export const PEER_NS = 'peer';
 
@@ -33,20 +35,20 @@ export function topologySteps(s: Scenario): { name: string; script: string }[] {
     `ip link set veth1 netns ${PEER_NS}`,
     `ip -n ${PEER_NS} link set lo up`,
     // nodad: addresses are usable at once instead of after duplicate detection.
-    `ip -6 addr add ${t.guest} dev veth0 nodad`,
-    `ip -n ${PEER_NS} -6 addr add ${t.peer} dev veth1 nodad`,
-    v4 ? `ip -4 addr add ${t.guest4} dev veth0` : '',
-    v4 ? `ip -n ${PEER_NS} -4 addr add ${t.peer4} dev veth1` : '',
+    `ip -6 addr add ${shWord(t.guest)} dev veth0 nodad`,
+    `ip -n ${PEER_NS} -6 addr add ${shWord(t.peer)} dev veth1 nodad`,
+    v4 ? `ip -4 addr add ${shWord(t.guest4)} dev veth0` : '',
+    v4 ? `ip -n ${PEER_NS} -4 addr add ${shWord(t.peer4)} dev veth1` : '',
     `ip link set veth0 up`,
     `ip -n ${PEER_NS} link set veth1 up`,
     // Packets sent before the kernel marks both ends up are held or dropped: wait (5 s at most each).
     operstateUp('veth0'),
     // ip netns exec mounts the peer's own /sys, where veth1 is.
     `ip netns exec ${PEER_NS} sh -ec ${shQuote(operstateUp('veth1'))}`,
-    t.remote ? `ip -n ${PEER_NS} -6 addr add ${t.remote} dev lo` : '',
-    v4 && t.remote4 ? `ip -n ${PEER_NS} -4 addr add ${t.remote4} dev lo` : '',
-    t.defaultRoute ? `ip -6 route add default via ${hostOf(t.peer)} dev veth0` : '',
-    t.defaultRoute && v4 ? `ip -4 route add default via ${hostOf(t.peer4)} dev veth0` : '',
+    t.remote ? `ip -n ${PEER_NS} -6 addr add ${shWord(t.remote)} dev lo` : '',
+    v4 && t.remote4 ? `ip -n ${PEER_NS} -4 addr add ${shWord(t.remote4)} dev lo` : '',
+    t.defaultRoute ? `ip -6 route add default via ${shWord(hostOf(t.peer))} dev veth0` : '',
+    t.defaultRoute && v4 ? `ip -4 route add default via ${shWord(hostOf(t.peer4))} dev veth0` : '',
   ].filter(Boolean);
   const steps = [{ name: 'topology', script: lines.join('\n') }];
   for (const r of s.rules) steps.push({ name: `ip -6 rule add ${r}`, script: `ip -6 rule add ${r}` });

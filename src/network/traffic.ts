@@ -2,10 +2,11 @@
 // (remote, peer, guest, loopback or an address), from which namespace, and
 // how many per burst (a fixed split, or a schedule for traffic until decided).
 // Flood ping is bounded by count and by a deadline; trafgen (one way, from
-// the peer's end of the veth link) sends exactly its count.
+// the peer's end of the veth link) sends exactly its count. Every value from
+// the scenario is quoted (shWord): the loader checks them, this makes sure.
 import type { Scenario } from '../scenario/scenario.ts';
 import { PEER_NS, hostOf } from './topology.ts';
-import { shQuote } from '../util/shell.ts';
+import { shQuote, shWord } from '../util/shell.ts';
 import { LeaklabError } from '../util/errors.ts';
 
 /** Resolves an endpoint name (remote, peer, guest, loopback) or an address. */
@@ -57,7 +58,8 @@ export function burstScript(s: Scenario, count: number): string {
     const v6 = s.traffic.family === 'ipv6';
     const addr = (a: string) => (v6 ? `[${a}]` : a);
     const bind = src ? `,bind=${addr(src)}` : '';
-    return `head -c ${count * 16} /dev/zero | ${senderPrefix(s)}socat -u -b 16 STDIN UDP${v6 ? '6' : '4'}-SENDTO:${addr(destination(s))}:${s.traffic.port}${bind}`;
+    const to = `UDP${v6 ? '6' : '4'}-SENDTO:${addr(destination(s))}:${s.traffic.port}${bind}`;
+    return `head -c ${count * 16} /dev/zero | ${senderPrefix(s)}socat -u -b 16 STDIN ${shWord(to)}`;
   }
   const deadline = Math.max(30, Math.ceil(count / 50));
   // -l 64: 64 requests in flight instead of one round trip at a time (13-14k/s instead of 8k/s under TCG).
@@ -65,7 +67,7 @@ export function burstScript(s: Scenario, count: number): string {
   const preload = count >= PRELOAD_FROM ? ' -l 64' : '';
   // ping exits 1 when some replies were lost: still a burst worth measuring (the packets are counted where they arrive).
   // Only ping's 1: socat's and trafgen's 1 is a failure (trafgen exits 1 on any error).
-  return `${senderPrefix(s)}ping ${fam} -f -q${preload} -c ${count} -w ${deadline}${src ? ` -I ${src}` : ''} ${destination(s)} || [ $? -eq 1 ]`;
+  return `${senderPrefix(s)}ping ${fam} -f -q${preload} -c ${count} -w ${deadline}${src ? ` -I ${shWord(src)}` : ''} ${shWord(destination(s))} || [ $? -eq 1 ]`;
 }
 
 /**
@@ -74,8 +76,8 @@ export function burstScript(s: Scenario, count: number): string {
  */
 export function reachabilityScript(s: Scenario): string {
   const fam = s.traffic.family === 'ipv6' ? '-6' : '-4';
-  const src = s.traffic.source ? ` -I ${endpointAddress(s, s.traffic.source)}` : '';
-  const one = `${senderPrefix(s)}ping ${fam} -c 1 -W 2${src} ${destination(s)}`;
+  const src = s.traffic.source ? ` -I ${shWord(endpointAddress(s, s.traffic.source))}` : '';
+  const one = `${senderPrefix(s)}ping ${fam} -c 1 -W 2${src} ${shWord(destination(s))}`;
   return `${one} || ${one} || ${one}`;
 }
 

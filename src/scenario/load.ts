@@ -4,9 +4,10 @@
 import { FIRST_BURST, MAX_BURST, WORST_RATE, maxBudget, sequentialSizes } from './traffic-plan.ts';
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { isIPv4, isIPv6 } from 'node:net';
 import { validateYaml, formatProblem, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
 import { ScenarioSchema, type ScenarioInput } from './schema.ts';
-import { toScenario, type Scenario } from './scenario.ts';
+import { toScenario, ENDPOINTS, type Scenario } from './scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { DEFAULTS } from './defaults.ts';
 
@@ -94,6 +95,40 @@ const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   return out;
 };
 
+const ipOf = { ipv6: { check: isIPv6, name: 'IPv6', bits: 128 }, ipv4: { check: isIPv4, name: 'IPv4', bits: 32 } } as const;
+
+/**
+ * traffic.to and traffic.source reach commands in the guest: an endpoint
+ * name or an address of the traffic's family, nothing else.
+ */
+const endpointProblems: ExtraCheck<ScenarioInput> = (s, at) => {
+  const family = s.traffic.family ?? DEFAULTS.traffic.family;
+  const other = family === 'ipv6' ? 'ipv4' : 'ipv6';
+  return (['to', 'source'] as const).flatMap((key) => {
+    const value = s.traffic[key];
+    if (value === undefined || (ENDPOINTS as readonly string[]).includes(value) || ipOf[family].check(value)) return [];
+    if (ipOf[other].check(value))
+      return [
+        at(`/traffic/${key}`, `is an ${ipOf[other].name} address but traffic.family is ${family}: give an ${ipOf[family].name} address, or family: ${other}`),
+      ];
+    return [at(`/traffic/${key}`, `is ${JSON.stringify(value)}: give an endpoint (${ENDPOINTS.join(', ')}) or an ${ipOf[family].name} address`)];
+  });
+};
+
+/** The schema's patterns say which characters; this says whether they make an address and a prefix length. */
+const topologyProblems: ExtraCheck<ScenarioInput> = (s, at) => {
+  const fields = { guest: 'ipv6', peer: 'ipv6', remote: 'ipv6', guest4: 'ipv4', peer4: 'ipv4', remote4: 'ipv4' } as const;
+  return Object.entries(fields).flatMap(([key, family]) => {
+    const cidr = s.topology?.[key as keyof typeof fields];
+    if (typeof cidr !== 'string') return [];
+    const [host, bits] = cidr.split('/');
+    const ip = ipOf[family];
+    if (ip.check(host) && Number(bits) <= ip.bits) return [];
+    const example = family === 'ipv6' ? DEFAULTS.topology.guest : DEFAULTS.topology.guest4;
+    return [at(`/topology/${key}`, `is not an ${ip.name} address with a prefix length (0 to ${ip.bits}), e.g. ${example}`)];
+  });
+};
+
 /** Checks that a schema cannot express. A burst runs in one guest command of at most 10 minutes (traffic-plan.ts). */
 const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const out: YamlProblem[] = [];
@@ -161,7 +196,7 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
     if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter))
       out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
   }
-  out.push(...trafgenProblems(s, at));
+  out.push(...endpointProblems(s, at), ...topologyProblems(s, at), ...trafgenProblems(s, at));
   const fam = s.traffic.family ?? DEFAULTS.traffic.family;
   const remote = fam === 'ipv6' ? s.topology?.remote : s.topology?.remote4;
   for (const key of ['to', 'source'] as const) {

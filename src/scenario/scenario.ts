@@ -10,6 +10,9 @@ type Traffic = Input['traffic'];
 type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 
 export type Family = Filled<Traffic>['family'];
+/** The names traffic.to and traffic.source may use instead of an address (network/traffic.ts resolves them). */
+export const ENDPOINTS = ['remote', 'peer', 'guest', 'loopback'] as const;
+
 /** Where a scenario runs: QEMU guests booting catalog kernels, or a container on the host's kernel. */
 export type Backend = Filled<Input>['backends'][number];
 export type Expectation = Exclude<ExpectationInput, string>;

@@ -108,8 +108,12 @@ export const ScenarioSchema = Type.Object(
               'socket: ping -f or socat send from the from namespace (round trips); trafgen: the packets the guest receives are written onto the veth link from the peer namespace, one way (several times faster)',
           }),
         ),
-        to: Type.Optional(Type.String({ default: DEFAULTS.traffic.to, description: 'remote | peer | guest | loopback | an address' })),
-        source: Type.Optional(Type.String({ description: 'source address of the sender: remote | peer | guest | an address (default: chosen by the kernel)' })),
+        to: Type.Optional(Type.String({ default: DEFAULTS.traffic.to, description: 'remote | peer | guest | loopback | an address of traffic.family' })),
+        source: Type.Optional(
+          Type.String({
+            description: 'source address of the sender: remote | peer | guest | loopback | an address of traffic.family (default: chosen by the kernel)',
+          }),
+        ),
         port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.traffic.port, description: 'UDP destination port' })),
         packets: Type.Optional(
           Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests or datagrams sent in all (a fixed count; or give maxPackets)' }),

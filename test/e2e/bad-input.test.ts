@@ -329,3 +329,21 @@ test("a kernel listed twice in a scenario's kernels: is a scenario error at its 
   expectNoVerdict(t, r, /scenario error: .*dup\.yaml has 1 problem[^]*dup\.yaml:2:17: kernels\.2: lists "a" twice/);
   t.false(existsSync(join(dir, 'runs')), 'no run directory');
 });
+
+test('traffic.to that is not an endpoint or an address is refused at load time, and nothing of it reaches a shell', async (t) => {
+  const dir = tempDir(t);
+  // Kernels whose bzImage does not exist: should the check ever let one through, the run fails at once instead of booting.
+  const catalog = lab(dir, 'kernels:\n  a:\n    bzImage: /nonexistent/a\n');
+  const marker = join(dir, 'touched');
+  for (const [to, shown] of [
+    [`"2001:db8:ffff::1; touch ${marker}"`, `"2001:db8:ffff::1; touch ${marker}"`],
+    ['not-an-address', '"not-an-address"'],
+  ]) {
+    const file = join(dir, 'to.yaml');
+    writeFileSync(file, `name: to\nkernels: [a]\ntraffic: { packets: 200, bursts: 2, to: ${to} }\nwatch: [ip6_dst_cache]\n`);
+    const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog }, timeoutMs: 60_000 });
+    expectNoVerdict(t, r, new RegExp(`to\\.yaml:3:\\d+: traffic\\.to: is ${shown.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: give an endpoint`));
+    t.false(existsSync(join(dir, 'runs')), 'no run directory');
+  }
+  t.false(existsSync(marker));
+});

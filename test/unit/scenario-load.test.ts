@@ -229,3 +229,32 @@ test('a kernel listed twice in kernels: is refused at its position', (t) => {
     ['2:36 kernels.2: lists "v6.1" twice: each kernel runs once per scenario; remove this one'],
   );
 });
+
+test('traffic.to and traffic.source are an endpoint name or an address of the traffic family, checked at load time', (t) => {
+  const problemsOf = (traffic: string, extra = '') =>
+    parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: { packets: 100, ${traffic} }\nwatch: [a]\n${extra}`, 't.yaml').problems.map(
+      (p) => `${p.line}:${p.col} ${p.key}: ${p.message}`,
+    );
+  for (const ok of ['to: remote', 'to: peer, source: guest', 'to: loopback', 'to: "2001:db8::5", source: "2001:db8:1::1"', 'family: ipv4, to: 192.0.2.2']) {
+    t.deepEqual(problemsOf(ok), [], ok);
+  }
+  t.deepEqual(problemsOf('to: "2001:db8:ffff::1; touch /tmp/x"'), [
+    '3:30 traffic.to: is "2001:db8:ffff::1; touch /tmp/x": give an endpoint (remote, peer, guest, loopback) or an IPv6 address',
+  ]);
+  t.deepEqual(problemsOf('to: not-an-address'), ['3:30 traffic.to: is "not-an-address": give an endpoint (remote, peer, guest, loopback) or an IPv6 address']);
+  t.deepEqual(problemsOf('to: 192.0.2.2'), ['3:30 traffic.to: is an IPv4 address but traffic.family is ipv6: give an IPv6 address, or family: ipv4']);
+  t.deepEqual(problemsOf('family: ipv4, to: peer, source: "$(reboot)"'), [
+    '3:58 traffic.source: is "$(reboot)": give an endpoint (remote, peer, guest, loopback) or an IPv4 address',
+  ]);
+});
+
+test('topology addresses are addresses with a prefix length of their family', (t) => {
+  const problemsOf = (topology: string) =>
+    parseScenarioText(`name: x\nkernels: [v6.1]\ntopology: { ${topology} }\ntraffic: { packets: 100 }\nwatch: [a]\n`, 't.yaml').problems.map(
+      (p) => `${p.key}: ${p.message}`,
+    );
+  t.deepEqual(problemsOf('guest: "2001:db8:1::1/64", guest4: 192.0.2.1/24, remote4: null'), []);
+  t.deepEqual(problemsOf('guest: "2001:db8:1:::1/64"'), ['topology.guest: is not an IPv6 address with a prefix length (0 to 128), e.g. 2001:db8:1::1/64']);
+  t.deepEqual(problemsOf('peer: "2001:db8:1::2/129"'), ['topology.peer: is not an IPv6 address with a prefix length (0 to 128), e.g. 2001:db8:1::1/64']);
+  t.deepEqual(problemsOf('remote4: 198.51.100.300/32'), ['topology.remote4: is not an IPv4 address with a prefix length (0 to 32), e.g. 192.0.2.1/24']);
+});

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { parseScenarioText } from '../../src/scenario/load.ts';
 import { toScenario } from '../../src/scenario/scenario.ts';
+import { execFileSync } from 'node:child_process';
 import { burstScript } from '../../src/network/traffic.ts';
 
 const scenario = (traffic: string) => {
@@ -33,4 +34,15 @@ test('trafgen from the peer: echo requests (or datagrams) from the source to "to
 
 test('the socket generator (the default) is flood ping from the sending namespace', (t) => {
   t.regex(burstScript(scenario('to: remote'), 100), /^ping -6 -f -q -c 100 -w 30 2001:db8:ffff::1 \|\| \[ \$\? -eq 1 \]$/);
+});
+
+test('every address reaches the guest shell quoted: a value the loader would refuse still arrives as one word', (t) => {
+  const s = scenario('to: peer, source: guest');
+  // The loader refuses such values; this is the second line of defence, checked by a real sh with ping as a function that prints its arguments.
+  const hostile = '2001:db8::1; echo INJECTED';
+  const script = burstScript({ ...s, traffic: { ...s.traffic, to: hostile, source: hostile } }, 100);
+  const out = execFileSync('sh', ['-c', `ping() { printf '<%s>\\n' "$@"; }; ${script}`], { encoding: 'utf8' });
+  t.notRegex(out, /^INJECTED/m);
+  t.regex(out, /^<2001:db8::1; echo INJECTED>$/m);
+  t.is(out.match(/<2001:db8::1; echo INJECTED>/g)?.length, 2, 'the source (-I) and the destination');
 });
