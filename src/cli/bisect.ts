@@ -6,7 +6,7 @@ import { resolve, join } from 'node:path';
 import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
-import { checkRecipes } from '../image/recipe.ts';
+import { checkRecipes, knownRecipes } from '../image/recipe.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { bisectVersions } from '../bisect/bisect-versions.ts';
 import { bisectCommits, checkCommitInputs } from '../bisect/bisect-commits.ts';
@@ -69,7 +69,7 @@ async function common(
   await reapAndCheckEnvironment(ctx, ['qemu']);
   const runs = wholeNumber('--runs', opts.runs, 1, 20);
   const retries = wholeNumber('--retries', opts.retries, 0, 20);
-  const scenario = await loadScenarioFile(scenarioFile);
+  const scenario = await loadScenarioFile(scenarioFile, await knownRecipes(ctx.config.imagesDir));
   // A missing image recipe is refused before any kernel is built.
   await checkRecipes(ctx.config.imagesDir, [scenario]);
   return { scenario, catalog: await loadCatalog(ctx.config.catalogFile), direction: opts.fix ? 'fixed' : 'introduced', count: { runs, retries } };

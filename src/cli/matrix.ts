@@ -5,6 +5,7 @@
 import { loadScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
+import { knownRecipes } from '../image/recipe.ts';
 import { planCells, checkCellKernels } from '../run/suite.ts';
 import { shardCells } from '../run/shard.ts';
 import { wholeNumber, parseBackend, kernelNames } from './options.ts';
@@ -19,7 +20,8 @@ export interface MatrixOptions {
 export async function matrixCommand(ctx: Context, paths: string[], opts: MatrixOptions): Promise<number> {
   const kernels = kernelNames('--kernel', opts.kernel);
   const scenarios: Scenario[] = [];
-  for (const p of paths) scenarios.push(...(await loadScenarios(p)));
+  const known = await knownRecipes(ctx.config.imagesDir);
+  for (const p of paths) scenarios.push(...(await loadScenarios(p, known)));
   const catalog = await loadCatalog(ctx.config.catalogFile);
   const cells = planCells(scenarios, { kernels, backends: parseBackend(opts.backend) });
   checkCellKernels(catalog, cells, kernels !== undefined);

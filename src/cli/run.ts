@@ -15,7 +15,7 @@ import type { Scenario } from '../scenario/scenario.ts';
 import { parseBackend, kernelNames } from './options.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
-import { checkRecipes } from '../image/recipe.ts';
+import { checkRecipes, knownRecipes } from '../image/recipe.ts';
 import type { Context } from '../util/context.ts';
 
 export interface RunOptions {
@@ -35,7 +35,8 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
   const kernels = kernelNames('--kernel', opts.kernel);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
-  for (const p of paths) scenarios.push(...(await loadScenarios(p)));
+  const known = await knownRecipes(ctx.config.imagesDir);
+  for (const p of paths) scenarios.push(...(await loadScenarios(p, known)));
   const seen = new Map<string, string>();
   for (const s of scenarios) {
     if (seen.has(s.name))

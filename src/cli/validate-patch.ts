@@ -12,7 +12,7 @@ import { loadCatalog } from '../kernel/catalog.ts';
 import { validationKernels } from '../validate/patch-input.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarioFile, loadScenarios } from '../scenario/load.ts';
-import { checkRecipes } from '../image/recipe.ts';
+import { checkRecipes, knownRecipes } from '../image/recipe.ts';
 import { VERSION } from '../util/paths.ts';
 import type { Context } from '../util/context.ts';
 
@@ -40,8 +40,9 @@ export async function validatePatchCommand(ctx: Context, scenario: string, opts:
   // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));
   // Bad input (scenarios, their image recipes, kernels, patches) is refused before a run directory is made.
-  const target = await loadScenarioFile(scenario);
-  const others = suite === false ? [] : (await loadScenarios(suite)).filter((s) => s.name !== target.name);
+  const known = await knownRecipes(ctx.config.imagesDir);
+  const target = await loadScenarioFile(scenario, known);
+  const others = suite === false ? [] : (await loadScenarios(suite, known)).filter((s) => s.name !== target.name);
   await checkRecipes(ctx.config.imagesDir, [target, ...others]);
   const kernels = await validationKernels(ctx, await loadCatalog(ctx.config.catalogFile), opts.source, opts.patch ?? [], opts.configFrom);
   const runDir = await makeRunDir(opts.runsDir, 'validate-', opts.json);

@@ -1,10 +1,10 @@
 // Owns guest image recipes (images/NAME.yaml): loading them, and making the
 // Debian root filesystem they describe with mmdebstrap, cached by the
 // recipe's content. Both guest backends start from this rootfs.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { parseYamlOrThrow } from '../util/yaml-schema.ts';
+import { parseYamlOrThrow, NAME_PATTERN } from '../util/yaml-schema.ts';
 import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
@@ -12,6 +12,7 @@ import { LeaklabError } from '../util/errors.ts';
 import { PACKAGE_ROOT } from '../util/paths.ts';
 import { type Task } from '../util/progress.ts';
 import type { Context } from '../util/context.ts';
+import type { Known } from '../scenario/load.ts';
 
 const RecipeSchema = Type.Object(
   {
@@ -35,14 +36,36 @@ export interface Recipe {
   key: string;
 }
 
+/** The recipes of `imagesDir`: the NAME of every NAME.yaml there, sorted (none when the directory cannot be read). */
+export async function recipeNames(imagesDir: string): Promise<string[]> {
+  const files = await readdir(imagesDir).catch(() => [] as string[]);
+  return files
+    .filter((f) => f.endsWith('.yaml'))
+    .map((f) => f.slice(0, -'.yaml'.length))
+    .filter((n) => new RegExp(NAME_PATTERN).test(n))
+    .sort();
+}
+
+/** What the scenario loader checks guest.image against. */
+export async function knownRecipes(imagesDir: string): Promise<Known> {
+  return { recipes: { dir: imagesDir, names: await recipeNames(imagesDir) } };
+}
+
 /** Reads images/NAME.yaml from `imagesDir` (the configuration's: LEAKLAB_IMAGES or images/). */
 export async function loadRecipe(imagesDir: string, name: string): Promise<Recipe> {
+  // The name becomes a path: never one that leaves imagesDir (the scenario loader says so first, at the line).
+  if (!new RegExp(NAME_PATTERN).test(name)) throw new LeaklabError('image', `"${name}" is not an image recipe name`, { hint: await recipesHint(imagesDir) });
   const file = join(imagesDir, `${name}.yaml`);
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new LeaklabError('image', `image recipe not found: ${file}`, { hint: 'guest.image names a file images/NAME.yaml; the default is debian-bookworm' });
+  const text = await readFile(file, 'utf8').catch(async () => {
+    throw new LeaklabError('image', `image recipe not found: ${file}`, { hint: await recipesHint(imagesDir) });
   });
   const r = parseYamlOrThrow(text, file, RecipeSchema, 'image', 'fix the lines named below (see images/debian-bookworm.yaml for an example)');
   return { name, file, text, suite: r.suite, packages: r.packages, prune: r.prune ?? [], key: short(sha256('recipe-v1', text)) };
+}
+
+async function recipesHint(imagesDir: string): Promise<string> {
+  const names = await recipeNames(imagesDir);
+  return `guest.image names a recipe ${imagesDir}/NAME.yaml (default debian-bookworm); there: ${names.join(', ') || 'none'}`;
 }
 
 /** Loads every recipe the scenarios name: a missing or bad one is refused before anything is built or booted. */

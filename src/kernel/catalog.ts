@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, resolve, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { parseYamlOrThrow, type ExtraCheck } from '../util/yaml-schema.ts';
+import { parseYamlOrThrow, NAME_PATTERN, type ExtraCheck } from '../util/yaml-schema.ts';
 import { LeaklabError } from '../util/errors.ts';
 
 const SourceEntry = Type.Object(
@@ -61,7 +61,8 @@ const ImageEntry = Type.Object(
 const CatalogSchema = Type.Object(
   {
     kernels: Type.Record(
-      Type.String({ pattern: '^[A-Za-z0-9._-]+$' }),
+      // A kernel's name names directories (run directories, cache records).
+      Type.String({ pattern: NAME_PATTERN }),
       Type.Union([SourceEntry, PackageEntry, ImageEntry], {
         description: 'one of {source, config, patches}, {package} or {bzImage, modules, config}',
       }),

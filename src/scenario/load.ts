@@ -5,7 +5,7 @@ import { FIRST_BURST, MAX_BURST, WORST_RATE, maxBudget, sequentialSizes } from '
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
-import { validateYaml, formatProblem, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
+import { validateYaml, formatProblem, NAME_PATTERN, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
 import { ScenarioSchema, type ScenarioInput } from './schema.ts';
 import { toScenario, ENDPOINTS, type Scenario } from './scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -13,18 +13,23 @@ import { DEFAULTS } from './defaults.ts';
 
 export const SCENARIO_HINT = 'fix the lines named below; the format is described in README.md, "Scenario files"';
 
+/** What exists outside the file that its names must match, when the caller knows it: the image recipes and their directory. */
+export interface Known {
+  recipes?: { dir: string; names: string[] };
+}
+
 /** Loads one file, or every *.yaml / *.yml file of a directory (sorted). */
-export async function loadScenarios(path: string): Promise<Scenario[]> {
+export async function loadScenarios(path: string, known: Known = {}): Promise<Scenario[]> {
   const info = await stat(path).catch(() => undefined);
   if (!info)
     throw new LeaklabError('scenario', `scenario file or directory not found: ${path}`, {
       hint: 'give a path to a .yaml file or a directory of them, e.g. scenarios/',
     });
-  if (!info.isDirectory()) return [await loadScenarioFile(path)];
+  if (!info.isDirectory()) return [await loadScenarioFile(path, known)];
   const names = (await readdir(path)).filter((n) => /\.ya?ml$/.test(n)).sort();
   if (names.length === 0)
     throw new LeaklabError('scenario', `no .yaml scenario files in ${path}`, { hint: 'give a directory that holds scenario .yaml files, e.g. scenarios/' });
-  const results = await Promise.allSettled(names.map((n) => loadScenarioFile(join(path, n))));
+  const results = await Promise.allSettled(names.map((n) => loadScenarioFile(join(path, n), known)));
   const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed.length > 0) {
     const messages = failed.map((f) => (f.reason as LeaklabError).details ?? (f.reason as Error).message);
@@ -43,11 +48,11 @@ export async function loadScenarios(path: string): Promise<Scenario[]> {
   return scenarios;
 }
 
-export async function loadScenarioFile(file: string): Promise<Scenario> {
+export async function loadScenarioFile(file: string, known: Known = {}): Promise<Scenario> {
   const text = await readFile(file, 'utf8').catch((err) => {
     throw new LeaklabError('scenario', `cannot read scenario file ${file}: ${(err as Error).message}`, { hint: 'check the path and its permissions' });
   });
-  const { value, problems } = parseScenarioText(text, file);
+  const { value, problems } = parseScenarioText(text, file, known);
   if (problems.length > 0 || !value) {
     throw new LeaklabError('scenario', `${file} has ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
       hint: SCENARIO_HINT,
@@ -58,8 +63,22 @@ export async function loadScenarioFile(file: string): Promise<Scenario> {
 }
 
 /** Parses and validates a scenario's text; returns every problem instead of throwing. */
-export function parseScenarioText(text: string, file: string): { value?: ScenarioInput; problems: YamlProblem[] } {
-  return validateYaml(text, file, ScenarioSchema, semanticProblems);
+export function parseScenarioText(text: string, file: string, known: Known = {}): { value?: ScenarioInput; problems: YamlProblem[] } {
+  return validateYaml(text, file, ScenarioSchema, (s, at) => [...semanticProblems(s, at), ...imageProblems(s, at, known)]);
+}
+
+/** guest.image becomes a file name (images/NAME.yaml): a name, never a path; one of the recipes when they are known. */
+function imageProblems(s: ScenarioInput, at: Parameters<ExtraCheck<ScenarioInput>>[1], known: Known): YamlProblem[] {
+  const image = s.guest?.image;
+  if (image === undefined) return [];
+  const { recipes } = known;
+  if (!new RegExp(NAME_PATTERN).test(image)) {
+    const listed = recipes ? ` (recipes in ${recipes.dir}: ${recipes.names.join(', ') || 'none'})` : '';
+    return [at('/guest/image', `is not a recipe name: give the NAME of a recipe images/NAME.yaml, not a path${listed}`)];
+  }
+  if (recipes && !recipes.names.includes(image))
+    return [at('/guest/image', `names no recipe: there is no ${image}.yaml in ${recipes.dir} (recipes there: ${recipes.names.join(', ') || 'none'})`)];
+  return [];
 }
 
 /**

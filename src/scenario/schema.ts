@@ -4,6 +4,7 @@
 // and defaults.ts gives each optional field's default.
 import { Type, type Static } from '@sinclair/typebox';
 import { DEFAULTS } from './defaults.ts';
+import { NAME_PATTERN } from '../util/yaml-schema.ts';
 
 const Cidr6 = Type.String({ pattern: '^[0-9a-fA-F:.]+/\\d{1,3}$', description: 'IPv6 address with prefix length, e.g. 2001:db8:1::1/64' });
 const Cidr4 = Type.String({ pattern: '^\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}$', description: 'IPv4 address with prefix length, e.g. 192.0.2.1/24' });
@@ -26,7 +27,7 @@ const Expectation = Type.Union(
 
 export const ScenarioSchema = Type.Object(
   {
-    name: Type.String({ pattern: '^[A-Za-z0-9._-]+$', description: 'short identifier used in reports' }),
+    name: Type.String({ pattern: NAME_PATTERN, description: 'short identifier used in reports and as a directory name in the run directory' }),
     description: Type.Optional(Type.String()),
     kernels: Type.Array(Type.String(), { minItems: 1, description: 'catalog names (lab/kernels.yaml) run by default' }),
     backends: Type.Optional(
@@ -42,7 +43,8 @@ export const ScenarioSchema = Type.Object(
         {
           memory: Type.Optional(Type.String({ pattern: '^\\d+[MG]$', default: DEFAULTS.guest.memory, description: 'guest RAM, e.g. 512M' })),
           cmdline: Type.Optional(Type.Array(Type.String(), { description: 'extra kernel command line words, e.g. slab_nomerge' })),
-          image: Type.Optional(Type.String({ default: DEFAULTS.guest.image, description: 'recipe name in images/' })),
+          // Its form is checked with the recipes that exist (load.ts), so one message can name them.
+          image: Type.Optional(Type.String({ default: DEFAULTS.guest.image, description: 'a recipe name: the NAME of images/NAME.yaml, not a path' })),
         },
         { additionalProperties: false },
       ),

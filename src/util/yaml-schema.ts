@@ -7,6 +7,9 @@ import { Value } from '@sinclair/typebox/value';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { LeaklabError } from './errors.ts';
 
+/** A name that also names a file or directory (a scenario, a kernel, an image recipe): no path separators, no leading dot. */
+export const NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]*$';
+
 export interface YamlProblem {
   file: string;
   line: number;

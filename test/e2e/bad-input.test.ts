@@ -268,7 +268,27 @@ test('a guest.image without a recipe is refused before anything runs', async (t)
   writeFileSync(file, readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^guest:\n/m, 'guest:\n  image: debian-nope\n'));
   const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')]);
   t.is(r.code, 2, r.stderr);
-  t.regex(r.stderr, /image error: image recipe not found: .*images\/debian-nope\.yaml\n {2}next step: /);
+  t.regex(
+    r.stderr,
+    /scenario error: .*image\.yaml has 1 problem\n {2}next step: [^]*image\.yaml:\d+:\d+: guest\.image: names no recipe: there is no debian-nope\.yaml in .*images \(recipes there: debian-bookworm\)/,
+  );
+  t.false(existsSync(join(dir, 'runs')));
+});
+
+test('a guest.image that is a path, not a recipe name, is refused at its line, naming the recipes', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'image.yaml');
+  writeFileSync(file, readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^guest:\n/m, 'guest:\n  image: ../../../../etc/passwd\n'));
+  const line = readFileSync(file, 'utf8').split('\n').indexOf('  image: ../../../../etc/passwd') + 1;
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')]);
+  expectNoVerdict(
+    t,
+    r,
+    new RegExp(
+      `image\\.yaml:${line}:10: guest\\.image: is not a recipe name: give the NAME of a recipe images/NAME\\.yaml, not a path \\(recipes in \\S+: debian-bookworm\\)`,
+    ),
+  );
+  t.notRegex(r.stderr, /passwd\.yaml/);
   t.false(existsSync(join(dir, 'runs')));
 });
 
@@ -285,7 +305,7 @@ test('validate-patch and bisect refuse a bad scenario or a missing image recipe 
   ];
   for (const cmd of commands) {
     for (const [file, message] of [
-      [noImage, /image error: image recipe not found: .*debian-nope\.yaml/],
+      [noImage, /scenario error: [^]*guest\.image: names no recipe: there is no debian-nope\.yaml/],
       [badYaml, /scenario error: .*bad\.yaml has 1 problem/],
     ] as const) {
       const r = await leaklab([...cmd, file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 60_000 });

@@ -32,3 +32,11 @@ test('a series naming an unknown kernel, or a kernel twice, is reported at its l
   t.regex(err!.details!, /kernels\.yaml:7:13: series\.s\.2: lists "a" twice/);
   t.regex(err!.details!, /kernels\.yaml:8:10: series\.u\.1: names an unknown kernel "toString"; use kernels defined under kernels: \(a, b\)/);
 });
+
+test('a kernel name is a name, not a path (it names run and cache directories)', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'kernels.yaml');
+  writeFileSync(file, 'kernels:\n  ..:\n    package: linux-image-a\n');
+  const err = await t.throwsAsync(loadCatalog(file), { instanceOf: LeaklabError });
+  t.regex(err!.details!, /kernels\.yaml:2:3: kernels\.\.\.: /);
+});

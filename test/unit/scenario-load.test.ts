@@ -258,3 +258,30 @@ test('topology addresses are addresses with a prefix length of their family', (t
   t.deepEqual(problemsOf('peer: "2001:db8:1::2/129"'), ['topology.peer: is not an IPv6 address with a prefix length (0 to 128), e.g. 2001:db8:1::1/64']);
   t.deepEqual(problemsOf('remote4: 198.51.100.300/32'), ['topology.remote4: is not an IPv4 address with a prefix length (0 to 32), e.g. 192.0.2.1/24']);
 });
+
+test('guest.image is a recipe name, not a path; with the recipes known, one of them', (t) => {
+  const problemsOf = (image: string, recipes?: { dir: string; names: string[] }) =>
+    parseScenarioText(`name: x\nkernels: [v6.1]\nguest: { image: ${image} }\ntraffic: { packets: 100 }\nwatch: [a]\n`, 't.yaml', { recipes }).problems.map(
+      (p) => `${p.line}:${p.col} ${p.key}: ${p.message}`,
+    );
+  const recipes = { dir: '/lab/images', names: ['debian-bookworm', 'debian-trixie'] };
+  t.deepEqual(problemsOf('debian-bookworm', recipes), []);
+  t.deepEqual(problemsOf('debian-bookworm'), []);
+  for (const path of ['../../../../etc/passwd', '/etc/passwd', 'sub/recipe', '..', '.hidden']) {
+    t.deepEqual(problemsOf(`"${path}"`), ['3:17 guest.image: is not a recipe name: give the NAME of a recipe images/NAME.yaml, not a path'], path);
+  }
+  t.deepEqual(problemsOf('../x', recipes), [
+    '3:17 guest.image: is not a recipe name: give the NAME of a recipe images/NAME.yaml, not a path (recipes in /lab/images: debian-bookworm, debian-trixie)',
+  ]);
+  t.deepEqual(problemsOf('debian-sid', recipes), [
+    '3:17 guest.image: names no recipe: there is no debian-sid.yaml in /lab/images (recipes there: debian-bookworm, debian-trixie)',
+  ]);
+});
+
+test('scenario names and catalog kernel names are names, not paths: they name run directories', async (t) => {
+  const { problems } = parseScenarioText('name: ..\nkernels: [v6.1]\ntraffic: { packets: 100 }\nwatch: [a]\n', 'n.yaml');
+  t.deepEqual(
+    problems.map((p) => p.key),
+    ['name'],
+  );
+});
