@@ -1,10 +1,10 @@
 // Owns guest image recipes (images/NAME.yaml): loading them, and making the
 // Debian root filesystem they describe with mmdebstrap, cached by the
 // recipe's content. Both guest backends start from this rootfs.
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Type } from '@sinclair/typebox';
-import { parseYamlOrThrow, NAME_PATTERN } from '../util/yaml-schema.ts';
+import { parseYamlOrThrow, readYamlFile, NAME_PATTERN } from '../util/yaml-schema.ts';
 import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
@@ -56,8 +56,11 @@ export async function loadRecipe(imagesDir: string, name: string): Promise<Recip
   // The name becomes a path: never one that leaves imagesDir (the scenario loader says so first, at the line).
   if (!new RegExp(NAME_PATTERN).test(name)) throw new LeaklabError('image', `"${name}" is not an image recipe name`, { hint: await recipesHint(imagesDir) });
   const file = join(imagesDir, `${name}.yaml`);
-  const text = await readFile(file, 'utf8').catch(async () => {
-    throw new LeaklabError('image', `image recipe not found: ${file}`, { hint: await recipesHint(imagesDir) });
+  const hint = await recipesHint(imagesDir);
+  const text = await readYamlFile(file, {
+    kind: 'image',
+    what: 'image recipe',
+    unreadable: () => new LeaklabError('image', `image recipe not found: ${file}`, { hint }),
   });
   const r = parseYamlOrThrow(text, file, RecipeSchema, 'image', 'fix the lines named below (see images/debian-bookworm.yaml for an example)');
   return { name, file, text, suite: r.suite, packages: r.packages, prune: r.prune ?? [], key: short(sha256('recipe-v1', text)) };

@@ -1,9 +1,8 @@
 // Owns the kernel catalog (lab/kernels.yaml): its format, loading it with
 // positioned errors, and looking kernels up by name.
-import { readFile } from 'node:fs/promises';
 import { dirname, resolve, join } from 'node:path';
 import { Type, type Static } from '@sinclair/typebox';
-import { parseYamlOrThrow, NAME_PATTERN, type ExtraCheck } from '../util/yaml-schema.ts';
+import { parseYamlOrThrow, readYamlFile, NAME_PATTERN, type ExtraCheck } from '../util/yaml-schema.ts';
 import { LeaklabError } from '../util/errors.ts';
 
 const SourceEntry = Type.Object(
@@ -91,10 +90,13 @@ export interface Catalog {
 
 /** Reads the catalog (the configuration's catalogFile: LEAKLAB_CATALOG or lab/kernels.yaml). */
 export async function loadCatalog(file: string): Promise<Catalog> {
-  const text = await readFile(file, 'utf8').catch(() => {
-    throw new LeaklabError('catalog', `kernel catalog not found: ${file}`, {
-      hint: 'run leaklab from the project directory, or set LEAKLAB_CATALOG to your lab/kernels.yaml',
-    });
+  const text = await readYamlFile(file, {
+    kind: 'catalog',
+    what: 'kernel catalog',
+    unreadable: () =>
+      new LeaklabError('catalog', `kernel catalog not found: ${file}`, {
+        hint: 'run leaklab from the project directory, or set LEAKLAB_CATALOG to your lab/kernels.yaml',
+      }),
   });
   const data = parseYamlOrThrow(
     text,

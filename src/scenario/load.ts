@@ -2,10 +2,10 @@
 // error of a file reported at once (file:line:col, key, what was expected),
 // and filling in defaults so the rest of leaklab sees one complete Scenario.
 import { FIRST_BURST, MAX_BURST, WORST_RATE, maxBudget, sequentialSizes } from './traffic-plan.ts';
-import { readFile, readdir, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
-import { validateYaml, formatProblem, NAME_PATTERN, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
+import { validateYaml, readYamlFile, formatProblem, NAME_PATTERN, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
 import { ScenarioSchema, type ScenarioInput } from './schema.ts';
 import { toScenario, ENDPOINTS, type Scenario } from './scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
@@ -49,8 +49,10 @@ export async function loadScenarios(path: string, known: Known = {}): Promise<Sc
 }
 
 export async function loadScenarioFile(file: string, known: Known = {}): Promise<Scenario> {
-  const text = await readFile(file, 'utf8').catch((err) => {
-    throw new LeaklabError('scenario', `cannot read scenario file ${file}: ${(err as Error).message}`, { hint: 'check the path and its permissions' });
+  const text = await readYamlFile(file, {
+    kind: 'scenario',
+    what: 'scenario file',
+    unreadable: (err) => new LeaklabError('scenario', `cannot read scenario file ${file}: ${err.message}`, { hint: 'check the path and its permissions' }),
   });
   const { value, problems } = parseScenarioText(text, file, known);
   if (problems.length > 0 || !value) {

@@ -1,8 +1,10 @@
-// Owns reading YAML files against a TypeBox schema: parse errors and schema
-// errors are all collected (not thrown one at a time), each with the file,
+// Owns reading YAML files against a TypeBox schema: the file's text (a
+// size limit, text and not binary, UTF-8), then parse errors and schema
+// errors, all collected (not thrown one at a time), each with the file,
 // line, column and key it concerns, for scenario files, the kernel catalog
 // and image recipes alike.
-import { parseDocument, LineCounter, isMap, isPair, isScalar, type Document, type Node } from 'yaml';
+import { open } from 'node:fs/promises';
+import { parseDocument, LineCounter, isMap, isPair, isScalar, visit, type Document, type Node } from 'yaml';
 import { Value } from '@sinclair/typebox/value';
 import type { TSchema, Static } from '@sinclair/typebox';
 import { LeaklabError } from './errors.ts';
@@ -20,6 +22,66 @@ export interface YamlProblem {
 
 export function formatProblem(p: YamlProblem): string {
   return `${p.file}:${p.line}:${p.col}: ${p.key ? `${p.key}: ` : ''}${p.message}`;
+}
+
+/** Aliases a file may resolve (yaml's own default): enough for any real file, and a stop to one that expands without end. */
+const MAX_ALIASES = 100;
+
+/** Larger than any hand-written scenario, catalog or recipe by far: a file this big is the wrong file. */
+export const MAX_YAML_BYTES = 1_000_000;
+
+export interface YamlFile {
+  kind: 'scenario' | 'catalog' | 'image';
+  /** What the file should be, e.g. "scenario file". */
+  what: string;
+  /** The error for a file that cannot be read at all (missing, permissions): each caller words its own. */
+  unreadable: (err: Error) => LeaklabError;
+}
+
+/**
+ * The text of a YAML file. A file over MAX_YAML_BYTES, binary (YAML allows
+ * no control characters but tab and line ends, nor DEL) or not UTF-8 is refused with
+ * one message, instead of a parser's hundred complaints about its bytes.
+ */
+export async function readYamlFile(file: string, f: YamlFile): Promise<string> {
+  const bytes = await readLimited(file, f);
+  const refuse = (why: string, hint: string) => new LeaklabError(f.kind, `${file} is not a text ${f.what}: ${why}`, { hint });
+  const control = bytes.findIndex((b) => (b < 0x20 && b !== 0x09 && b !== 0x0a && b !== 0x0d) || b === 0x7f);
+  if (control >= 0)
+    throw refuse(
+      `it holds binary data (byte 0x${bytes[control].toString(16).padStart(2, '0')} on line ${lineAt(bytes, control)})`,
+      `give the path of a YAML ${f.what}`,
+    );
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    // The lossy decoding marks the first bad byte with U+FFFD (unless the file had one of its own before it).
+    const lossy = new TextDecoder('utf-8').decode(bytes);
+    const line = lossy.slice(0, lossy.indexOf('\uFFFD')).split('\n').length;
+    throw refuse(`it is not UTF-8 (line ${line})`, 'save it as UTF-8 (e.g. iconv -f latin1 -t utf-8)');
+  }
+}
+
+async function readLimited(file: string, f: YamlFile): Promise<Buffer> {
+  const handle = await open(file, 'r').catch((err: Error) => {
+    throw f.unreadable(err);
+  });
+  try {
+    const { size } = await handle.stat();
+    if (size > MAX_YAML_BYTES)
+      throw new LeaklabError(f.kind, `${file} is too large for a ${f.what}: ${(size / 1e6).toFixed(1)} MB (at most ${MAX_YAML_BYTES / 1e6} MB)`, {
+        hint: `check the path: a ${f.what} is a few KB of YAML`,
+      });
+    return await handle.readFile().catch((err: Error) => {
+      throw f.unreadable(err);
+    });
+  } finally {
+    await handle.close();
+  }
+}
+
+function lineAt(bytes: Buffer, offset: number): number {
+  return bytes.subarray(0, offset).filter((b) => b === 0x0a).length + 1;
 }
 
 /** Finds problems the schema cannot express; `at` locates a JSON pointer. */
@@ -46,7 +108,13 @@ export function validateYaml<S extends TSchema>(
     problems.push({ file, line: pos.line, col: pos.col, key: '', message: `YAML: ${err.message.split('\n')[0]}${indent}` });
   }
   if (doc.errors.length > 0) return { problems };
-  const data = doc.toJS();
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (err) {
+    // The parser's guard against aliases that expand without end (billion laughs).
+    return { problems: [aliasProblem(doc, lineCounter, file, err as Error)] };
+  }
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     problems.push({ file, line: 1, col: 1, key: '', message: 'expected a mapping of keys at the top level' });
     return { problems };
@@ -91,6 +159,22 @@ export function parseYamlOrThrow<S extends TSchema>(
     });
   }
   return value;
+}
+
+/** toJS's refusal, at the first alias (the parser says neither where nor which). */
+function aliasProblem(doc: Document, lc: LineCounter, file: string, err: Error): YamlProblem {
+  let first: { offset: number; source: string } | undefined;
+  visit(doc, {
+    Alias(_, node) {
+      first = { offset: node.range?.[0] ?? 0, source: node.source };
+      return visit.BREAK;
+    },
+  });
+  const pos = lc.linePos(first?.offset ?? 0);
+  const message = /alias/i.test(err.message)
+    ? `its aliases expand to too much (more than ${MAX_ALIASES} aliases resolved): write the values out instead of *${first?.source}`
+    : err.message;
+  return { file, line: pos.line, col: pos.col, key: '', message: `YAML: ${message}` };
 }
 
 interface SchemaError {

@@ -367,3 +367,30 @@ test('traffic.to that is not an endpoint or an address is refused at load time, 
   }
   t.false(existsSync(marker));
 });
+
+test('a binary file, an alias bomb or a huge file as scenario or catalog: one message each, no internal error, no bytes of the file', async (t) => {
+  const dir = tempDir(t);
+  const bomb = join(dir, 'bomb.yaml');
+  const levels = ['a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol]'];
+  for (const [i, c] of [...'bcdefghi'].entries()) levels.push(`${c}: &${c} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(', ')}]`);
+  writeFileSync(bomb, `name: bomb\nkernels: [v6.1]\ntraffic: { packets: 100 }\nwatch: [ip6_dst_cache]\n${levels.join('\n')}\n`);
+  const runs = ['--runs-dir', join(dir, 'runs')];
+  const huge = join(dir, 'huge.yaml');
+  writeFileSync(huge, `name: huge\nkernels: [v6.1]\ntraffic: { packets: 100 }\nwatch: [ip6_dst_cache]\n${'# padding\n'.repeat(110_000)}`);
+  for (const [args, env, message] of [
+    [
+      ['run', '/bin/ls', ...runs],
+      {},
+      /^leaklab: scenario error: \/bin\/ls is not a text scenario file: it holds binary data \(byte 0x7f on line 1\)\n {2}next step: /,
+    ],
+    [['run', bomb, ...runs], {}, /^leaklab: scenario error: \S+bomb\.yaml has 1 problem\n[^]*bomb\.yaml:6:8: YAML: its aliases expand to too much/],
+    [['run', huge, ...runs], {}, /^leaklab: scenario error: \S+huge\.yaml is too large for a scenario file: 1\.1 MB \(at most 1 MB\)\n {2}next step: /],
+    [['kernels'], { LEAKLAB_CATALOG: '/bin/ls' }, /^leaklab: catalog error: \/bin\/ls is not a text kernel catalog: it holds binary data/],
+  ] as const) {
+    const r = await leaklab([...args], { env, timeoutMs: 60_000 });
+    expectNoVerdict(t, r, message);
+    t.notRegex(r.stderr, /internal error/);
+    t.true(r.stderr.length < 600, `${args.join(' ')}: ${r.stderr.length} bytes on stderr`);
+  }
+  t.false(existsSync(join(dir, 'runs')), 'no run directory');
+});
