@@ -137,7 +137,10 @@ bisectOptions(
     .command('versions')
     .description('binary search over catalog kernels, oldest first: the first that leaks (or, with --fix, no longer leaks)')
     .argument('<scenario>', 'the scenario that shows the leak')
-    .requiredOption('-k, --kernels <list>', 'comma-separated catalog kernels oldest first, or the name of a series in lab/kernels.yaml'),
+    .requiredOption(
+      '-k, --kernels <list>',
+      'comma-separated catalog kernels oldest first, or the name of a series in the catalog (lab/kernels.yaml or $LEAKLAB_CATALOG)',
+    ),
 ).action(async (scenario: string, opts) => {
   const ctx = contextFor(opts);
   process.exitCode = await bisectVersionsCommand(ctx, scenario, { ...opts, runsDir: opts.runsDir ?? ctx.config.runsDir });
@@ -200,7 +203,7 @@ program
 
 program
   .command('kernels')
-  .description('list the kernel catalog (lab/kernels.yaml) and which kernels are already built or fetched')
+  .description('list the kernel catalog (lab/kernels.yaml or $LEAKLAB_CATALOG) and which kernels are ready: built or fetched, or (a bzImage of your own) there')
   .option('--json', 'print as JSON')
   .action(async (opts) => {
     process.exitCode = await kernelsCommand(contextFor(opts), opts);

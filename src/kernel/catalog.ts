@@ -63,7 +63,8 @@ const CatalogSchema = Type.Object(
       // A kernel's name names directories (run directories, cache records).
       Type.String({ pattern: NAME_PATTERN }),
       Type.Union([SourceEntry, PackageEntry, ImageEntry], {
-        description: 'one of {source, config, patches}, {package} or {bzImage, modules, config}',
+        description:
+          'an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)',
       }),
       { additionalProperties: false },
     ),
@@ -79,7 +80,8 @@ const CatalogSchema = Type.Object(
 export type SourceKernel = Static<typeof SourceEntry> & { kind: 'source' };
 export type PackageKernel = Static<typeof PackageEntry> & { kind: 'package' };
 export type ImageKernel = Static<typeof ImageEntry> & { kind: 'image' };
-export type CatalogKernel = (SourceKernel | PackageKernel | ImageKernel) & { name: string; labDir: string };
+/** An entry with its name and where it was read: labDir (its file's directory) holds kconfig/ and patches/. */
+export type CatalogKernel = (SourceKernel | PackageKernel | ImageKernel) & { name: string; file: string; labDir: string };
 
 export interface Catalog {
   file: string;
@@ -103,14 +105,14 @@ export async function loadCatalog(file: string): Promise<Catalog> {
     file,
     CatalogSchema,
     'catalog',
-    'fix the lines named below; the catalog format is described at the top of lab/kernels.yaml and in README.md',
+    'fix the lines named below; the catalog format is described in README.md, "The kernel catalog"',
     seriesProblems,
   );
   const labDir = dirname(resolve(file));
   const kernels = new Map<string, CatalogKernel>();
   for (const [name, entry] of Object.entries(data.kernels)) {
     const kind = 'source' in entry ? 'source' : 'package' in entry ? 'package' : 'image';
-    kernels.set(name, { ...entry, kind, name, labDir } as CatalogKernel);
+    kernels.set(name, { ...entry, kind, name, file: resolve(file), labDir } as CatalogKernel);
   }
   return { file, kernels, series: new Map(Object.entries(data.series ?? {})) };
 }
@@ -135,6 +137,11 @@ export function findKernel(catalog: Catalog, name: string): CatalogKernel {
     });
   }
   return k;
+}
+
+/** A kernel's entry as next steps name it: "kernel v6.1 in /path/lab/kernels.yaml" (the catalog actually read). */
+export function entryOf(k: CatalogKernel): string {
+  return `kernel ${k.name} in ${k.file}`;
 }
 
 /** Resolves a path written in the catalog (relative to lab/). */
@@ -169,6 +176,7 @@ export function treeKernel(catalog: Catalog, opts: { tree: string; commit: strin
   return {
     kind: 'source',
     name: opts.name,
+    file: donor.file,
     labDir: donor.labDir,
     source: { tree: resolve(opts.tree), ref: opts.commit },
     config: donor.config,

@@ -3,7 +3,7 @@
 // vmlinuz, config and modules into the cache, and running depmod there.
 import { readdir, rename, mkdir, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PackageKernel, CatalogKernel } from './catalog.ts';
+import { entryOf, type PackageKernel, type CatalogKernel } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
 import { cachedDir, exists } from '../util/cache.ts';
 import { run, runAllowFail, requireTool } from '../util/exec.ts';
@@ -17,11 +17,11 @@ interface PackageInfo {
   depends: string[];
 }
 
-async function showPackage(ctx: Context, name: string): Promise<PackageInfo> {
+async function showPackage(ctx: Context, k: CatalogKernel, name: string): Promise<PackageInfo> {
   const r = await runAllowFail(ctx, 'apt-cache', ['show', '--no-all-versions', name], { timeoutMs: 60_000, what: `apt-cache show ${name}` });
   if (r.exitCode !== 0 || !/^Version:/m.test(r.stdout)) {
     throw new LeaklabError('catalog', `Debian package ${name} is not known to apt`, {
-      hint: 'check the name in lab/kernels.yaml (apt-cache search linux-image), and run apt-get update if the package lists are empty',
+      hint: `check the package of ${entryOf(k)} (apt-cache search linux-image), and run apt-get update if the package lists are empty`,
     });
   }
   const field = (f: string) => new RegExp(`^${f}: (.*)$`, 'm').exec(r.stdout)?.[1] ?? '';
@@ -35,12 +35,12 @@ async function showPackage(ctx: Context, name: string): Promise<PackageInfo> {
 }
 
 /** Follows a metapackage (linux-image-cloud-amd64) to the image package it pulls in. */
-async function resolveImagePackage(ctx: Context, name: string): Promise<PackageInfo> {
-  let info = await showPackage(ctx, name);
+async function resolveImagePackage(ctx: Context, k: CatalogKernel, name: string): Promise<PackageInfo> {
+  let info = await showPackage(ctx, k, name);
   for (let hops = 0; hops < 3; hops++) {
     const next = info.depends.find((d) => /^linux-image-\d/.test(d));
     if (!next) return info;
-    info = await showPackage(ctx, next);
+    info = await showPackage(ctx, k, next);
   }
   return info;
 }
@@ -73,7 +73,7 @@ export async function prepareDebianPackage(ctx: Context, k: PackageKernel & Cata
   await requireTool('apt-get', 'apt');
   await requireTool('dpkg-deb', 'dpkg');
   await requireTool('depmod', 'kmod');
-  const pkg = await resolveImagePackage(ctx, k.package);
+  const pkg = await resolveImagePackage(ctx, k, k.package);
   const key = `deb-${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_');
   const dir = await cachedDir(ctx, 'kernels', key, async (tmp) => {
     ctx.progress.step(k.name, `fetching ${pkg.name} ${pkg.version} with apt`);

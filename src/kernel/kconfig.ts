@@ -17,7 +17,7 @@ export async function readFragments(k: SourceKernel & CatalogKernel): Promise<Na
       const path = labPath(k, 'kconfig', f.endsWith('.config') ? f : `${f}.config`);
       const text = await readFile(path, 'utf8').catch(() => {
         throw new LeaklabError('catalog', `kernel ${k.name}: config fragment not found: ${path}`, {
-          hint: 'fragments are files in lab/kconfig/, named without .config',
+          hint: `fragments are files in ${labPath(k, 'kconfig')}/ (beside ${k.file}), named without .config`,
         });
       });
       return { name: f, path, text };

@@ -5,7 +5,7 @@
 import { readFile, writeFile, rm, utimes } from 'node:fs/promises';
 import { join, basename, isAbsolute } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
-import { labPath } from './catalog.ts';
+import { labPath, entryOf } from './catalog.ts';
 import { runAllowFail, tail } from '../util/exec.ts';
 import { LeaklabError } from '../util/errors.ts';
 import type { SourceTree, NamedText } from './source-types.ts';
@@ -15,10 +15,12 @@ export async function readPatches(k: SourceKernel & CatalogKernel): Promise<Name
   const patches = k.patches ?? [];
   return Promise.all(
     patches.map(async (p) => {
-      // Catalog patches live in lab/patches/; validate-patch passes absolute paths.
+      // Catalog patches live in patches/ beside the catalog; validate-patch passes absolute paths.
       const path = isAbsolute(p) ? p : labPath(k, 'patches', p);
       const text = await readFile(path, 'utf8').catch(() => {
-        throw new LeaklabError('catalog', `kernel ${k.name}: patch not found: ${path}`, { hint: 'patches are files in lab/patches/' });
+        throw new LeaklabError('catalog', `kernel ${k.name}: patch not found: ${path}`, {
+          hint: `patches are files in ${labPath(k, 'patches')}/ (beside ${k.file})`,
+        });
       });
       if (!/^(---|\+\+\+|@@)/m.test(text))
         throw new LeaklabError('catalog', `kernel ${k.name}: ${path} is not a patch (no diff hunks)`, {
@@ -50,7 +52,7 @@ export async function applyPatches(ctx: Context, k: CatalogKernel, tree: SourceT
     if (dry.exitCode !== 0) {
       await revertPatches(ctx, k, tree, applied);
       throw new LeaklabError('kernel-build', `patch ${p.name} does not apply to ${tree.identity}`, {
-        hint: `rebase the patch onto this source, or drop it from kernel ${k.name} in lab/kernels.yaml`,
+        hint: `rebase the patch onto this source, or drop it from ${entryOf(k)}`,
         details: tail(dry.output, 20),
       });
     }

@@ -3,12 +3,13 @@
 import { join, dirname } from 'node:path';
 import { mkdir, writeFile } from 'node:fs/promises';
 import type { CatalogKernel } from './catalog.ts';
-import { labPath } from './catalog.ts';
+import { labPath, entryOf } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
 import { buildFromSource } from './source-build.ts';
 import { prepareDebianPackage } from './debian-package.ts';
 import { readKernelConfig, assertConfigMeets, type Requirement } from './requirements.ts';
 import { exists } from '../util/cache.ts';
+import { isBzImage } from './boot-header.ts';
 import { sha256File } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import type { Context } from '../util/context.ts';
@@ -16,7 +17,7 @@ import type { Context } from '../util/context.ts';
 export async function prepareKernel(ctx: Context, k: CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
   const artifact = k.kind === 'source' ? await buildFromSource(ctx, k, reqs) : k.kind === 'package' ? await prepareDebianPackage(ctx, k) : await userImage(k);
   if (artifact.configPath) {
-    assertConfigMeets(k.name, artifact.configPath, await readKernelConfig(artifact.configPath), reqs, artifact.modulesDir !== undefined);
+    assertConfigMeets(k, artifact.configPath, await readKernelConfig(artifact.configPath), reqs, artifact.modulesDir !== undefined);
   } else {
     ctx.progress.step(k.name, 'no .config given: cannot check the kernel has what the scenario needs');
   }
@@ -28,7 +29,11 @@ async function userImage(k: CatalogKernel & { kind: 'image' }): Promise<KernelAr
   const bzImage = labPath(k, k.bzImage);
   if (!(await exists(bzImage)))
     throw new LeaklabError('catalog', `kernel ${k.name}: bzImage not found: ${bzImage}`, {
-      hint: 'fix the bzImage path in lab/kernels.yaml (relative paths are from lab/)',
+      hint: `fix the bzImage path of ${entryOf(k)} (relative paths are from ${k.labDir})`,
+    });
+  if (!(await isBzImage(bzImage)))
+    throw new LeaklabError('catalog', `kernel ${k.name}: ${bzImage} is not a bzImage (no x86 boot header "HdrS" at offset 0x202)`, {
+      hint: `give ${entryOf(k)} an x86 kernel image: arch/x86/boot/bzImage of a build, or a /boot/vmlinuz-* (not vmlinux)`,
     });
   const modulesDir = k.modules ? labPath(k, k.modules) : undefined;
   if (modulesDir && !(await exists(join(modulesDir, 'modules.dep')))) {
@@ -38,7 +43,7 @@ async function userImage(k: CatalogKernel & { kind: 'image' }): Promise<KernelAr
   }
   const configPath = k.config ? labPath(k, k.config) : undefined;
   if (configPath && !(await exists(configPath)))
-    throw new LeaklabError('catalog', `kernel ${k.name}: config not found: ${configPath}`, { hint: 'fix the config path in lab/kernels.yaml, or remove it' });
+    throw new LeaklabError('catalog', `kernel ${k.name}: config not found: ${configPath}`, { hint: `fix the config path of ${entryOf(k)}, or remove it` });
   return {
     name: k.name,
     bzImage,

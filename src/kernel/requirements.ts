@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import type { Scenario } from '../scenario/scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { labPath, entryOf, type CatalogKernel } from './catalog.ts';
 
 export interface Requirement {
   option: string; // without the CONFIG_ prefix
@@ -90,22 +91,28 @@ export function modulesToLoad(config: KernelConfig, reqs: Requirement[]): string
   return reqs.filter((r) => config.get(r.option) === 'm' && r.module).map((r) => r.module!);
 }
 
-export function assertConfigMeets(kernel: string, configPath: string, config: KernelConfig, reqs: Requirement[], hasModules: boolean): void {
+/** Refuses a kernel whose config lacks what the scenario needs; the next step says where this kernel's config comes from. */
+export function assertConfigMeets(k: CatalogKernel, configPath: string, config: KernelConfig, reqs: Requirement[], hasModules: boolean): void {
   const missing = missingRequirements(config, reqs, hasModules);
   if (missing.length === 0) return;
   const asModule = missing.filter((r) => config.get(r.option) === 'm');
   throw new LeaklabError(
     'kernel-config',
-    `kernel ${kernel} lacks ${missing.length} config option${missing.length === 1 ? '' : 's'} the scenario needs: ${missing.map((r) => 'CONFIG_' + r.option).join(', ')}`,
+    `kernel ${k.name} lacks ${missing.length} config option${missing.length === 1 ? '' : 's'} the scenario needs: ${missing.map((r) => 'CONFIG_' + r.option).join(', ')}`,
     {
-      hint:
-        asModule.length > 0
-          ? `they are modules (=m) but no modules were given for ${kernel}: add \`modules:\` to its catalog entry`
-          : `enable them in the kernel's config (for catalog builds, in a fragment under lab/kconfig/); check their dependencies, since make olddefconfig drops options whose dependencies are off`,
+      hint: asModule.length > 0 ? `they are modules (=m) but no modules were given for ${k.name}: add \`modules:\` to ${entryOf(k)}` : enableHint(k),
       details:
         missing
           .map((r) => `CONFIG_${r.option}: ${config.get(r.option) === undefined ? 'not set' : '=' + config.get(r.option)} (needed for ${r.why})`)
           .join('\n') + `\n(config: ${configPath})`,
     },
   );
+}
+
+/** Where this kind of kernel gets its config from, named by the catalog actually read. */
+function enableHint(k: CatalogKernel): string {
+  if (k.kind === 'source')
+    return `enable them in a fragment in ${labPath(k, 'kconfig')}/ listed under config.fragments of ${k.name} in ${k.file}; check their dependencies, since make olddefconfig drops options whose dependencies are off`;
+  if (k.kind === 'package') return `this Debian kernel is built without them: run the scenario on another kernel (e.g. a source: entry in ${k.file})`;
+  return `rebuild the kernel of ${entryOf(k)} with them enabled, and give its .config as config:`;
 }

@@ -47,7 +47,7 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
     const configPath = join(objdir, '.config');
     const configText = await readFile(configPath, 'utf8');
     // Fail before a long build when the scenario cannot run on this config.
-    assertConfigMeets(k.name, configPath, parseKernelConfig(configText), reqs, false);
+    assertConfigMeets(k, configPath, parseKernelConfig(configText), reqs, false);
     const artifactKey = 'src-' + short(sha256(tree.key, configText, ...patches.map((p) => p.text)));
     const dir = await cachedDir(ctx, 'kernels', artifactKey, async (tmp) => {
       await applyPatches(ctx, k, tree, patches);

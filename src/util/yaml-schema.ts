@@ -182,26 +182,43 @@ interface SchemaError {
   schema: TSchema & { description?: string; anyOf?: TSchema[]; const?: unknown };
   value: unknown;
   path: string;
+  /** A mapping with the keys of several forms of a union, or of none: the keys it has, and every form's own keys. */
+  forms?: { has: string[]; all: string[] };
 }
 
+type MapSchema = TSchema & { required?: string[]; properties?: Record<string, unknown> };
+
 /**
- * TypeBox's errors, made specific where a union hides the cause: when the
- * value is a mapping and exactly one branch of the union is a mapping too,
- * that branch's own errors (an unknown key, a wrong type) are reported.
+ * TypeBox's errors, made specific where a union hides the cause. When the
+ * value is a mapping, the union branch meant is the mapping branch whose own
+ * required key the value has (e.g. the catalog's source, package, bzImage):
+ * that branch's errors (an unknown key, a wrong type) are reported; a value
+ * with the own keys of several branches, or of none, is told so. Without
+ * such keys, the one mapping branch whose required keys are all present.
  */
 function* schemaErrors(schema: TSchema, data: unknown, prefix = ''): Generator<SchemaError> {
   for (const e of Value.Errors(schema, data)) {
-    const branches = (e.schema as SchemaError['schema']).anyOf;
+    const path = prefix + e.path;
     const isMapping = !!e.value && typeof e.value === 'object' && !Array.isArray(e.value);
-    // The mapping branches whose required keys the value has: if just one, it is the one meant.
-    const meant = isMapping
-      ? (branches ?? []).filter((b) => b.type === 'object' && ((b.required ?? []) as string[]).every((k) => k in (e.value as object)))
-      : [];
-    if (meant.length === 1) {
-      yield* schemaErrors(meant[0], e.value, prefix + e.path);
+    const maps = ((e.schema as SchemaError['schema']).anyOf ?? []).filter((b) => b.type === 'object') as MapSchema[];
+    if (!isMapping || maps.length === 0) {
+      yield { ...e, path } as SchemaError;
       continue;
     }
-    yield { ...e, path: prefix + e.path } as SchemaError;
+    const value = e.value as object;
+    // A branch's own keys: required by it and known to no other branch.
+    const own = maps.map((b) => (b.required ?? []).filter((k) => !maps.some((o) => o !== b && k in (o.properties ?? {}))));
+    const meant =
+      maps.length > 1 && own.every((keys) => keys.length > 0)
+        ? maps.filter((_, i) => own[i].some((k) => k in value))
+        : maps.filter((b) => (b.required ?? []).every((k) => k in value));
+    if (meant.length === 1) {
+      yield* schemaErrors(meant[0], value, path);
+    } else if (maps.length > 1 && own.every((keys) => keys.length > 0)) {
+      yield { ...e, path, forms: { has: own.flat().filter((k) => k in value), all: own.flat() } } as SchemaError;
+    } else {
+      yield { ...e, path } as SchemaError;
+    }
   }
 }
 
@@ -215,11 +232,20 @@ function literals(schema: SchemaError['schema']): unknown[] | undefined {
 
 function describe(e: SchemaError): string {
   if (e.message.startsWith('Unexpected property')) return 'unknown key (check its spelling and level)';
+  if (e.forms) {
+    const has = e.forms.has.length > 0 ? `has ${andList(e.forms.has)}` : `has none of ${andList(e.forms.all)}`;
+    return `${has}: ${e.schema.description ?? `give exactly one of ${andList(e.forms.all)}`}`;
+  }
   const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value);
   const choices = literals(e.schema);
   if (choices) return `must be one of: ${choices.map((c) => JSON.stringify(c)).join(', ')}; got ${got}`;
   const what = e.schema.description ? ` (${e.schema.description})` : '';
   return `${e.message.replace(/^Expected union value/, 'expected one of these forms').replace(/^Expected/, 'expected')}${what}; got ${got}`;
+}
+
+/** "a", "a and b", "a, b and c". */
+function andList(words: string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
 }
 
 function problemAt(doc: Document, lc: LineCounter, file: string, pointer: string, message: string, atKey = false): YamlProblem {

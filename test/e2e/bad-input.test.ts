@@ -394,3 +394,44 @@ test('a binary file, an alias bomb or a huge file as scenario or catalog: one me
   }
   t.false(existsSync(join(dir, 'runs')), 'no run directory');
 });
+
+test('a catalog bzImage that is not one (/bin/ls) is refused before booting; leaklab kernels lists a missing one as missing', async (t) => {
+  const dir = tempDir(t);
+  const catalog = lab(dir, 'kernels:\n  ls:\n    bzImage: /bin/ls\n  gone:\n    bzImage: /nonexistent/bzImage\n');
+  const r = await leaklab(['run', scenario(dir, 'ls', '', '[ls]'), '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_CATALOG: catalog },
+    timeoutMs: 5 * 60_000,
+  });
+  expectNoVerdict(t, r, /kernel ls: \/bin\/ls is not a bzImage \(no x86 boot header "HdrS" at offset 0x202\)/);
+  t.notRegex(r.stdout + r.stderr, /LEAKLAB_BOOT_TIMEOUT|booting/);
+  t.deepEqual(qemuProcesses(dir), []);
+  const list = await leaklab(['kernels'], { env: { LEAKLAB_CATALOG: catalog } });
+  t.is(list.code, 0, list.stderr);
+  t.regex(list.stdout, /^ls +not a bzImage +bzImage \/bin\/ls$/m);
+  t.regex(list.stdout, /^gone +missing +bzImage \/nonexistent\/bzImage$/m);
+  const json = JSON.parse((await leaklab(['kernels', '--json'], { env: { LEAKLAB_CATALOG: catalog } })).stdout);
+  t.deepEqual(
+    json.map((k: any) => [k.name, k.status, k.cached]),
+    [
+      ['ls', 'not a bzImage', false],
+      ['gone', 'missing', false],
+    ],
+  );
+});
+
+test("with LEAKLAB_CATALOG, a missing fragment names that catalog's kconfig/ directory, not lab/kconfig/", async (t) => {
+  const dir = tempDir(t);
+  const catalog = lab(dir, 'kernels:\n  k:\n    source: { debian: linux-source-6.1 }\n    config: { fragments: [leaklab-base, no-such-fragment] }\n');
+  const r = await leaklab(['run', scenario(dir, 'frag', '', '[k]'), '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_CATALOG: catalog },
+    timeoutMs: 5 * 60_000,
+  });
+  expectNoVerdict(
+    t,
+    r,
+    new RegExp(
+      `config fragment not found: ${dir}/lab/kconfig/no-such-fragment\\.config\\n *next step: fragments are files in ${dir}/lab/kconfig/ \\(beside ${dir}/lab/kernels\\.yaml\\)`,
+    ),
+  );
+  t.notRegex(r.stdout + r.stderr, /next step: [^\n]* lab\/kconfig\//);
+});

@@ -4,6 +4,10 @@ import { join } from 'node:path';
 import { loadCatalog, findKernel } from '../../src/kernel/catalog.ts';
 import { LeaklabError } from '../../src/util/errors.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { fixture } from '../helpers/fixtures.ts';
+import { readFragments } from '../../src/kernel/kconfig.ts';
+import { readPatches } from '../../src/kernel/patch-set.ts';
+import { assertConfigMeets, parseKernelConfig } from '../../src/kernel/requirements.ts';
 
 test('the shipped catalog has the three kernels of the seed scenario', async (t) => {
   const c = await loadCatalog('lab/kernels.yaml');
@@ -39,4 +43,48 @@ test('a kernel name is a name, not a path (it names run and cache directories)',
   writeFileSync(file, 'kernels:\n  ..:\n    package: linux-image-a\n');
   const err = await t.throwsAsync(loadCatalog(file), { instanceOf: LeaklabError });
   t.regex(err!.details!, /kernels\.yaml:2:3: kernels\.\.\.: /);
+});
+
+test('an entry is exactly one kind: source and bzImage together are one problem saying so, not "source: unknown key"', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'kernels.yaml');
+  writeFileSync(
+    file,
+    [
+      'kernels:',
+      '  both:',
+      '    source: { debian: linux-source-6.1 }',
+      '    bzImage: /boot/vmlinuz',
+      '  three:',
+      '    package: linux-image-a',
+      '    source: { debian: linux-source-6.1 }',
+      '    config: { base: tinyconfig }',
+      '    bzImage: /boot/vmlinuz',
+      '  none:',
+      '    description: nothing to boot',
+      '',
+    ].join('\n'),
+  );
+  const err = await t.throwsAsync(loadCatalog(file), { instanceOf: LeaklabError });
+  t.deepEqual(err!.details!.split('\n'), [
+    `${file}:3:5: kernels.both: has source and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)`,
+    `${file}:6:5: kernels.three: has source, package and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)`,
+    `${file}:11:5: kernels.none: has none of source, package and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)`,
+  ]);
+});
+
+test('with a catalog of your own, next steps name its file and its kconfig/ and patches/ directories, not lab/', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'my-kernels.yaml');
+  writeFileSync(file, 'kernels:\n  k:\n    source: { debian: linux-source-6.1 }\n    config: { fragments: [nope] }\n    patches: [nope.patch]\n');
+  const k = findKernel(await loadCatalog(file), 'k') as any;
+  const fragment = await t.throwsAsync(readFragments(k), { instanceOf: LeaklabError });
+  t.is(fragment!.hint, `fragments are files in ${dir}/kconfig/ (beside ${file}), named without .config`);
+  const patch = await t.throwsAsync(readPatches(k), { instanceOf: LeaklabError });
+  t.is(patch!.hint, `patches are files in ${dir}/patches/ (beside ${file})`);
+  const config = parseKernelConfig(fixture('kernel/config-v6.1-leaklab-tiny'));
+  const noVeth = new Map([...config].filter(([o]) => o !== 'VETH'));
+  const missing = t.throws(() => assertConfigMeets(k, '/x/.config', noVeth, [{ option: 'VETH', why: 'the veth pair' }], false), { instanceOf: LeaklabError });
+  t.regex(missing!.hint!, new RegExp(`in a fragment in ${dir}/kconfig/ listed under config\\.fragments of k in ${file.replace(/\./g, '\\.')};`));
+  t.notRegex(`${fragment!.hint} ${patch!.hint} ${missing!.hint}`, /lab\//);
 });
