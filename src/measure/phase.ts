@@ -9,6 +9,7 @@ import type { Guest } from '../guest/guest.ts';
 import { sampleScript, parseSample, MissingCacheError, type Sample } from '../probe/slab.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { tail } from '../util/exec.ts';
+import { withoutTerminalCodes } from '../util/terminal.ts';
 
 export interface Step {
   name: string;
@@ -43,7 +44,8 @@ export async function runPhase(
   const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
   if (failed) {
     const st = steps[Number(failed[2])];
-    const output = tail(r.stderr.replace(new RegExp(`^${FAILED}.*$`, 'm'), ''), 10);
+    // What the guest said is shown to the user: without terminal codes a command may print.
+    const output = tail(withoutTerminalCodes(r.stderr.replace(new RegExp(`^${FAILED}.*$`, 'm'), '')), 10);
     const denied = guest.explainDenied?.(st.name, output);
     if (denied) throw denied;
     throw (

@@ -22,7 +22,10 @@ export function topologySteps(s: Scenario): { name: string; script: string }[] {
   const t = s.topology;
   const v4 = s.traffic.family === 'ipv4' || s.rules4.length > 0;
   const lines = [
-    `ip netns add ${PEER_NS}`,
+    // Its stderr only when it fails: on kernels without file locking (tinyconfig)
+    // it warns "could not flock netns runtime directory" and carries on, and that
+    // line would top every later step's error in this phase.
+    `ip netns add ${PEER_NS} 2>/tmp/leaklab.netns-add || { rc=$?; cat /tmp/leaklab.netns-add >&2; exit $rc; }`,
     // No duplicate address detection anywhere: link-local addresses (used by
     // neighbour discovery) are usable at once instead of ~1 s later.
     `echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad`,

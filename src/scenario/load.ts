@@ -158,6 +158,8 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
     if (s.kernels.indexOf(k) !== i) out.push(at(`/kernels/${i}`, `lists "${k}" twice: each kernel runs once per scenario; remove this one`));
   });
   const bursts = s.traffic.bursts ?? DEFAULTS.traffic.bursts;
+  // A bursts that is not a finite number is the schema's to report: checks against it would only echo it.
+  const burstsKnown = Number.isFinite(bursts);
   const { packets, maxPackets } = s.traffic;
   if (packets === undefined && maxPackets === undefined) {
     out.push(at('/traffic', 'needs packets (a fixed count) or maxPackets (a budget: traffic until decided)'));
@@ -165,10 +167,10 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   if (packets !== undefined && maxPackets !== undefined) {
     out.push(at('/traffic/maxPackets', 'cannot be given with packets: give packets for a fixed count, or maxPackets to send until decided'));
   }
-  if (packets !== undefined && packets < bursts) {
+  if (burstsKnown && packets !== undefined && packets < bursts) {
     out.push(at('/traffic/packets', `must be at least traffic.bursts (${bursts}): every burst sends packets/bursts packets`));
   }
-  if (packets !== undefined && packets / bursts > MAX_BURST) {
+  if (burstsKnown && packets !== undefined && packets / bursts > MAX_BURST) {
     out.push(
       at(
         '/traffic/packets',
@@ -194,11 +196,12 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
     if ((s.changes ?? []).length > 0)
       out.push(at('/changes', 'need a fixed traffic.packets (a change comes after a numbered burst); maxPackets with changes is not supported yet'));
   }
-  if (s.traffic.packetsInContainer !== undefined && s.traffic.packetsInContainer < bursts) {
+  if (burstsKnown && s.traffic.packetsInContainer !== undefined && s.traffic.packetsInContainer < bursts) {
     out.push(at('/traffic/packetsInContainer', `must be at least traffic.bursts (${bursts}): every burst sends packetsInContainer/bursts packets`));
   }
   (s.changes ?? []).forEach((c, i) => {
-    if (c.afterBurst >= bursts) out.push(at(`/changes/${i}/afterBurst`, `must be below traffic.bursts (${bursts}): a change needs a burst after it`));
+    if (burstsKnown && c.afterBurst >= bursts)
+      out.push(at(`/changes/${i}/afterBurst`, `must be below traffic.bursts (${bursts}): a change needs a burst after it`));
   });
   const changeNames = new Set((s.changes ?? []).map((c) => c.name));
   for (const [kernel, e] of Object.entries(s.expect ?? {})) {

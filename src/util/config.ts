@@ -48,14 +48,17 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
   };
 }
 
+/** A day: far beyond any boot, and within what Node's timers hold (24.8 days; a longer timer fires at once). */
+const MAX_BOOT_TIMEOUT_S = 86_400;
+
 function bootTimeout(value: string | undefined): number {
   if (value === undefined || value === '') return DEFAULT_BOOT_TIMEOUT_S * 1000;
   const seconds = Number(value);
-  if (!Number.isFinite(seconds) || seconds <= 0) {
-    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be a number of seconds, not "${value}"`, {
-      hint: `unset it for the default (${DEFAULT_BOOT_TIMEOUT_S}), or give e.g. LEAKLAB_BOOT_TIMEOUT=300`,
-    });
-  }
+  const hint = `unset it for the default (${DEFAULT_BOOT_TIMEOUT_S}), or give e.g. LEAKLAB_BOOT_TIMEOUT=300`;
+  if (value.trim() === '' || Number.isNaN(seconds) || seconds <= 0)
+    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be a positive number of seconds, not "${value}"`, { hint });
+  if (seconds > MAX_BOOT_TIMEOUT_S)
+    throw new LeaklabError('usage', `LEAKLAB_BOOT_TIMEOUT must be at most ${MAX_BOOT_TIMEOUT_S} seconds (a day), not "${value}"`, { hint });
   return seconds * 1000;
 }
 

@@ -236,11 +236,19 @@ function describe(e: SchemaError): string {
     const has = e.forms.has.length > 0 ? `has ${andList(e.forms.has)}` : `has none of ${andList(e.forms.all)}`;
     return `${has}: ${e.schema.description ?? `give exactly one of ${andList(e.forms.all)}`}`;
   }
-  const got = e.value === undefined ? 'nothing' : JSON.stringify(e.value);
+  const got = shown(e.value);
   const choices = literals(e.schema);
   if (choices) return `must be one of: ${choices.map((c) => JSON.stringify(c)).join(', ')}; got ${got}`;
   const what = e.schema.description ? ` (${e.schema.description})` : '';
   return `${e.message.replace(/^Expected union value/, 'expected one of these forms').replace(/^Expected/, 'expected')}${what}; got ${got}`;
+}
+
+/** A value as the file gave it, as far as JSON can say; YAML's 1e400 and .inf are Infinity, which JSON would write as null. */
+function shown(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'number' && Number.isNaN(value)) return 'not a number (.nan)';
+  if (typeof value === 'number' && !Number.isFinite(value)) return 'a number too large to be finite';
+  return JSON.stringify(value);
 }
 
 /** "a", "a and b", "a, b and c". */

@@ -88,6 +88,9 @@ test('a guest that never answers: exit 2 after the boot timeout, no QEMU left', 
   const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_BOOT_TIMEOUT: '1' }, timeoutMs: 5 * 60_000 });
   expectNoVerdict(t, r, /did not answer within 1 s/);
   t.regex(r.stdout + r.stderr, /LEAKLAB_BOOT_TIMEOUT/);
+  // The console's tail is shown, without the firmware's terminal codes (SeaBIOS writes ESC c, ESC [2J, ...).
+  t.regex(r.stdout + r.stderr, /\| /);
+  t.notRegex(r.stdout + r.stderr, /\x1b/);
   t.deepEqual(qemuProcesses(dir), []);
 });
 
@@ -96,6 +99,9 @@ test('a scenario command the guest rejects names the step and what the guest sai
   const file = scenario(dir, 'badrule', 'rules: ["from all lookup main suppress_prefixlength banana"]');
   const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 5 * 60_000 });
   expectNoVerdict(t, r, /failed at "ip -6 rule add from all lookup main suppress_prefixlength banana"/);
+  t.regex(r.stdout + r.stderr, /\| Error: argument "banana" is wrong/);
+  // ip netns add's warning on kernels without file locking (tinyconfig) is not what went wrong.
+  t.notRegex(r.stdout + r.stderr, /could not flock/);
   t.deepEqual(qemuProcesses(dir), []);
 });
 

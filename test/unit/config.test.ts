@@ -25,8 +25,12 @@ test('defaults and values: boot timeout in seconds, runs dir, debug scopes, acce
 
 test('a bad value is a usage error naming the variable and what it must be', (t) => {
   for (const [env, message] of [
-    [{ LEAKLAB_BOOT_TIMEOUT: 'soon' }, /LEAKLAB_BOOT_TIMEOUT must be a number of seconds, not "soon"/],
-    [{ LEAKLAB_BOOT_TIMEOUT: '-5' }, /LEAKLAB_BOOT_TIMEOUT/],
+    [{ LEAKLAB_BOOT_TIMEOUT: 'soon' }, /^LEAKLAB_BOOT_TIMEOUT must be a positive number of seconds, not "soon"$/],
+    [{ LEAKLAB_BOOT_TIMEOUT: '0' }, /^LEAKLAB_BOOT_TIMEOUT must be a positive number of seconds, not "0"$/],
+    [{ LEAKLAB_BOOT_TIMEOUT: '-5' }, /^LEAKLAB_BOOT_TIMEOUT must be a positive number of seconds, not "-5"$/],
+    // Node's timers hold at most 24.8 days; a longer one fires at once.
+    [{ LEAKLAB_BOOT_TIMEOUT: '1e400' }, /^LEAKLAB_BOOT_TIMEOUT must be at most 86400 seconds \(a day\), not "1e400"$/],
+    [{ LEAKLAB_BOOT_TIMEOUT: '3000000' }, /^LEAKLAB_BOOT_TIMEOUT must be at most 86400 seconds \(a day\), not "3000000"$/],
     [{ LEAKLAB_ACCEL: 'hvf' }, /LEAKLAB_ACCEL must be kvm or tcg, not "hvf"/],
   ] as const) {
     const err = t.throws(() => readConfig(env), { instanceOf: LeaklabError, message });

@@ -285,3 +285,17 @@ test('scenario names and catalog kernel names are names, not paths: they name ru
     ['name'],
   );
 });
+
+test('a number too large to be finite (1e400, .inf) or not a number (.nan) is said to be so, not "got null"', (t) => {
+  const messages = (traffic: string) =>
+    parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: { ${traffic} }\nwatch: [a]\n`, 't.yaml').problems.map((p) => `${p.key}: ${p.message}`);
+  t.deepEqual(messages('packets: 100, bursts: 1e400'), [
+    'traffic.bursts: expected integer (samples are taken after every burst); got a number too large to be finite',
+  ]);
+  t.deepEqual(messages('packets: -.inf'), [
+    'traffic.packets: expected integer (echo requests or datagrams sent in all (a fixed count; or give maxPackets)); got a number too large to be finite',
+  ]);
+  t.deepEqual(messages('packets: .nan'), [
+    'traffic.packets: expected integer (echo requests or datagrams sent in all (a fixed count; or give maxPackets)); got not a number (.nan)',
+  ]);
+});

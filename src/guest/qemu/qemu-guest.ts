@@ -16,6 +16,7 @@ import { findTroubles, isPanic } from './console.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { requireTool, tail, runAllowFail } from '../../util/exec.ts';
 import { retryUntil } from '../../util/retry.ts';
+import { withoutTerminalCodes } from '../../util/terminal.ts';
 import { throwIfAborted, type Context } from '../../util/context.ts';
 
 export interface QemuGuestOptions {
@@ -138,8 +139,9 @@ export class QemuGuest implements Guest {
     });
   }
 
+  /** The console as text: without the firmware's and kernel's terminal codes, which would reset or recolour the user's terminal when shown. */
   async consoleText(): Promise<string> {
-    return readFile(this.consolePath, 'utf8').catch(() => '');
+    return withoutTerminalCodes(await readFile(this.consolePath, 'utf8').catch(() => ''));
   }
 
   async exec(script: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
