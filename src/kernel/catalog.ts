@@ -30,11 +30,11 @@ const SourceEntry = Type.Object(
     config: Type.Object(
       {
         base: Type.Optional(Type.Union([Type.Literal('tinyconfig'), Type.Literal('defconfig')], { default: 'tinyconfig' })),
-        fragments: Type.Optional(Type.Array(Type.String(), { description: 'names of lab/kconfig/NAME.config files' })),
+        fragments: Type.Optional(Type.Array(Type.String(), { description: 'names of kconfig/NAME.config files beside the catalog' })),
       },
       { additionalProperties: false },
     ),
-    patches: Type.Optional(Type.Array(Type.String(), { description: 'files in lab/patches/, applied in order with patch -p1' })),
+    patches: Type.Optional(Type.Array(Type.String(), { description: 'files in patches/ beside the catalog, applied in order with patch -p1' })),
   },
   { additionalProperties: false },
 );

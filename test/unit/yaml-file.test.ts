@@ -3,6 +3,7 @@ import { writeFileSync, copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseScenarioText, loadScenarioFile } from '../../src/scenario/load.ts';
 import { loadCatalog } from '../../src/kernel/catalog.ts';
+import { loadRecipe } from '../../src/image/recipe.ts';
 import { LeaklabError } from '../../src/util/errors.ts';
 import { tempDir } from '../helpers/cli.ts';
 
@@ -50,7 +51,7 @@ test('a scenario file over 1 MB is refused before it is parsed', async (t) => {
   t.regex(err!.message, /big\.yaml is too large for a scenario file: 1\.1 MB \(at most 1 MB\)/);
 });
 
-test('the catalog is read with the same care: a binary catalog is a catalog error', async (t) => {
+test('the catalog and image recipes are read with the same care: a binary catalog is a catalog error, a binary recipe an image error', async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'kernels.yaml');
   copyFileSync('/bin/true', file);
@@ -60,4 +61,8 @@ test('the catalog is read with the same care: a binary catalog is a catalog erro
   writeFileSync(file, aliasBomb().replace(minimal, 'kernels: {}\n'));
   const bomb = await t.throwsAsync(loadCatalog(file), { instanceOf: LeaklabError });
   t.regex(bomb!.details!, /kernels\.yaml:3:8: YAML: its aliases expand to too much/);
+  copyFileSync('/bin/true', join(dir, 'debian-true.yaml'));
+  const recipe = await t.throwsAsync(loadRecipe(dir, 'debian-true'), { instanceOf: LeaklabError });
+  t.is(recipe!.kind, 'image');
+  t.regex(recipe!.message, /debian-true\.yaml is not a text image recipe: it holds binary data/);
 });
