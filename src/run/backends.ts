@@ -51,7 +51,7 @@ export interface BackendAdapter {
 }
 
 const qemu: BackendAdapter = {
-  cells: (s, kernels) => kernels.map((k) => ({ s, k, backend: 'qemu', group: k, where: k, nameWidth: k.length + 2, bootsKernel: true, alone: false })),
+  cells: (s, kernels) => kernels.map((k) => ({ s, k, backend: 'qemu', group: k, where: k, dir: k, nameWidth: k.length + 2, bootsKernel: true, alone: false })),
   // Refuses LEAKLAB_ACCEL=kvm where KVM cannot work, before anything is built.
   check: async (ctx) => void (await chooseAccel(ctx.config.accel)),
   sweep: async () => ({ what: 'QEMU guests stopped', count: await reapOrphanedGuests() }),
@@ -66,7 +66,10 @@ const qemu: BackendAdapter = {
 
 const docker: BackendAdapter = {
   // One cell per scenario, whatever the kernels: a container runs on the host's kernel.
-  cells: (s) => [{ s, k: 'docker', backend: 'docker', group: 'docker:host', where: 'host (docker)', nameWidth: 30, bootsKernel: false, alone: true }],
+  // Its directory has a character no catalog name has, so a kernel named "docker" cannot share it.
+  cells: (s) => [
+    { s, k: 'docker', backend: 'docker', group: 'docker:host', where: 'host (docker)', dir: 'host@docker', nameWidth: 30, bootsKernel: false, alone: true },
+  ],
   check: async (ctx) => void (await connectDocker(ctx.config.dockerHost)),
   sweep: async (ctx) => ({ what: 'containers removed', count: await reapOrphanedContainers(await connectDocker(ctx.config.dockerHost)) }),
   removeImages: async (ctx) => removeImages(await connectDocker(ctx.config.dockerHost)),

@@ -12,6 +12,8 @@ export interface Cell {
   group: string;
   /** Where the cell runs, as lists and matrices show it: the kernel, or "host (docker)". */
   where: string;
+  /** Its directory in the run directory, unique in a run: a catalog kernel may be named like a backend ("docker"). */
+  dir: string;
   /** Columns its result's kernel name may take once known (a host's release is learnt only when it runs). */
   nameWidth: number;
   /** Boots a catalog kernel (prepared before any guest starts), or runs on the host's. */

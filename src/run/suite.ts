@@ -61,7 +61,7 @@ export async function runSuite(ctx: Context, plan: Cell[], opts: SuiteOptions): 
   const runCell = async (i: number) => {
     const cell = plan[i];
     throwIfAborted(ctx.signal);
-    const runDir = join(opts.runDir, cell.s.name, cell.k);
+    const runDir = join(opts.runDir, cell.s.name, cell.dir);
     const kernel = cell.bootsKernel ? prepared.get(cell.k) : undefined;
     const r =
       kernel instanceof LeaklabError

@@ -198,6 +198,9 @@ test('backends: qemu by default; --backend overrides; a container cell per scena
     ['docker:docker'],
   );
   t.is(planCells([s], { backends: ['qemu', 'docker'], kernels: ['v6.1'] }).length, 2);
+  // A catalog kernel may be named like a backend: its cell still gets a directory of its own.
+  const dirs = planCells([s], { backends: ['qemu', 'docker'], kernels: ['docker'] }).map((c) => c.dir);
+  t.is(new Set(dirs).size, 2, dirs.join(' '));
   const both = parseScenarioText(
     'name: x\nkernels: [v6.1]\nbackends: [qemu, docker]\ntraffic: { packets: 8, packetsInContainer: 40 }\nwatch: [ip6_dst_cache]\n',
     'x.yaml',
