@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 
 /** Each pure module and the unit tests that are meant to catch its mutants. */
 export const MODULE_TESTS: Record<string, string> = {
-  'src/verdict/estimate.ts': 'test/unit/verdict.test.ts',
-  'src/verdict/verdict.ts': 'test/unit/verdict.test.ts',
+  'src/verdict/estimate.ts': 'test/unit/verdict.test.ts test/unit/verdict-rules.test.ts',
+  'src/verdict/verdict.ts': 'test/unit/verdict.test.ts test/unit/verdict-rules.test.ts',
   'src/probe/slab.ts': 'test/unit/probe.test.ts',
   'src/scenario/load.ts': 'test/unit/scenario-load.test.ts',
   'src/bisect/search.ts': 'test/unit/bisect-search.test.ts',
