@@ -4,13 +4,14 @@
 // step is built in leaklab's private checkout (objects dir outside the tree,
 // so steps build incrementally). The user's tree is only read.
 import { join, basename } from 'node:path';
-import { rm, writeFile } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { treeKernel, type Catalog } from '../kernel/catalog.ts';
 import { gitTopLevel, resolveCommit, isAncestor, refuseUncommitted, git, describeCommit, NO_GC } from '../kernel/git-tree.ts';
 import { judgeKernel, type JudgeOptions, type StepResult } from './judge-kernel.ts';
 import { endpointProblem, stepProblem, type BisectResult, type Direction } from './result.ts';
 import { run, runAllowFail } from '../util/exec.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
 
 export interface CommitBisectOptions extends JudgeOptions {
@@ -140,7 +141,7 @@ async function bisectMark(ctx: Context, repo: string, mark: string, commit: stri
 }
 
 async function saveLog(ctx: Context, repo: string, runDir: string): Promise<void> {
-  await writeFile(join(runDir, 'bisect.log'), await git(ctx, repo, ['bisect', 'log'], 'git bisect log'));
+  await writeOutput(join(runDir, 'bisect.log'), await git(ctx, repo, ['bisect', 'log'], 'git bisect log'), RUNS_DIR_WHERE);
 }
 
 /** The first changed commit, with its diffstat, and whether its kernel differs from its parent's at all. */

@@ -14,6 +14,8 @@ import { BISECT_EXIT, type BisectResult, type Direction } from '../bisect/result
 import type { JudgeOptions } from '../bisect/judge-kernel.ts';
 import { bisectText } from '../report/bisect.ts';
 import { writeJsonReport } from '../report/json.ts';
+import { checkOutputs } from '../report/outputs.ts';
+import { RUNS_DIR_WHERE } from '../util/output.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { VERSION } from '../util/paths.ts';
@@ -41,7 +43,7 @@ export interface CommitsCliOptions extends CommonOptions {
 export async function bisectVersionsCommand(ctx: Context, scenarioFile: string, opts: VersionsCliOptions): Promise<number> {
   const { scenario, catalog, direction, count } = await common(ctx, scenarioFile, opts);
   const kernels = kernelList(catalog, opts.kernels);
-  const runDir = await makeRunDir(opts.runsDir, 'bisect-', opts.json);
+  const runDir = await makeRunDir(opts.runsDir, 'bisect-');
   const result = await bisectVersions(ctx, catalog, { ...judgeOptions(scenario, count, runDir), kernels, direction });
   return finish(result, scenario, runDir, opts.json);
 }
@@ -49,7 +51,7 @@ export async function bisectVersionsCommand(ctx: Context, scenarioFile: string, 
 export async function bisectCommitsCommand(ctx: Context, scenarioFile: string, opts: CommitsCliOptions): Promise<number> {
   const { scenario, catalog, direction, count } = await common(ctx, scenarioFile, opts);
   await checkCommitInputs(ctx, resolve(opts.tree), opts.good, opts.bad, direction);
-  const runDir = await makeRunDir(opts.runsDir, 'bisect-', opts.json);
+  const runDir = await makeRunDir(opts.runsDir, 'bisect-');
   const result = await bisectCommits(ctx, catalog, {
     ...judgeOptions(scenario, count, runDir),
     tree: resolve(opts.tree),
@@ -70,8 +72,9 @@ async function common(
   const runs = wholeNumber('--runs', opts.runs, 1, 20);
   const retries = wholeNumber('--retries', opts.retries, 0, 20);
   const scenario = await loadScenarioFile(scenarioFile, await knownRecipes(ctx.config.imagesDir));
-  // A missing image recipe is refused before any kernel is built.
+  // A missing image recipe, or an output that cannot be written, is refused before any kernel is built.
   await checkRecipes(ctx.config.imagesDir, [scenario]);
+  await checkOutputs({ json: opts.json });
   return { scenario, catalog: await loadCatalog(ctx.config.catalogFile), direction: opts.fix ? 'fixed' : 'introduced', count: { runs, retries } };
 }
 
@@ -95,7 +98,7 @@ async function finish(result: BisectResult, scenario: Scenario, runDir: string, 
   const exitCode = BISECT_EXIT[result.outcome];
   process.stdout.write(bisectText(result, scenario.name) + '\n');
   const report = { leaklab: VERSION, command: process.argv.slice(2), runDir, exitCode, scenario: scenario.name, bisect: result };
-  await writeJsonReport(join(runDir, 'report.json'), report);
-  if (json) await writeJsonReport(resolve(json), report);
+  await writeJsonReport(join(runDir, 'report.json'), report, RUNS_DIR_WHERE);
+  if (json) await writeJsonReport(resolve(json), report, '--json');
   return exitCode;
 }

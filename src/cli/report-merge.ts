@@ -3,9 +3,8 @@
 // reports of different suites or the same shard twice, and writing the
 // same outputs a run can (--json, --junit, --report).
 import { readFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import type { RunReport } from '../report/json.ts';
-import { writeReports, checkWritable, checkReportDir } from '../report/outputs.ts';
+import { writeReports, checkOutputs } from '../report/outputs.ts';
 import { exitCodeFor } from '../run/result.ts';
 import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { LeaklabError, ExitCode } from '../util/errors.ts';
@@ -42,8 +41,7 @@ export async function reportMergeCommand(ctx: Context, files: string[], opts: Me
         hint: "give each shard's report once",
       });
   }
-  if (opts.report) await checkReportDir(resolve(opts.report));
-  if (opts.junit) await checkWritable(resolve(opts.junit));
+  await checkOutputs({ ...opts, stepSummary: ctx.config.stepSummary });
   // Back into the order of the whole suite's plan.
   const results = reports
     .flatMap((r) => r.results.map((res, i) => ({ res, at: r.suite.positions[i] })))

@@ -1,6 +1,5 @@
 // Owns `leaklab run`: load scenarios, run the suite, print a line per
 // result as it comes, write the JSON report, return the exit code.
-import { resolve } from 'node:path';
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
@@ -9,7 +8,7 @@ import { runSuite, planCells, checkCellKernels } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
 import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { sparkline } from '../report/chart.ts';
-import { writeReports, checkWritable, checkReportDir, type RunReport } from '../report/outputs.ts';
+import { writeReports, checkOutputs, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { parseBackend, kernelNames } from './options.ts';
@@ -58,13 +57,12 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
       `leaklab: shard ${shard.index}/${shard.count} has no cells: the suite makes ${shardCells(planned, shard.count).filter((x) => x.length > 0).length} non-empty shards of ${shard.count} (leaklab matrix prints the right count)\n`,
     );
   }
-  if (opts.report) await checkReportDir(resolve(opts.report));
-  if (opts.junit) await checkWritable(resolve(opts.junit));
+  await checkOutputs({ json: opts.json, junit: opts.junit, report: opts.report, stepSummary: ctx.config.stepSummary });
   checkCellKernels(catalog, planned, kernels !== undefined);
   // Each backend must answer before anything is made (and what a killed run left is removed).
   await reapAndCheckEnvironment(ctx, new Set(cells.map((c) => c.backend)));
   const jobs = parseJobs(opts.jobs);
-  const runDir = await makeRunDir(opts.runsDir, '', opts.json);
+  const runDir = await makeRunDir(opts.runsDir, '');
   const width = Math.max(20, ...cells.map((c) => c.nameWidth));
   let lastScenario = '';
   const results: RunResult[] = await runSuite(ctx, cells, {

@@ -2,11 +2,12 @@
 // and report.json in the run directory) and the outcome's exit code.
 import { wholeNumber } from './options.ts';
 import { resolve, join, dirname } from 'node:path';
-import { writeFile } from 'node:fs/promises';
 import { validatePatch } from '../validate/validate-patch.ts';
 import { OUTCOME_EXIT, runsFor } from '../validate/outcome.ts';
 import { validationText, validationMarkdown } from '../report/validation.ts';
 import { writeJsonReport } from '../report/json.ts';
+import { checkOutputs } from '../report/outputs.ts';
+import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { validationKernels } from '../validate/patch-input.ts';
@@ -39,20 +40,21 @@ export async function validatePatchCommand(ctx: Context, scenario: string, opts:
   const jobs = parseJobs(opts.jobs);
   // --suite DIR, --no-suite (false), or neither (undefined): the scenario's own directory.
   const suite = opts.suite === false ? false : typeof opts.suite === 'string' ? resolve(opts.suite) : dirname(resolve(scenario));
-  // Bad input (scenarios, their image recipes, kernels, patches) is refused before a run directory is made.
+  // Bad input (scenarios, their image recipes, outputs, kernels, patches) is refused before a run directory is made.
   const known = await knownRecipes(ctx.config.imagesDir);
   const target = await loadScenarioFile(scenario, known);
   const others = suite === false ? [] : (await loadScenarios(suite, known)).filter((s) => s.name !== target.name);
   await checkRecipes(ctx.config.imagesDir, [target, ...others]);
+  await checkOutputs({ json: opts.json });
   const kernels = await validationKernels(ctx, await loadCatalog(ctx.config.catalogFile), opts.source, opts.patch ?? [], opts.configFrom);
-  const runDir = await makeRunDir(opts.runsDir, 'validate-', opts.json);
+  const runDir = await makeRunDir(opts.runsDir, 'validate-');
   const report = await validatePatch(ctx, { kernels, target, others, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');
-  await writeFile(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)));
+  await writeOutput(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)), RUNS_DIR_WHERE);
   const json = { leaklab: VERSION, command: process.argv.slice(2), runDir, exitCode, validation: report } as Record<string, unknown>;
-  await writeJsonReport(join(runDir, 'report.json'), json);
-  if (opts.json) await writeJsonReport(resolve(opts.json), json);
+  await writeJsonReport(join(runDir, 'report.json'), json, RUNS_DIR_WHERE);
+  if (opts.json) await writeJsonReport(resolve(opts.json), json, '--json');
   process.stderr.write(`leaklab: report: ${join(runDir, 'report.md')}\n`);
   return exitCode;
 }

@@ -3,13 +3,13 @@
 // of the kernel's counters. Every guest exec costs ~70 ms under TCG (qemu-ga
 // forks a shell), so a phase is one exec. The raw output is kept in the run
 // directory; a failing step is named in the error.
-import { writeFile } from 'node:fs/promises';
 import type { Scenario } from '../scenario/scenario.ts';
 import type { Guest } from '../guest/guest.ts';
 import { sampleScript, parseSample, MissingCacheError, type Sample } from '../probe/slab.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { tail } from '../util/exec.ts';
 import { withoutTerminalCodes } from '../util/terminal.ts';
+import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
 
 export interface Step {
   name: string;
@@ -40,7 +40,7 @@ export async function runPhase(
     sampleScript(s.watch, opts.listAliases),
   ].join('\n');
   const r = await guest.exec(script, { timeoutMs: opts.timeoutMs ?? 120_000 });
-  await writeFile(rawFile, r.stdout);
+  await writeOutput(rawFile, r.stdout, RUNS_DIR_WHERE);
   const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
   if (failed) {
     const st = steps[Number(failed[2])];

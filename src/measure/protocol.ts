@@ -27,6 +27,7 @@ import { burstSizes, sequentialSizes, warmupSize } from '../scenario/traffic-pla
 import { settleScript, FLUSH_SCRIPT, type Sample } from '../probe/slab.ts';
 import { runPhase, type Step } from './phase.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
 
 export type PhaseKind = 'setup' | 'baseline' | 'idle' | 'traffic';
@@ -79,7 +80,7 @@ export function plannedLooks(sizes: number[], untilDecided: boolean): number {
 
 export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: MeasureOptions): Promise<Measurement> {
   const raw = join(opts.runDir, 'samples');
-  await mkdir(raw, { recursive: true });
+  await writingTo(raw, RUNS_DIR_WHERE, () => mkdir(raw, { recursive: true }));
   const sizes = plannedBursts(s, opts);
   const m: Measurement = { phases: [], stop: opts.untilDecided ? 'budget' : 'fixed', looks: plannedLooks(sizes, opts.untilDecided) };
   const file = (kind: PhaseKind) => join(raw, `${String(m.phases.length).padStart(2, '0')}-${kind}.txt`);

@@ -1,7 +1,7 @@
 // Owns the machine-readable report: every sample, verdict, expectation,
 // error and kernel provenance of a run, as one JSON document.
-import { writeFile, rename } from 'node:fs/promises';
 import type { RunResult } from '../run/result.ts';
+import { writeOutput, type Where } from '../util/output.ts';
 
 /** The report of `leaklab run` (one per shard in CI; `report merge` joins them). */
 export interface RunReport {
@@ -16,9 +16,7 @@ export interface RunReport {
   results: RunResult[];
 }
 
-/** Writes atomically, so a reader never sees half a report. */
-export async function writeJsonReport(path: string, report: RunReport | Record<string, unknown>): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, JSON.stringify(report, null, 2) + '\n');
-  await rename(tmp, path);
+/** Writes atomically, so a reader never sees half a report; `where` names the option that chose the path (for the message when it cannot be written). */
+export async function writeJsonReport(path: string, report: RunReport | Record<string, unknown>, where: Where): Promise<void> {
+  await writeOutput(path, JSON.stringify(report, null, 2) + '\n', where);
 }

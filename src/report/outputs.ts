@@ -1,13 +1,11 @@
 // Owns writing every output a run asked for, in one place: report.json in
-// the run directory, --json FILE, --junit FILE and --report DIR; and
-// checking, before any guest runs, that each can be written.
-import { writeFile, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+// the run directory, --json FILE, --junit FILE and --report DIR (and the job
+// summary); and checking, before any guest runs, that each can be written.
+import { join, resolve } from 'node:path';
 import { writeJsonReport, type RunReport } from './json.ts';
 import { junitXml } from './junit.ts';
 import { writeRunReport } from './run-report.ts';
-import { LeaklabError } from '../util/errors.ts';
-import { makeDirs } from '../util/dirs.ts';
+import { checkOutputFile, checkOutputDir, writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
 
 export type { RunReport } from './json.ts';
 
@@ -21,26 +19,23 @@ export interface OutputOptions {
   stepSummary?: string;
 }
 
+export const STEP_SUMMARY_WHERE = 'GITHUB_STEP_SUMMARY';
+
 export async function writeReports(report: RunReport, out: OutputOptions): Promise<void> {
-  if (out.runDir) await writeJsonReport(join(out.runDir, 'report.json'), report);
-  if (out.json) await writeJsonReport(resolve(out.json), report);
-  if (out.junit) await writeFile(resolve(out.junit), await junitXml(report.results));
+  if (out.runDir) await writeJsonReport(join(out.runDir, 'report.json'), report, RUNS_DIR_WHERE);
+  if (out.json) await writeJsonReport(resolve(out.json), report, '--json');
+  if (out.junit) await writeOutput(resolve(out.junit), await junitXml(report.results), '--junit');
   if (out.report) await writeRunReport(resolve(out.report), report.results, out.stepSummary);
 }
 
-/** Fails early, naming the file, when an output file cannot be written. */
-export async function checkWritable(file: string, hint = 'give a path in a directory you can write to'): Promise<void> {
-  const probe = `${file}.leaklab-write-test`;
-  try {
-    await makeDirs(dirname(file));
-    await writeFile(probe, '');
-    await rm(probe);
-  } catch (err) {
-    throw new LeaklabError('usage', `cannot write ${file}: ${(err as Error).message}`, { hint });
-  }
-}
-
-/** Checks early (before any guest runs) that the report directory can be written. */
-export async function checkReportDir(dir: string): Promise<void> {
-  await checkWritable(join(dir, 'report.html'), 'give a --report directory you can write to');
+/**
+ * Fails early, naming the path, when an output cannot be written (a
+ * directory given for a file, a device that refuses writes, a full or
+ * read-only filesystem): before anything is built or booted.
+ */
+export async function checkOutputs(out: Omit<OutputOptions, 'runDir'>): Promise<void> {
+  if (out.json) await checkOutputFile(resolve(out.json), '--json');
+  if (out.junit) await checkOutputFile(resolve(out.junit), '--junit');
+  if (out.report) await checkOutputDir(resolve(out.report), '--report');
+  if (out.stepSummary) await checkOutputFile(resolve(out.stepSummary), STEP_SUMMARY_WHERE);
 }

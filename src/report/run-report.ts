@@ -2,15 +2,14 @@
 // Markdown summary (what CI step summaries show) and a self-contained HTML
 // page with an SVG chart per scenario x kernel, each result naming its
 // kernel's provenance (sha256 of bzImage and config, QEMU, image recipe).
-import { writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { cellName, type RunResult } from '../run/result.ts';
 import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel } from './text.ts';
 import { rateFigures } from '../verdict/figures.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
-import { LeaklabError } from '../util/errors.ts';
 import { makeDirs } from '../util/dirs.ts';
+import { writeOutput, appendOutput, writingTo } from '../util/output.ts';
 
 function verdictCell(r: RunResult): string {
   if (r.error) return `ERROR: ${r.error.message}`;
@@ -86,12 +85,8 @@ ${figures.join('\n')}
 
 /** Writes DIR/report.md and DIR/report.html, and appends the Markdown to `stepSummary` ($GITHUB_STEP_SUMMARY) when set. */
 export async function writeRunReport(dir: string, results: RunResult[], stepSummary: string | undefined): Promise<void> {
-  try {
-    await makeDirs(dir);
-    await writeFile(join(dir, 'report.md'), runMarkdown(results));
-    await writeFile(join(dir, 'report.html'), runHtml(results));
-  } catch (err) {
-    throw new LeaklabError('usage', `cannot write the report to ${dir}: ${(err as Error).message}`, { hint: 'give a --report directory you can write to' });
-  }
-  if (stepSummary) await appendFile(stepSummary, runMarkdown(results));
+  await writingTo(dir, '--report', () => makeDirs(dir));
+  await writeOutput(join(dir, 'report.md'), runMarkdown(results), '--report');
+  await writeOutput(join(dir, 'report.html'), runHtml(results), '--report');
+  if (stepSummary) await appendOutput(stepSummary, runMarkdown(results), 'GITHUB_STEP_SUMMARY');
 }

@@ -3,7 +3,7 @@
 // judge, and stop it whatever happens; the result says what ran where and
 // how long each step took. Backends differ only behind the port
 // (guest/guest.ts): here there is one lifecycle.
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
 import { expectationFor } from '../scenario/scenario.ts';
@@ -15,6 +15,7 @@ import { measure, type Measurement } from '../measure/protocol.ts';
 import { judge, meetsExpectation, isDecided } from '../verdict/verdict.ts';
 import { cellName, resultError, type RunResult, type CellInfo, type JudgedResult } from './result.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { writeOutput, writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
 
 /** One scenario in a QEMU guest booting a prepared kernel (validate-patch and bisect judge kernels this way). */
@@ -45,7 +46,7 @@ export async function runCell(ctx: Context, cell: Cell, input: PrepareInput): Pr
     troubles: [],
     seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
   };
-  await mkdir(runDir, { recursive: true });
+  await writingTo(runDir, RUNS_DIR_WHERE, () => mkdir(runDir, { recursive: true }));
   let guest: Guest | undefined;
   let samples: Measurement | undefined;
   let verdictOf: JudgedResult | undefined;
@@ -76,7 +77,8 @@ export async function runCell(ctx: Context, cell: Cell, input: PrepareInput): Pr
     }
   } catch (err) {
     // Anything else is a leaklab bug: it goes up with its stack, not into a result.
-    if (!(err instanceof LeaklabError)) throw err;
+    // A run directory that cannot be written fails every cell alike: it ends the run, with one message.
+    if (!(err instanceof LeaklabError) || err.kind === 'filesystem') throw err;
     error = err;
     if (guest) info.troubles = await guest.troubles();
   } finally {
@@ -86,7 +88,7 @@ export async function runCell(ctx: Context, cell: Cell, input: PrepareInput): Pr
     });
     info.seconds.total = (Date.now() - t0) / 1000;
     // Written whatever happened (a leaklab bug too): the run directory says what was measured.
-    await writeFile(join(runDir, 'result.json'), JSON.stringify(composed(info, samples, verdictOf, error), null, 2));
+    await writeOutput(join(runDir, 'result.json'), JSON.stringify(composed(info, samples, verdictOf, error), null, 2), RUNS_DIR_WHERE);
   }
   return composed(info, samples, verdictOf, error);
 }

@@ -47,7 +47,8 @@ export async function runSuite(ctx: Context, plan: Cell[], opts: SuiteOptions): 
     try {
       prepared.set(k, await prepareKernel(ctx, findKernel(catalog, k), reqsByKernel.get(k)!));
     } catch (err) {
-      if (!(err instanceof LeaklabError) || err.kind === 'interrupted') throw err;
+      // A full or read-only filesystem fails every kernel alike: it ends the run, with one message.
+      if (!(err instanceof LeaklabError) || err.kind === 'interrupted' || err.kind === 'filesystem') throw err;
       prepared.set(k, err);
     }
   }

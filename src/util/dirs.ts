@@ -6,8 +6,8 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { LeaklabError } from './errors.ts';
 
-/** Creates `path` and its missing parents one level at a time. */
-export async function makeDirs(path: string): Promise<void> {
+/** Creates `path` and its missing parents one level at a time; returns the topmost directory it made (undefined: all existed). */
+export async function makeDirs(path: string): Promise<string | undefined> {
   const missing: string[] = [];
   for (let p = resolve(path); ; p = dirname(p)) {
     const found = await stat(p).then(
@@ -29,6 +29,7 @@ export async function makeDirs(path: string): Promise<void> {
       if (err.code !== 'EEXIST') throw err;
     });
   }
+  return missing[0];
 }
 
 /** makeDirs for a directory the user named (what: "the runs directory"), failing with a usage error. */
@@ -36,6 +37,6 @@ export async function makeUserDir(path: string, what: string, hint: string): Pro
   try {
     await makeDirs(path);
   } catch (err) {
-    throw new LeaklabError('usage', `cannot make ${what} ${path}: ${(err as Error).message}`, { hint });
+    throw new LeaklabError('filesystem', `cannot make ${what} ${path}: ${(err as Error).message}`, { hint });
   }
 }

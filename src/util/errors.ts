@@ -22,6 +22,7 @@ export type ErrorKind =
   | 'kernel-config' // the kernel lacks what the scenario needs
   | 'image' // guest image recipe failed
   | 'guest' // boot failure, panic, hang, lost channel
+  | 'filesystem' // an output, run directory or cache that cannot be written (full, read-only, a directory, no permission)
   | 'interrupted';
 
 export class LeaklabError extends Error {

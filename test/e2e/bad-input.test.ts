@@ -3,6 +3,7 @@
 // entry left behind. Uses the real CLI, real kernels and real guests.
 import test from 'ava';
 import { readdirSync, writeFileSync, mkdirSync, symlinkSync, readFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { leaklab, qemuProcesses, tempDir, pathWithout, ROOT } from '../helpers/cli.ts';
 import { readConfig } from '../../src/util/config.ts';
@@ -223,12 +224,12 @@ test('output paths that cannot be made (under /proc, where a recursive mkdir loo
     [
       ['--report', '/proc/leaklab-x', '--runs-dir', join(dir, 'runs')],
       {},
-      /cannot write \/proc\/leaklab-x\/report\.html[^]*next step: give a --report directory/,
+      /cannot write \/proc\/leaklab-x: [^]*next step: give --report a path you can write to/,
     ],
     [
       ['--json', '/proc/leaklab-x/r.json', '--runs-dir', join(dir, 'runs')],
       {},
-      /cannot make the directory for --json \/proc\/leaklab-x[^]*next step: give --json a path/,
+      /cannot write \/proc\/leaklab-x\/r\.json: [^]*next step: give --json a path you can write to/,
     ],
     [['--runs-dir', '/proc/leaklab-x'], {}, /cannot make the runs directory \/proc\/leaklab-x[^]*next step: give --runs-dir/],
     [
@@ -440,4 +441,67 @@ test("with LEAKLAB_CATALOG, a missing fragment names that catalog's kconfig/ dir
     ),
   );
   t.notRegex(r.stdout + r.stderr, /next step: [^\n]* lab\/kconfig\//);
+});
+
+/** A tmpfs with no room left, unmounted when the test ends; undefined where tests may not mount (no CAP_SYS_ADMIN). */
+function fullFilesystem(t: any, dir: string): string | undefined {
+  const mnt = join(dir, 'full');
+  mkdirSync(mnt);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'leaklab-test-full', mnt], { stdio: 'pipe' });
+  } catch (err) {
+    t.log(`no full-filesystem cases: cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`);
+    return undefined;
+  }
+  // Teardowns run newest first: unmounted before tempDir removes the directory.
+  t.teardown(() => execFileSync('umount', ['-l', mnt]));
+  try {
+    execFileSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=4k'], { stdio: 'pipe' });
+  } catch {
+    // dd stops with "No space left on device": that is the point.
+  }
+  return mnt;
+}
+
+test('outputs that cannot be written (a directory, /dev/full, a full filesystem): one message naming the path before anything runs, for run, validate-patch, bisect and report merge', async (t) => {
+  const dir = tempDir(t);
+  const runs = join(dir, 'runs');
+  const seed = 'scenarios/fib6-suppress-leak.yaml';
+  const shard = join(dir, 'shard.json');
+  writeFileSync(shard, JSON.stringify({ leaklab: '0', suite: { id: 'x', cells: 0, positions: [] }, results: [] }));
+  const full = fullFilesystem(t, dir);
+  const isDir = (p: string, flag: string) => new RegExp(`cannot write ${p}: it is a directory \\(EISDIR\\)\n {2}next step: give ${flag} a file name`);
+  const noSpace = (p: string, flag: string) =>
+    new RegExp(`cannot write ${p}[^\n]*: no space left on the device \\(ENOSPC\\)\n {2}next step: free space [^\n]*give ${flag}`);
+  const cases: [string[], Record<string, string>, RegExp][] = [
+    [['run', seed, '-k', 'v6.1', '--json', dir, '--runs-dir', runs], {}, isDir(dir, '--json')],
+    [['run', seed, '-k', 'v6.1', '--junit', '/dev/full', '--runs-dir', runs], {}, noSpace('/dev/full', '--junit')],
+    [['run', seed, '-k', 'v6.1', '--json', '/dev/full', '--runs-dir', runs], {}, noSpace('/dev/full', '--json')],
+    [
+      ['validate-patch', '-s', 'v6.1-fix-reverted', '-p', 'lab/patches/fib6-suppress-fix.patch', '--no-suite', seed, '--json', dir, '--runs-dir', runs],
+      {},
+      isDir(dir, '--json'),
+    ],
+    [['bisect', 'versions', '-k', 'v6.1-fix-reverted,v6.1', '--fix', seed, '--json', '/dev/full', '--runs-dir', runs], {}, noSpace('/dev/full', '--json')],
+    [['report', 'merge', shard, '--json', dir], {}, isDir(dir, '--json')],
+    [['report', 'merge', shard, '--junit', '/dev/full'], {}, noSpace('/dev/full', '--junit')],
+    ...(full
+      ? ([
+          [['run', seed, '-k', 'v6.1'], { LEAKLAB_RUNS: full }, noSpace(full, '--runs-dir \\(or LEAKLAB_RUNS\\)')],
+          [['run', seed, '-k', 'v6.1', '--json', join(full, 'r.json'), '--runs-dir', runs], {}, noSpace(full, '--json')],
+          [['report', 'merge', shard, '--report', join(full, 'report')], {}, noSpace(join(full, 'report'), '--report')],
+        ] as [string[], Record<string, string>, RegExp][])
+      : []),
+  ];
+  for (const [args, env, message] of cases) {
+    const r = await leaklab(args, { env, timeoutMs: 60_000 });
+    const what = `${args.join(' ')} ${JSON.stringify(env)}`;
+    t.is(r.code, 2, `${what}: ${r.signal ?? ''}\n${r.stderr}`);
+    t.regex(r.stderr, message, what);
+    t.notRegex(r.stderr, /internal error|this is a leaklab bug|^\s+at /m, what);
+    t.notRegex(r.stderr, /building|booting|run directory/, `${what}: nothing ran`);
+  }
+  t.false(existsSync(runs), 'no run directory');
+  if (full) t.deepEqual(readdirSync(full), ['filler'], 'nothing left on the full filesystem (no run directory, no probe, no temp file)');
+  t.deepEqual(qemuProcesses(dir), []);
 });
