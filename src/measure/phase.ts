@@ -10,13 +10,9 @@ import { LeaklabError } from '../util/errors.ts';
 import { tail } from '../util/exec.ts';
 import { withoutTerminalCodes } from '../util/terminal.ts';
 import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
+import type { Step } from '../network/topology.ts';
 
-export interface Step {
-  name: string;
-  script: string;
-  /** The error for this step's failure; default: a scenario error naming the step. */
-  failure?: (output: string, exitCode: number) => LeaklabError;
-}
+export type { Step };
 
 const FAILED = '#leaklab-failed#';
 

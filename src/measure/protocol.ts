@@ -91,7 +91,15 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
     return sample;
   };
 
-  await settled('setup', 0, 0, [...topologySteps(s), reachStep(s), burstStep(s, 'warm-up', warmupSize(sizes[0]))], { listAliases: true });
+  const endSetup = showSetup(ctx, s, opts.scope);
+  try {
+    await settled('setup', 0, 0, [...topologySteps(s), reachStep(s), burstStep(s, 'warm-up', warmupSize(sizes[0]))], {
+      listAliases: true,
+      timeoutMs: setupPhaseTimeoutMs(s),
+    });
+  } finally {
+    endSetup();
+  }
   const baseline = await settled('baseline', 0, 0, []);
   await settled('idle', 0, 0, []);
   const task = ctx.progress.task(opts.scope, sizes.length);
@@ -119,6 +127,22 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
     task.end();
   }
   return m;
+}
+
+/** A phase's guest command may take 2 minutes; the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */
+const PHASE_TIMEOUT_MS = 120_000;
+
+function setupPhaseTimeoutMs(s: Scenario): number {
+  return PHASE_TIMEOUT_MS + s.setup.length * (s.setupTimeout + 5) * 1000;
+}
+
+/** Shows the setup phase as running (with the scenario's setup commands, the part that can hang); returns the function that ends it. */
+function showSetup(ctx: Context, s: Scenario, scope: string): () => void {
+  const n = s.setup.length;
+  const what = `setting up the guest${n === 0 ? '' : ` with setup[0${n > 1 ? `..${n - 1}` : ''}] (at most ${s.setupTimeout} s each)`}`;
+  const limitMs = setupPhaseTimeoutMs(s);
+  ctx.progress.step(scope, what);
+  return ctx.progress.timedTask(scope, limitMs, (ms) => `${what}: ${Math.round(ms / 1000)} s of ${limitMs / 1000} s allowed`);
 }
 
 const flushStep: Step = { name: 'route flush', script: FLUSH_SCRIPT };

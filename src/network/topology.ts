@@ -1,11 +1,13 @@
 // Owns the guest's network as shell commands: a `peer` namespace joined to
 // the guest by a veth pair, the remote address on the peer's lo reached
 // through the guest's default route, then the scenario's rules, routes,
-// firewall and setup commands. Every address lives inside the guest.
-// Addresses are quoted (shWord); rules, routes, ip6tables arguments and setup
-// commands are shell by design (the scenario's own words, run in the guest).
+// firewall and setup commands (each cut off after setupTimeout). Every
+// address lives inside the guest. Addresses are quoted (shWord); rules,
+// routes, ip6tables arguments and setup commands are shell by design (the
+// scenario's own words, run in the guest).
 import type { Scenario } from '../scenario/scenario.ts';
 import { shQuote, shWord } from '../util/shell.ts';
+import { LeaklabError } from '../util/errors.ts';
 
 export const PEER_NS = 'peer';
 
@@ -17,8 +19,15 @@ function operstateUp(dev: string): string {
   return `n=0; until read -r s < /sys/class/net/${dev}/operstate && [ "$s" = up ]; do n=$((n+1)); [ $n -lt 100 ] || exit 1; sleep 0.05; done`;
 }
 
+/** A step of a phase: a name, its shell commands, and the error its failure makes (default: a scenario error naming the step, with what the guest said). */
+export interface Step {
+  name: string;
+  script: string;
+  failure?: (output: string, exitCode: number) => LeaklabError;
+}
+
 /** The commands that build the topology, one step per entry (run with set -e). */
-export function topologySteps(s: Scenario): { name: string; script: string }[] {
+export function topologySteps(s: Scenario): Step[] {
   const t = s.topology;
   const v4 = s.traffic.family === 'ipv4' || s.rules4.length > 0;
   const lines = [
@@ -53,12 +62,50 @@ export function topologySteps(s: Scenario): { name: string; script: string }[] {
     t.defaultRoute ? `ip -6 route add default via ${shWord(hostOf(t.peer))} dev veth0` : '',
     t.defaultRoute && v4 ? `ip -4 route add default via ${shWord(hostOf(t.peer4))} dev veth0` : '',
   ].filter(Boolean);
-  const steps = [{ name: 'topology', script: lines.join('\n') }];
+  const steps: Step[] = [{ name: 'topology', script: lines.join('\n') }];
   for (const r of s.rules) steps.push({ name: `ip -6 rule add ${r}`, script: `ip -6 rule add ${r}` });
   for (const r of s.rules4) steps.push({ name: `ip -4 rule add ${r}`, script: `ip -4 rule add ${r}` });
   for (const r of s.routes) steps.push({ name: `ip -6 route add ${r}`, script: `ip -6 route add ${r}` });
   if (s.firewall.nft) steps.push({ name: 'nft ruleset', script: `printf '%s\\n' ${shQuote(s.firewall.nft)} > /tmp/leaklab.nft && nft -f /tmp/leaklab.nft` });
   for (const l of s.firewall.ip6tables) steps.push({ name: `ip6tables ${l}`, script: `ip6tables ${l}` });
-  s.setup.forEach((c, i) => steps.push({ name: `setup[${i}]: ${c}`, script: c }));
+  s.setup.forEach((c, i) => steps.push(setupCommand(c, i, s.setupTimeout)));
   return steps;
+}
+
+/** The exit code of a setup command that was cut off (as coreutils' timeout says it). */
+const TIMED_OUT = 124;
+
+/**
+ * A setup command, stopped after `seconds` with all it started: a command
+ * that hangs fails the run naming itself instead of waiting out the guest's
+ * limit. The command runs in a session of its own, and a watcher signals
+ * that whole session (SIGTERM, SIGKILL 5 s later): the guest's timeout is
+ * busybox's, which signals the command alone and would leave what it
+ * started running (and holding the phase's output open).
+ */
+function setupCommand(command: string, i: number, seconds: number): Step {
+  const flag = '/tmp/leaklab-timed-out.$1';
+  const watcher = `sleep ${seconds}; : > ${flag}; kill -TERM -$1; sleep 5; kill -KILL -$1`;
+  const script = [
+    `setsid sh -c ${shQuote(command)} & leaklab_cmd=$!`,
+    `setsid sh -c ${shQuote(watcher)} sh $leaklab_cmd >/dev/null 2>&1 & leaklab_watcher=$!`,
+    'leaklab_rc=0; wait $leaklab_cmd || leaklab_rc=$?',
+    'kill -TERM -$leaklab_watcher 2>/dev/null || :',
+    `! rm /tmp/leaklab-timed-out.$leaklab_cmd 2>/dev/null || leaklab_rc=${TIMED_OUT}`,
+    '[ $leaklab_rc -eq 0 ] || exit $leaklab_rc',
+  ].join('\n');
+  return {
+    name: `setup[${i}]`,
+    script,
+    failure: (output, code) =>
+      code === TIMED_OUT
+        ? new LeaklabError('scenario', `setup[${i}]: timed out after ${seconds} s`, {
+            hint: 'fix the command so that it ends (one that waits for input or runs forever never does), or raise setupTimeout (seconds) in the scenario',
+            details: [`command: ${command}`, output.trim()].filter(Boolean).join('\n'),
+          })
+        : new LeaklabError('scenario', `setting up the guest failed at "setup[${i}]: ${command}" (exit ${code})`, {
+            hint: 'check this line of the scenario (setup); the message below is what the guest said',
+            details: output,
+          }),
+  };
 }

@@ -17,5 +17,7 @@ export const DEFAULTS = {
   /** Containers send this many times the packets (or budget): their counts are host-wide. */
   containerPacketFactor: 10,
   settleSeconds: 3,
+  /** Seconds a setup command may run before it is cut off (a command that hangs must not wait out the guest's 2-minute limit). */
+  setupTimeout: 30,
   thresholds: { tolerance: 0, confidence: 0.95, minPackets: 100 },
 } as const;

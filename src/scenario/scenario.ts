@@ -24,7 +24,10 @@ export type ExpectedVerdict = Expectation['verdict'];
  * traffic's packets resolved, and expectations in their long form.
  */
 export interface Scenario extends Filled<
-  Pick<Input, 'name' | 'description' | 'kernels' | 'backends' | 'rules' | 'rules4' | 'routes' | 'setup' | 'changes' | 'watch' | 'settleSeconds'>
+  Pick<
+    Input,
+    'name' | 'description' | 'kernels' | 'backends' | 'rules' | 'rules4' | 'routes' | 'setup' | 'setupTimeout' | 'changes' | 'watch' | 'settleSeconds'
+  >
 > {
   file: string;
   guest: Filled<NonNullable<Input['guest']>>;
@@ -63,6 +66,7 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     routes: s.routes ?? [],
     firewall: { nft: s.firewall?.nft, ip6tables: s.firewall?.ip6tables ?? [] },
     setup: s.setup ?? [],
+    setupTimeout: s.setupTimeout ?? DEFAULTS.setupTimeout,
     changes: [...(s.changes ?? [])].sort((a, b) => a.afterBurst - b.afterBurst),
     traffic: {
       protocol: s.traffic.protocol ?? DEFAULTS.traffic.protocol,

@@ -78,6 +78,14 @@ export const ScenarioSchema = Type.Object(
       ),
     ),
     setup: Type.Optional(Type.Array(Type.String(), { description: 'shell commands run in the guest after the topology, before traffic' })),
+    setupTimeout: Type.Optional(
+      Type.Number({
+        exclusiveMinimum: 0,
+        maximum: 3600,
+        default: DEFAULTS.setupTimeout,
+        description: 'seconds each setup command may run; one still running then is stopped (with what it started) and the run fails naming it',
+      }),
+    ),
     changes: Type.Optional(
       Type.Array(
         Type.Object(

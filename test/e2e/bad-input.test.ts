@@ -106,6 +106,29 @@ test('a scenario command the guest rejects names the step and what the guest sai
   t.deepEqual(qemuProcesses(dir), []);
 });
 
+test('a setup command that hangs: cut off after setupTimeout (default 30 s), named setup[i] with its command, shown as running meanwhile, exit 2', async (t) => {
+  const dir = tempDir(t);
+  const file = scenario(dir, 'hangs', 'setup: ["true", "sleep 600"]');
+  let upAt = 0;
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], {
+    timeoutMs: 5 * 60_000,
+    onStderr: (all) => {
+      if (!upAt && /guest up in/.test(all)) upAt = Date.now();
+      return undefined;
+    },
+  });
+  const afterBoot = (Date.now() - upAt) / 1000;
+  expectNoVerdict(t, r, /setup\[1\]: timed out after 30 s/);
+  t.regex(r.stdout, /\| command: sleep 600\n/);
+  t.regex(r.stdout, /next step: [^\n]*raise setupTimeout/);
+  t.notRegex(r.stdout + r.stderr, /lost the guest/);
+  // While it runs: the step says what may take how long; in a log, the running task prints a line every 15 s.
+  t.regex(r.stderr, /hangs on v6\.1: setting up the guest with setup\[0\.\.1\] \(at most 30 s each\)\n/);
+  t.regex(r.stderr, /hangs on v6\.1: \[[#-]+\] +\d+% setting up the guest with setup\[0\.\.1\] \(at most 30 s each\): \d+ s of 190 s allowed/);
+  t.true(afterBoot > 29 && afterBoot < 60, `ended ${afterBoot} s after the guest came up`);
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
 test('a patch that does not apply: exit 2 naming the hunk, cache and source tree unchanged', async (t) => {
   const dir = tempDir(t);
   const badPatch = readFileSync(join(ROOT, 'lab/patches/fib6-suppress-revert-fix.patch'), 'utf8').replace('suppress_route:', 'suppress_route_renamed:');
