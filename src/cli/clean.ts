@@ -1,8 +1,10 @@
 // Owns `leaklab clean`: every backend sweeps what killed leaklab runs left
-// behind (guests and containers of running leaklab processes are kept), and
-// on request removes leaklab's images it keeps outside the cache.
+// behind (guests and containers of running leaklab processes are kept), the
+// cache loses its unfinished entries, and on request every backend removes
+// leaklab's images it keeps outside the cache.
 import { BACKENDS, BACKEND_NAMES } from '../run/backends.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { removeOrphanedTemps } from '../util/cache.ts';
 import type { Context } from '../util/context.ts';
 
 export async function cleanCommand(ctx: Context, opts: { images?: boolean }): Promise<number> {
@@ -18,5 +20,6 @@ export async function cleanCommand(ctx: Context, opts: { images?: boolean }): Pr
       process.stdout.write(`${name}: not checked (${err.message})\n`);
     }
   }
+  process.stdout.write(`unfinished cache entries removed: ${await removeOrphanedTemps(ctx)}\n`);
   return 0;
 }

@@ -194,7 +194,7 @@ program
 program
   .command('clean')
   .description(
-    "remove what killed leaklab runs left behind: QEMU guests and containers whose leaklab process is gone (with --images, leaklab's Docker images too)",
+    "remove what killed leaklab runs left behind: QEMU guests, unfinished cache entries and containers whose leaklab process is gone (with --images, leaklab's Docker images too)",
   )
   .option('--images', "also remove leaklab's Docker images (remade from the recipe when next needed)")
   .action(async (opts) => {

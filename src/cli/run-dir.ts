@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { beforeRun } from '../run/backends.ts';
 import type { Backend } from '../scenario/scenario.ts';
 import { makeUserDir } from '../util/dirs.ts';
-import { CACHE_HINT } from '../util/cache.ts';
+import { CACHE_HINT, removeOrphanedTemps } from '../util/cache.ts';
 import { checkOutputDir, writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
 
@@ -15,6 +15,9 @@ export async function reapAndCheckEnvironment(ctx: Context, backends: Iterable<B
   await beforeRun(ctx, backends);
   // A cache that cannot be written would fail every kernel one by one: say it once, up front.
   await makeUserDir(ctx.config.cacheRoot, 'the cache directory', CACHE_HINT);
+  const temps = await removeOrphanedTemps(ctx);
+  if (temps > 0)
+    process.stderr.write(`leaklab: removed ${temps} unfinished cache entr${temps === 1 ? 'y' : 'ies'} left by a leaklab process that was killed\n`);
 }
 
 /**

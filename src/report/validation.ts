@@ -67,7 +67,7 @@ export function validationMarkdown(r: ValidationReport, command: string[]): stri
     '',
     '## Reproduce',
     '```sh',
-    `npx leaklab ${command.map(shWord).join(' ')}`,
+    `node bin/leaklab.js ${command.map(shWord).join(' ')}`,
     '```',
     '',
   ].join('\n');

@@ -1,10 +1,13 @@
 // Owns the on-disk cache: where it lives, and the one way entries are made
 // (built in a temp dir beside the entry, renamed into place when complete),
-// so an interrupted or failed build never leaves a half-written entry.
-import { rename, rm, stat, mkdtemp } from 'node:fs/promises';
+// so an interrupted or failed build never leaves a half-written entry. A
+// temp dir is named after its owner, so one left by a killed leaklab is
+// removed by the next run (or `leaklab clean`).
+import { rename, rm, stat, mkdtemp, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Context } from './context.ts';
 import { makeUserDir } from './dirs.ts';
+import { ownerTag, removeOrphans } from './owner.ts';
 
 /** A path inside the cache (the configuration says where it is). */
 export function cachePath(ctx: Pick<Context, 'config'>, ...parts: string[]): string {
@@ -12,6 +15,22 @@ export function cachePath(ctx: Pick<Context, 'config'>, ...parts: string[]): str
 }
 
 export const CACHE_HINT = 'set LEAKLAB_CACHE to a directory you can write to (default ~/.cache/leaklab)';
+
+/** What marks a temp entry's name: `.KEY.tmp-PID.SCOPE-XXXXXX`. */
+const TEMP_MARKER = '.tmp-';
+
+/** The prefix of a temp entry for `key` (mkdtemp adds the random part). */
+export function tempPrefix(key: string): string {
+  return `.${key}${TEMP_MARKER}${ownerTag()}`;
+}
+
+/** Removes the temp entries of every cache area whose leaklab process is gone (SIGKILL, a crash); returns how many. */
+export async function removeOrphanedTemps(ctx: Pick<Context, 'config'>): Promise<number> {
+  let removed = 0;
+  const areas = await readdir(cachePath(ctx), { withFileTypes: true }).catch(() => []);
+  for (const area of areas) if (area.isDirectory()) removed += await removeOrphans(cachePath(ctx, area.name), TEMP_MARKER);
+  return removed;
+}
 
 export async function exists(path: string): Promise<boolean> {
   try {
@@ -31,7 +50,7 @@ export async function cachedDir(ctx: Context, area: string, key: string, fill: (
   const final = cachePath(ctx, area, key);
   if (await exists(final)) return final;
   await makeUserDir(cachePath(ctx, area), 'the cache directory', CACHE_HINT);
-  const tmp = await mkdtemp(join(cachePath(ctx, area), `.${key}.tmp-`));
+  const tmp = await mkdtemp(join(cachePath(ctx, area), tempPrefix(key)));
   const unregister = ctx.cleanup.add(`temp dir ${tmp}`, () => rm(tmp, { recursive: true, force: true }));
   try {
     await fill(tmp);

@@ -3,9 +3,11 @@
 // entry left behind. Uses the real CLI, real kernels and real guests.
 import test from 'ava';
 import { readdirSync, writeFileSync, mkdirSync, symlinkSync, readFileSync, existsSync } from 'node:fs';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { join } from 'node:path';
-import { leaklab, qemuProcesses, tempDir, pathWithout, ROOT } from '../helpers/cli.ts';
+import { leaklab, qemuProcesses, guestsOf, tempDir, pathWithout, ROOT } from '../helpers/cli.ts';
+import { retryUntil } from '../../src/util/retry.ts';
 import { readConfig } from '../../src/util/config.ts';
 
 // Where the CLI under test caches (LEAKLAB_CACHE, else XDG_CACHE_HOME, else ~/.cache): read the way it reads it.
@@ -226,18 +228,118 @@ test('Ctrl-C while a guest runs: exit 130, guest stopped, temp dirs removed', as
   t.deepEqual(qemuProcesses(dir), []);
 });
 
-test('a guest left running by a SIGKILLed leaklab is stopped by the next run', async (t) => {
+test('Ctrl-C while a guest is being stopped: exit 130 once the stop has finished (no QEMU, no socket dir left)', async (t) => {
   const dir = tempDir(t);
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
   const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
-    onStderr: (all) => (/burst 1\//.test(all) ? 'SIGKILL' : undefined),
+    env: { TMPDIR: tmp, LEAKLAB_DEBUG: 'guest' },
+    onStderr: (all) => (/debug guest: v6\.1: stopping/.test(all) ? 'SIGINT' : undefined),
   });
-  t.is(r.signal, 'SIGKILL');
-  t.is(qemuProcesses(dir).length, 1, 'SIGKILL gives leaklab no chance to clean up: the guest is orphaned');
+  t.is(r.code, 130, r.stderr.slice(-2000));
+  t.regex(r.stderr, /stopping \(QMP quit, then SIGKILL\)[^]*SIGINT: stopping guests/);
+  t.deepEqual(
+    readdirSync(tmp).filter((f) => f.startsWith('leaklab-')),
+    [],
+    'the socket dir is removed',
+  );
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
+test('SIGKILL to leaklab while a guest boots: the guest dies with it; the next run removes its socket dir', async (t) => {
+  const dir = tempDir(t);
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  let owner = 0;
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], {
+    env: { TMPDIR: tmp },
+    poll: (pid) => {
+      owner = pid;
+      return guestsOf(pid).length > 0 ? 'SIGKILL' : undefined;
+    },
+  });
+  // Should it outlive the test (the check below failing), it is ours to end.
+  t.teardown(() => guestsOf(owner).forEach((pid) => process.kill(pid, 'SIGKILL')));
+  t.is(r.signal, 'SIGKILL', r.stderr);
+  t.regex(r.stderr, /booting/);
+  // SIGKILL gives leaklab no chance to clean up: the kernel ends the guest (its parent-death signal).
+  const gone = await retryUntil(() => (guestsOf(owner).length === 0 ? true : undefined), { intervalMs: 100, timeoutMs: 5_000 });
+  t.true(gone, `guest of ${owner} still running: ${guestsOf(owner).join(' ')}`);
+  t.is(readdirSync(tmp).filter((f) => f.startsWith(`leaklab-${owner}.`)).length, 1, 'its socket dir is left behind');
+  const next = await leaklab(['run', join(dir, 'no-such-scenario.yaml')], { env: { TMPDIR: tmp } });
+  t.is(next.code, 2);
+  t.deepEqual(
+    readdirSync(tmp).filter((f) => f.startsWith('leaklab-')),
+    [],
+    'the next run removed it',
+  );
+});
+
+test('a guest left running by a killed leaklab (one without the parent-death signal, say) is stopped by the next run', async (t) => {
+  const dir = tempDir(t);
+  // An owner that is surely gone: a process that has exited.
+  const dead = spawn('true');
+  await once(dead, 'exit');
+  const orphan = spawn(
+    'qemu-system-x86_64',
+    ['-name', `leaklab-owner-${dead.pid}`, '-S', '-nodefaults', '-display', 'none', '-serial', `file:${join(dir, 'console.log')}`],
+    { stdio: 'ignore' },
+  );
+  t.teardown(() => orphan.kill('SIGKILL'));
+  await retryUntil(() => (qemuProcesses(dir).length > 0 ? true : undefined), { intervalMs: 100, timeoutMs: 10_000 });
+  t.is(qemuProcesses(dir).length, 1);
   const next = await leaklab(['run', join(dir, 'no-such-scenario.yaml')]);
   t.is(next.code, 2);
   t.regex(next.stderr, /QEMU guests stopped: 1, left by a leaklab process that was killed/);
-  for (let i = 0; i < 30 && qemuProcesses(dir).length > 0; i++) await new Promise((res) => setTimeout(res, 100));
-  t.deepEqual(qemuProcesses(dir), []);
+  t.true(await retryUntil(() => (qemuProcesses(dir).length === 0 ? true : undefined), { intervalMs: 100, timeoutMs: 3_000 }));
+});
+
+/** A process that starts making the cache entry images/KEY in `cache` and never finishes; returned once its temp dir exists. */
+async function unfinishedEntry(cache: string, key: string): Promise<ChildProcess> {
+  const code = `import { cachedDir } from ${JSON.stringify(join(ROOT, 'src/util/cache.ts'))};
+import { createContext } from ${JSON.stringify(join(ROOT, 'src/util/context.ts'))};
+import { writeFileSync } from 'node:fs';
+await cachedDir(createContext({ quiet: true }), 'images', ${JSON.stringify(key)}, async (tmp) => {
+  writeFileSync(tmp + '/half-made', '');
+  console.log('filling');
+  await new Promise(() => setInterval(() => {}, 1000));
+});`;
+  const child = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', code], {
+    cwd: ROOT,
+    env: { ...process.env, LEAKLAB_CACHE: cache },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d) => String(d).includes('filling') && resolve());
+    child.on('exit', (c) => reject(new Error(`the entry maker exited (${c})`)));
+  });
+  return child;
+}
+
+test('SIGKILL while a cache entry is being made: leaklab clean (or the next run) removes its temp dir; one of a live leaklab is kept', async (t) => {
+  const dir = tempDir(t);
+  const cache = join(dir, 'cache');
+  const temps = () =>
+    readdirSync(join(cache, 'images'))
+      .filter((n) => n.includes('.tmp-'))
+      .map((n) => n.split('.tmp-')[0])
+      .sort();
+  const killed = await unfinishedEntry(cache, 'killed');
+  killed.kill('SIGKILL');
+  await once(killed, 'exit');
+  const live = await unfinishedEntry(cache, 'alive');
+  t.teardown(() => live.kill('SIGKILL'));
+  t.deepEqual(temps(), ['.alive', '.killed']);
+  const clean = await leaklab(['clean'], { env: { LEAKLAB_CACHE: cache } });
+  t.is(clean.code, 0, clean.stderr);
+  t.regex(clean.stdout, /unfinished cache entries removed: 1\n/);
+  t.deepEqual(temps(), ['.alive'], "a live leaklab's entry is never removed");
+  live.kill('SIGKILL');
+  await once(live, 'exit');
+  const next = await leaklab(['run', join(dir, 'no-such-scenario.yaml')], { env: { LEAKLAB_CACHE: cache } });
+  t.is(next.code, 2);
+  t.regex(next.stderr, /removed 1 unfinished cache entry left by a leaklab process that was killed/);
+  t.deepEqual(temps(), []);
 });
 
 test('output paths that cannot be made (under /proc, where a recursive mkdir loops forever): one message each, exit 2, nothing run', async (t) => {

@@ -43,7 +43,7 @@ test('the upstream fix on v6.1-fix-reverted: FIX HOLDS at 95 %, no regression in
   t.truthy(report.validation.kernels.patched.provenance.bzImageSha256);
   const md = readFileSync(join(report.runDir, 'report.md'), 'utf8');
   t.regex(md, /^# Patch validation: FIX HOLDS/);
-  t.regex(md, /npx leaklab validate-patch -s v6\.1-fix-reverted/);
+  t.regex(md, /node bin\/leaklab\.js validate-patch -s v6\.1-fix-reverted/);
   t.deepEqual(qemuProcesses(dir), []);
 });
 

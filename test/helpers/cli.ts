@@ -23,12 +23,18 @@ export function tempDir(t: ExecutionContext): string {
 }
 
 /**
- * Runs bin/leaklab.js with args. `onStderr` sees stderr as it arrives and may
- * return a signal to send (e.g. SIGINT once the guest is booting).
+ * Runs bin/leaklab.js with args. `onStderr` sees stderr as it arrives, and
+ * `poll` is asked every 100 ms with leaklab's pid; either may return a signal
+ * to send (e.g. SIGINT once the guest is booting), once.
  */
 export function leaklab(
   args: string[],
-  opts: { env?: Record<string, string>; timeoutMs?: number; onStderr?: (all: string) => NodeJS.Signals | undefined } = {},
+  opts: {
+    env?: Record<string, string>;
+    timeoutMs?: number;
+    onStderr?: (all: string) => NodeJS.Signals | undefined;
+    poll?: (pid: number) => NodeJS.Signals | undefined;
+  } = {},
 ): Promise<CliResult> {
   return new Promise((resolvePromise) => {
     const child = spawn(process.execPath, [join(ROOT, 'bin/leaklab.js'), ...args], {
@@ -42,20 +48,35 @@ export function leaklab(
     child.stdout.on('data', (d) => {
       stdout += d;
     });
+    const send = (sig: NodeJS.Signals | undefined | false) => {
+      if (!sig || signalled) return;
+      signalled = true;
+      child.kill(sig);
+    };
     child.stderr.on('data', (d) => {
       stderr += d;
-      const sig = !signalled && opts.onStderr?.(stderr);
-      if (sig) {
-        signalled = true;
-        child.kill(sig);
-      }
+      send(!signalled && opts.onStderr?.(stderr));
     });
+    const poller = opts.poll && setInterval(() => send(!signalled && opts.poll!(child.pid!)), 100);
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (poller) clearInterval(poller);
       resolvePromise({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** Pids of the QEMU guests a leaklab process started (their -name says its pid). */
+export function guestsOf(owner: number): number[] {
+  try {
+    return execFileSync('pgrep', ['-f', `^qemu-system-x86_64 .*leaklab-owner-${owner}( |$)`], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when nothing matches
+  }
 }
 
 /** Command lines of running qemu-system-x86_64 processes that mention `needle`. */

@@ -41,6 +41,7 @@ export interface DockerGuestOptions {
 export class DockerGuest implements Guest {
   readonly description: string;
   private stopped = false;
+  private removing?: Promise<void>;
   private readonly unregister: () => void;
 
   private constructor(
@@ -171,18 +172,21 @@ export class DockerGuest implements Guest {
   }
 
   async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.unregister();
     await this.remove().catch((err: unknown) => {
       const e = err instanceof LeaklabError ? err : dockerError('removing the container', err);
       throw new LeaklabError(e.kind, e.message, { hint: 'run leaklab clean to remove it', details: e.details });
     });
   }
 
-  private async remove(): Promise<void> {
+  /** One removal, however many ask (the cell's end, Ctrl-C's cleanup); it leaves the cleanup scope only once it has ended. */
+  private remove(): Promise<void> {
     this.stopped = true;
-    await this.container.remove({ force: true, v: true }).catch((err: { statusCode?: number }) => {
-      if (err.statusCode !== 404) throw dockerError('removing the container', err);
-    });
+    this.removing ??= this.container
+      .remove({ force: true, v: true })
+      .catch((err: { statusCode?: number }) => {
+        if (err.statusCode !== 404) throw dockerError('removing the container', err);
+      })
+      .finally(() => this.unregister());
+    return this.removing;
   }
 }

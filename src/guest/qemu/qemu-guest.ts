@@ -1,17 +1,18 @@
 // Owns one QEMU guest's life: start (kernel + initrd, serial console to the
-// run directory, guest agent on ttyS1, QMP), wait until the agent answers
+// run directory, guest agent on ttyS1, QMP; a guest dies with leaklab, even
+// one killed by SIGKILL), wait until the agent answers
 // while watching for panics and early exits, run commands, and stop with
 // one cleanup path: QMP quit, then SIGKILL of the process group, then
-// removal of the socket dir. Ctrl-C takes the same path.
+// removal of the socket dir. Ctrl-C takes the same path, and waits for a
+// stop already under way rather than exiting in the middle of it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, readFile, open } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Guest, ExecResult } from '../guest.ts';
 import type { Accel } from './accel.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { Qmp } from './qmp.ts';
-import { ownerName } from './reaper.ts';
+import { ownerName, sockDirPrefix } from './reaper.ts';
 import { findTroubles, isPanic } from './console.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { requireTool, tail, runAllowFail } from '../../util/exec.ts';
@@ -35,19 +36,21 @@ const QEMU = 'qemu-system-x86_64';
 
 export class QemuGuest implements Guest {
   readonly description: string;
-  private stopped = false;
+  private stopping?: Promise<void>;
   private exited = false;
   private exitInfo = '';
   private agent?: GuestAgent;
-  private unregister: () => void = () => {};
+  private readonly unregister: () => void;
 
   private constructor(
     private readonly ctx: Context,
     private readonly opts: QemuGuestOptions,
     private readonly child: ChildProcess,
     private readonly sockDir: string,
+    private readonly unregisterSockDir: () => void,
   ) {
     this.description = `qemu (${opts.accel}) ${opts.name}`;
+    this.unregister = ctx.cleanup.add(`QEMU guest ${opts.name} (pid ${child.pid})`, () => this.stop());
     child.on('exit', (code, signal) => {
       this.exited = true;
       this.exitInfo = signal ? `signal ${signal}` : `exit code ${code}`;
@@ -64,9 +67,16 @@ export class QemuGuest implements Guest {
 
   static async start(ctx: Context, opts: QemuGuestOptions): Promise<QemuGuest> {
     await requireTool(QEMU, 'qemu-system-x86');
-    // Unix socket paths are limited to 108 bytes: keep them in a short temp dir.
-    const sockDir = await mkdtemp(join(tmpdir(), 'leaklab-'));
+    await requireTool('setpriv', 'util-linux');
     const log = await open(join(opts.runDir, 'qemu.log'), 'w');
+    // Unix socket paths are limited to 108 bytes: keep them in a short temp dir,
+    // in the cleanup scope before anything else can be interrupted (and named
+    // after this process: if it is killed, the next run removes the dir).
+    const sockDir = await mkdtemp(sockDirPrefix()).catch(async (err) => {
+      await log.close();
+      throw err;
+    });
+    const unregisterSockDir = ctx.cleanup.add(`temp dir ${sockDir}`, () => rm(sockDir, { recursive: true, force: true }));
     const args = [
       '-machine',
       opts.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg',
@@ -98,10 +108,13 @@ export class QemuGuest implements Guest {
       '-qmp',
       `unix:${join(sockDir, 'qmp.sock')},server=on,wait=off`,
     ];
-    const child = spawn(QEMU, args, { detached: true, stdio: ['ignore', log.fd, log.fd] });
+    // setpriv sets the parent-death signal, then execs QEMU: when leaklab dies
+    // for any reason (SIGKILL, a crash, `timeout -s KILL`), the kernel kills the
+    // guest, which no cleanup of ours could do then. Its own process group:
+    // a terminal's Ctrl-C reaches leaklab, which stops the guest in order.
+    const child = spawn('setpriv', ['--pdeathsig', 'KILL', QEMU, ...args], { detached: true, stdio: ['ignore', log.fd, log.fd] });
     // Listeners and cleanup before any await, so no exit or Ctrl-C is missed.
-    const guest = new QemuGuest(ctx, opts, child, sockDir);
-    guest.unregister = ctx.cleanup.add(`QEMU guest ${opts.name} (pid ${child.pid})`, () => guest.stop());
+    const guest = new QemuGuest(ctx, opts, child, sockDir, unregisterSockDir);
     await log.close();
     try {
       await guest.waitForAgent();
@@ -145,7 +158,7 @@ export class QemuGuest implements Guest {
   }
 
   async exec(script: string, opts: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    if (!this.agent || this.stopped) throw new LeaklabError('guest', `${this.opts.name}: the guest is not running`);
+    if (!this.agent || this.stopping) throw new LeaklabError('guest', `${this.opts.name}: the guest is not running`);
     const timeoutMs = opts.timeoutMs ?? 120_000;
     const started = Date.now();
     try {
@@ -175,10 +188,18 @@ export class QemuGuest implements Guest {
     return findTroubles(await this.consoleText());
   }
 
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.unregister();
+  /**
+   * Stops the guest and removes its socket dir. Every caller (the cell's end,
+   * Ctrl-C's cleanup) gets the same stop: one that is under way when Ctrl-C
+   * comes is waited for, and stays in the cleanup scope until it is done.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    this.ctx.progress.debug('guest', `${this.opts.name}: stopping (QMP quit, then SIGKILL)`);
     this.agent?.close();
     if (!this.exited) {
       try {
@@ -199,6 +220,8 @@ export class QemuGuest implements Guest {
       await this.waitExit(5000);
     }
     await rm(this.sockDir, { recursive: true, force: true });
+    this.unregisterSockDir();
+    this.unregister();
   }
 
   private async waitExit(ms: number): Promise<void> {

@@ -1,18 +1,29 @@
 // Owns sweeping QEMU guests that outlived the leaklab process that started
 // them (leaklab was SIGKILLed, or crashed): every guest carries its owner's
 // pid in `-name leaklab-owner-PID`, and a guest whose owner is gone is killed
-// and its socket dir removed at the next `leaklab run`.
+// at the next `leaklab run`; socket dirs (named after their owner too) whose
+// owner is gone are removed then.
 import { readdir, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { processAlive } from '../../util/exec.ts';
+import { ownerTag, removeOrphans } from '../../util/owner.ts';
 
 export const OWNER_PREFIX = 'leaklab-owner-';
+
+/** Marks a guest's socket dir in the temp dir: `leaklab-PID.SCOPE-XXXXXX`. */
+const SOCK_DIR_MARKER = 'leaklab-';
+
+/** Where a guest's sockets go (mkdtemp adds the random part). */
+export function sockDirPrefix(): string {
+  return join(tmpdir(), `${SOCK_DIR_MARKER}${ownerTag()}`);
+}
 
 export function ownerName(): string {
   return `${OWNER_PREFIX}${process.pid}`;
 }
 
-/** Kills orphaned leaklab guests; returns how many there were. */
+/** Kills orphaned leaklab guests and removes orphaned socket dirs; returns how many guests there were. */
 export async function reapOrphanedGuests(): Promise<number> {
   let reaped = 0;
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
@@ -32,5 +43,6 @@ export async function reapOrphanedGuests(): Promise<number> {
     const path = /path=([^,]+)/.exec(sock ?? '')?.[1];
     if (path && /\/leaklab-[^/]+\/qga\.sock$/.test(path)) await rm(dirname(path), { recursive: true, force: true });
   }
+  await removeOrphans(tmpdir(), SOCK_DIR_MARKER);
   return reaped;
 }
