@@ -54,9 +54,17 @@ async function userImage(k: CatalogKernel & { kind: 'image' }): Promise<KernelAr
   };
 }
 
-/** Notes which catalog names a cached kernel serves (for `leaklab kernels`). */
+/**
+ * Notes which catalog names a cached kernel serves (for `leaklab kernels`).
+ * Only a listing depends on it: a cache that cannot be written (read-only)
+ * still runs the kernel.
+ */
 async function recordName(artifact: KernelArtifact): Promise<void> {
   const dir = join(dirname(artifact.bzImage), 'names');
-  await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, artifact.name), '');
+  try {
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, artifact.name), '');
+  } catch {
+    // The listing then says "not built" for this name; nothing else is affected.
+  }
 }

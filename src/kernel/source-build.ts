@@ -3,7 +3,8 @@
 // kbuild (kbuild.ts), one build per source tree at a time (util/lock.ts).
 // Finished kernels are cached by content (source + config + patches); the
 // object directory is shared by every variant of the same source and config,
-// so a one-file patch rebuilds in seconds.
+// so a one-file patch rebuilds in seconds. A kernel built before from the
+// same inputs (build-inputs.ts) is taken as it is: no lock, nothing written.
 import { readFile, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
@@ -17,6 +18,7 @@ import { sourceTree } from './source-tree.ts';
 import { readFragments, makeConfig } from './kconfig.ts';
 import { readPatches, applyPatches, revertPatches } from './patch-set.ts';
 import { make } from './kbuild.ts';
+import { buildInputsKey, builtBefore, recordBuild } from './build-inputs.ts';
 import type { Context } from '../util/context.ts';
 
 export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
@@ -39,6 +41,9 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
   // whenever the content changes, since Kconfig files may have changed.
   const objdir = cachePath(ctx, 'objdirs', `${short(tree.objdirKey)}-${short(sha256(tree.objdirKey, ...configInputs))}`);
   const configKey = sha256(tree.key, ...configInputs);
+  const inputsKey = await buildInputsKey(ctx, [tree.key, ...configInputs, ...patches.map((p) => p.text)]);
+  const before = await builtBefore(ctx, inputsKey);
+  if (before) return artifact(k, before, objdir);
   // One lock per source tree: patches change the tree every objdir builds from.
   const lock = await acquireLock(ctx, cachePath(ctx, 'locks', `${short(sha256(tree.dir))}.lockdir`), k.name);
   try {
@@ -80,23 +85,29 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
       // Two builds on one tree would have mixed their patches: nothing made then is cached.
       lock.assertHeld();
     });
-    const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8'));
-    return {
-      name: k.name,
-      bzImage: join(dir, 'bzImage'),
-      configPath: join(dir, 'config'),
-      objdir,
-      release: meta.release,
-      provenance: {
-        origin: 'source',
-        source: meta.source,
-        bzImageSha256: meta.bzImageSha256,
-        configSha256: meta.configSha256,
-        compiler: meta.compiler,
-        patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' '),
-      },
-    };
+    await recordBuild(ctx, inputsKey, artifactKey);
+    return artifact(k, dir, objdir);
   } finally {
     await lock.release();
   }
+}
+
+/** A cached kernel (kernels/KEY) as the artifact of catalog kernel `k`. */
+async function artifact(k: CatalogKernel, dir: string, objdir: string): Promise<KernelArtifact> {
+  const meta = JSON.parse(await readFile(join(dir, 'meta.json'), 'utf8'));
+  return {
+    name: k.name,
+    bzImage: join(dir, 'bzImage'),
+    configPath: join(dir, 'config'),
+    objdir,
+    release: meta.release,
+    provenance: {
+      origin: 'source',
+      source: meta.source,
+      bzImageSha256: meta.bzImageSha256,
+      configSha256: meta.configSha256,
+      compiler: meta.compiler,
+      patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' '),
+    },
+  };
 }

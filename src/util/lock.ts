@@ -9,6 +9,7 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { Context } from './context.ts';
 import { LeaklabError } from './errors.ts';
+import { reasonOf } from './output.ts';
 
 /** A held lock is refreshed every 5 s; one not refreshed for 30 s is taken over (a busy build machine delays timers: generous). */
 const TIMING = { updateMs: 5_000, staleMs: 30_000 };
@@ -21,7 +22,9 @@ export interface Lock {
 
 /** Takes the lock at `path` (a directory is made there), waiting as long as another live owner holds it. */
 export async function acquireLock(ctx: Context, path: string, who: string, timing = TIMING): Promise<Lock> {
-  await mkdir(dirname(path), { recursive: true });
+  await mkdir(dirname(path), { recursive: true }).catch((err) => {
+    throw lockError(path, who, err);
+  });
   let lost: Error | undefined;
   const options = (retries: lockfile.LockOptions['retries']): lockfile.LockOptions => ({
     lockfilePath: path,
@@ -40,10 +43,10 @@ export async function acquireLock(ctx: Context, path: string, who: string, timin
   try {
     release = await lockfile.lock(path, options(0));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw lockError(path, err);
+    if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw lockError(path, who, err);
     ctx.progress.step(who, 'waiting for another leaklab run (or job) using this kernel source');
     release = await lockfile.lock(path, options({ forever: true, minTimeout: 200, maxTimeout: 2_000 })).catch((e) => {
-      throw lockError(path, e);
+      throw lockError(path, who, e);
     });
   }
   const unregister = ctx.cleanup.add(`lock ${path}`, () => release().catch(() => {}));
@@ -62,6 +65,10 @@ export async function acquireLock(ctx: Context, path: string, who: string, timin
   };
 }
 
-function lockError(path: string, err: unknown): LeaklabError {
-  return new LeaklabError('usage', `cannot lock ${path}: ${(err as Error).message}`, { hint: 'check that the cache directory is writable (LEAKLAB_CACHE)' });
+/** A lock that cannot be made: the cache is read-only (or full, or not a directory); only building needs one. */
+function lockError(path: string, who: string, err: unknown): LeaklabError {
+  return new LeaklabError('filesystem', `${who}: cannot take the lock ${path}: ${reasonOf(err)}`, {
+    hint: `${who} is not in the cache and building it needs a cache you can write to (one that cannot be written serves only kernels built in it before): set LEAKLAB_CACHE to a directory you can write to`,
+    cause: err,
+  });
 }

@@ -30,11 +30,17 @@ const REASONS: Record<string, string> = {
   ENOENT: 'no such file or directory',
 };
 
+/** Why the filesystem refused, in words: "read-only filesystem (EROFS)". */
+export function reasonOf(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return REASONS[code] ? `${REASONS[code]} (${code})` : (err as Error).message;
+}
+
 /** The error for a write the filesystem refused: the path, why, and what to do instead (`where`: the option or variable that names the path). */
 export function filesystemError(err: unknown, path: string, where: Where): LeaklabError {
   if (err instanceof LeaklabError) return err;
   const code = (err as NodeJS.ErrnoException).code ?? '';
-  const reason = REASONS[code] ? `${REASONS[code]} (${code})` : (err as Error).message;
+  const reason = reasonOf(err);
   const hint =
     code === 'ENOSPC' || code === 'EDQUOT' || code === 'EFBIG'
       ? `free space where ${path} is (df -h ${dirname(path)}), or give ${where} a path on another filesystem`
@@ -46,12 +52,19 @@ export function filesystemError(err: unknown, path: string, where: Where): Leakl
   return new LeaklabError('filesystem', `cannot write ${path}: ${reason}`, { hint, cause: err });
 }
 
+/** A filesystem's refusal (an errno code such as ENOSPC) as the one message for `path`; anything else (a bug, a LeaklabError) unchanged. */
+export function asFilesystemError(err: unknown, path: string, where: Where): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof LeaklabError || !/^E[A-Z]+$/.test(e?.code ?? '')) return err;
+  return filesystemError(err, path, where);
+}
+
 /** Runs `fn`, turning a filesystem error into the one message for `path`. */
 export async function writingTo<T>(path: string, where: Where, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw filesystemError(err, path, where);
+    throw asFilesystemError(err, path, where);
   }
 }
 

@@ -1,10 +1,11 @@
 import test from 'ava';
-import { mkdtempSync, mkdirSync, utimesSync, rmSync, existsSync, readFileSync } from 'node:fs';
-import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, utimesSync, rmSync, existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { spawn, execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acquireLock } from '../../src/util/lock.ts';
 import { retryUntil } from '../../src/util/retry.ts';
+import { LeaklabError } from '../../src/util/errors.ts';
 import { testContext } from '../helpers/context.ts';
 
 const ctx = testContext();
@@ -98,4 +99,27 @@ test('a lock lost while held (taken over, or removed) is said, and its holder re
   t.throws(() => lock.assertHeld(), { message: /v6\.1: another run took over the lock on this kernel source while building/ });
   await lock.release();
   rmSync(dir, { recursive: true, force: true });
+});
+
+test('a lock that cannot be made (a cache that cannot be written, a file where the locks dir should be) is one message naming the kernel, the path and the next step', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-lock-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  // As root, permissions stop no mkdir: a file where a directory must be does (ENOTDIR) ...
+  writeFileSync(join(dir, 'file'), '');
+  const notDir = await t.throwsAsync(acquireLock(ctx, join(dir, 'file', 'locks', 'tree.lockdir'), 'v6.1'), { instanceOf: LeaklabError });
+  t.is(notDir!.kind, 'filesystem');
+  t.is(notDir!.message, `v6.1: cannot take the lock ${join(dir, 'file', 'locks', 'tree.lockdir')}: a part of the path is not a directory (ENOTDIR)`);
+  t.regex(notDir!.hint!, /building it needs a cache you can write to[^]*set LEAKLAB_CACHE/);
+  // ... and so does an immutable directory (EPERM), as a read-only mount does (EROFS): the locks dir cannot be made in it.
+  const cache = join(dir, 'cache');
+  mkdirSync(cache);
+  try {
+    execFileSync('chattr', ['+i', cache], { stdio: 'pipe' });
+    t.teardown(() => execFileSync('chattr', ['-i', cache]));
+  } catch {
+    chmodSync(cache, 0o555); // not root (no chattr): permissions do stop mkdir
+  }
+  const readOnly = await t.throwsAsync(acquireLock(ctx, join(cache, 'locks', 'tree.lockdir'), 'v6.1'), { instanceOf: LeaklabError });
+  t.regex(readOnly!.message, /^v6\.1: cannot take the lock .*\/cache\/locks\/tree\.lockdir: (operation not permitted \(EPERM\)|permission denied \(EACCES\))$/);
+  t.false(existsSync(join(cache, 'locks')));
 });
