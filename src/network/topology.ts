@@ -95,7 +95,7 @@ function setupCommand(command: string, i: number, seconds: number): Step {
     '[ $leaklab_rc -eq 0 ] || exit $leaklab_rc',
   ].join('\n');
   return {
-    name: `setup[${i}]`,
+    name: `setup[${i}]: ${command}`,
     script,
     failure: (output, code) =>
       code === TIMED_OUT

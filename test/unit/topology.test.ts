@@ -28,7 +28,7 @@ test('a setup command that hangs is stopped after setupTimeout, with what it sta
   const steps = setupSteps('setup: ["true", "sleep 6001 & sleep 6002"]\nsetupTimeout: 1');
   t.deepEqual(
     steps.map((st) => st.name),
-    ['setup[0]', 'setup[1]'],
+    ['setup[0]: true', 'setup[1]: sleep 6001 & sleep 6002'],
   );
   t.is(runStep(steps[0].script).status, 0);
   const started = Date.now();
