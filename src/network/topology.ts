@@ -78,20 +78,22 @@ const TIMED_OUT = 124;
 /**
  * A setup command, stopped after `seconds` with all it started: a command
  * that hangs fails the run naming itself instead of waiting out the guest's
- * limit. The command runs in a session of its own, and a watcher signals
- * that whole session (SIGTERM, SIGKILL 5 s later): the guest's timeout is
- * busybox's, which signals the command alone and would leave what it
- * started running (and holding the phase's output open).
+ * limit. The command runs in a session of its own, which a watcher signals
+ * whole (SIGTERM, SIGKILL 5 s later): the guest's timeout is busybox's,
+ * which signals the command alone and would leave what it started running
+ * (and holding the phase's output open). The watcher is a subshell, ended
+ * by its pid as soon as the command ends: a pid that exists from the moment
+ * it is started (a session of its own would exist only once set up), so it
+ * never fires late. Its sleep may outlive it, holding nothing.
  */
 function setupCommand(command: string, i: number, seconds: number): Step {
-  const flag = '/tmp/leaklab-timed-out.$1';
-  const watcher = `sleep ${seconds}; : > ${flag}; kill -TERM -$1; sleep 5; kill -KILL -$1`;
+  const flag = '/tmp/leaklab-timed-out.$leaklab_cmd';
   const script = [
     `setsid sh -c ${shQuote(command)} & leaklab_cmd=$!`,
-    `setsid sh -c ${shQuote(watcher)} sh $leaklab_cmd >/dev/null 2>&1 & leaklab_watcher=$!`,
+    `(sleep ${seconds} && : > ${flag} && kill -TERM -$leaklab_cmd && sleep 5 && kill -KILL -$leaklab_cmd) >/dev/null 2>&1 & leaklab_watcher=$!`,
     'leaklab_rc=0; wait $leaklab_cmd || leaklab_rc=$?',
-    'kill -TERM -$leaklab_watcher 2>/dev/null || :',
-    `! rm /tmp/leaklab-timed-out.$leaklab_cmd 2>/dev/null || leaklab_rc=${TIMED_OUT}`,
+    'kill $leaklab_watcher 2>/dev/null || :',
+    `! rm ${flag} 2>/dev/null || leaklab_rc=${TIMED_OUT}`,
     '[ $leaklab_rc -eq 0 ] || exit $leaklab_rc',
   ].join('\n');
   return {

@@ -1,5 +1,6 @@
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { parseScenarioText } from '../../src/scenario/load.ts';
 import { toScenario } from '../../src/scenario/scenario.ts';
 import { topologySteps } from '../../src/network/topology.ts';
@@ -51,4 +52,18 @@ test('a setup command that fails (not a timeout) is named with its exit code and
   const err = step.failure!(r.stderr, r.status!);
   t.is(err.message, 'setting up the guest failed at "setup[0]: echo no such rule >&2; exit 3" (exit 3)');
   t.is(err.details, 'no such rule\n');
+});
+
+test('a setup command that ends in time leaves no watcher behind: nothing fires after it (no flag file, no signal to a reused pid)', async (t) => {
+  const flags = () => readdirSync('/tmp').filter((f) => f.startsWith('leaklab-timed-out.'));
+  const before = new Set(flags());
+  const [step] = setupSteps('setup: ["true"]\nsetupTimeout: 1');
+  // Quick commands, many times: the watcher is ended right after each, however early in its own start that is.
+  for (let i = 0; i < 20; i++) t.is(runStep(step.script).status, 0);
+  await new Promise((r) => setTimeout(r, 1_500));
+  t.deepEqual(
+    flags().filter((f) => !before.has(f)),
+    [],
+    'a watcher outlived its command and fired',
+  );
 });
