@@ -16,7 +16,7 @@ import { bisectText } from '../report/bisect.ts';
 import { writeJsonReport } from '../report/json.ts';
 import { checkOutputs } from '../report/outputs.ts';
 import { RUNS_DIR_WHERE } from '../util/output.ts';
-import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
+import { sweepLeftovers, checkEnvironment, makeRunDir } from './run-dir.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { VERSION } from '../util/paths.ts';
 import type { Context } from '../util/context.ts';
@@ -68,7 +68,8 @@ async function common(
   scenarioFile: string,
   opts: CommonOptions,
 ): Promise<{ scenario: Scenario; catalog: Catalog; direction: Direction; count: { runs: number; retries: number } }> {
-  await reapAndCheckEnvironment(ctx, ['qemu']);
+  await sweepLeftovers(ctx);
+  await checkEnvironment(ctx, ['qemu']);
   const runs = wholeNumber('--runs', opts.runs, 1, 20);
   const retries = wholeNumber('--retries', opts.retries, 0, 20);
   const scenario = await loadScenarioFile(scenarioFile, await knownRecipes(ctx.config.imagesDir));

@@ -2,7 +2,7 @@
 // result as it comes, write the JSON report, return the exit code.
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
-import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
+import { sweepLeftovers, checkEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarios } from '../scenario/load.ts';
 import { runSuite, planCells, checkCellKernels } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
@@ -31,6 +31,7 @@ export interface RunOptions {
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
 export async function runCommand(ctx: Context, paths: string[], opts: RunOptions): Promise<number> {
+  await sweepLeftovers(ctx);
   const kernels = kernelNames('--kernel', opts.kernel);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
@@ -59,8 +60,8 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
   }
   await checkOutputs({ json: opts.json, junit: opts.junit, report: opts.report, stepSummary: ctx.config.stepSummary });
   checkCellKernels(catalog, planned, kernels !== undefined);
-  // Each backend must answer before anything is made (and what a killed run left is removed).
-  await reapAndCheckEnvironment(ctx, new Set(cells.map((c) => c.backend)));
+  // Each backend must answer before anything is made (and what a killed run left behind an engine is removed).
+  await checkEnvironment(ctx, new Set(cells.map((c) => c.backend)));
   const jobs = parseJobs(opts.jobs);
   const runDir = await makeRunDir(opts.runsDir, '');
   const width = Math.max(20, ...cells.map((c) => c.nameWidth));

@@ -11,7 +11,7 @@ import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { validationKernels } from '../validate/patch-input.ts';
-import { reapAndCheckEnvironment, makeRunDir } from './run-dir.ts';
+import { sweepLeftovers, checkEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarioFile, loadScenarios } from '../scenario/load.ts';
 import { checkRecipes, knownRecipes } from '../image/recipe.ts';
 import { VERSION } from '../util/paths.ts';
@@ -32,7 +32,8 @@ export interface ValidateCliOptions {
 }
 
 export async function validatePatchCommand(ctx: Context, scenario: string, opts: ValidateCliOptions): Promise<number> {
-  await reapAndCheckEnvironment(ctx, ['qemu']);
+  await sweepLeftovers(ctx);
+  await checkEnvironment(ctx, ['qemu']);
   const runs =
     opts.runs === undefined
       ? runsFor(DEFAULT_CONFIDENCE)

@@ -32,6 +32,8 @@ export interface Swept {
 }
 
 export interface BackendAdapter {
+  /** Its guests are processes of this host: sweeping them needs no engine and costs nothing, so every command does it first. */
+  local: boolean;
   /** The cells of one scenario on this backend, given the kernels it is to run on. */
   cells(s: Scenario, kernels: string[]): Cell[];
   /** Checks this backend can run here, before anything is made; throws LeaklabError naming the fix. */
@@ -51,6 +53,7 @@ export interface BackendAdapter {
 }
 
 const qemu: BackendAdapter = {
+  local: true,
   cells: (s, kernels) => kernels.map((k) => ({ s, k, backend: 'qemu', group: k, where: k, dir: k, nameWidth: k.length + 2, bootsKernel: true, alone: false })),
   // Refuses LEAKLAB_ACCEL=kvm where KVM cannot work, before anything is built.
   check: async (ctx) => void (await chooseAccel(ctx.config.accel)),
@@ -65,6 +68,7 @@ const qemu: BackendAdapter = {
 };
 
 const docker: BackendAdapter = {
+  local: false,
   // One cell per scenario, whatever the kernels: a container runs on the host's kernel.
   // Its directory has a character no catalog name has, so a kernel named "docker" cannot share it.
   cells: (s) => [
@@ -89,12 +93,24 @@ export function backendOf(name: string): BackendAdapter | undefined {
   return Object.hasOwn(BACKENDS, name) ? BACKENDS[name as Backend] : undefined;
 }
 
-/** Checks, then sweeps, each backend a run uses, in registry order; says what a sweep removed. */
+/**
+ * At a command's start, before its input is read (so also when the input
+ * then turns out bad): sweeps every local backend, whose leftovers are
+ * processes of this host.
+ */
+export async function sweepLocal(ctx: Context): Promise<void> {
+  for (const name of BACKEND_NAMES.filter((b) => BACKENDS[b].local)) report(await BACKENDS[name].sweep(ctx));
+}
+
+/** Once a run knows its backends: each checks it can run, and one behind an engine is swept (the local ones were already). */
 export async function beforeRun(ctx: Context, used: Iterable<Backend>): Promise<void> {
   const wanted = new Set(used);
   for (const name of BACKEND_NAMES.filter((b) => wanted.has(b))) {
     await BACKENDS[name].check(ctx);
-    const swept = await BACKENDS[name].sweep(ctx);
-    if (swept.count > 0) process.stderr.write(`leaklab: ${swept.what}: ${swept.count}, left by a leaklab process that was killed\n`);
+    if (!BACKENDS[name].local) report(await BACKENDS[name].sweep(ctx));
   }
+}
+
+function report(swept: Swept): void {
+  if (swept.count > 0) process.stderr.write(`leaklab: ${swept.what}: ${swept.count}, left by a leaklab process that was killed\n`);
 }
