@@ -2,8 +2,9 @@
 // scenario makes on it, how a run checks it can work before its first cell
 // (engine up, accelerator usable), how it sweeps what a killed leaklab left
 // (`leaklab clean` too), how one cell's guest is prepared (behind the port,
-// guest/guest.ts), and how its results are named and run again. Everything above run/ asks this registry instead of testing
-// a backend's name; a new backend is a folder under guest/ and one entry here.
+// guest/guest.ts), and how its results are named and run again. Everything
+// above run/ asks this registry instead of testing a backend's name; a new
+// backend is a folder under guest/ and one entry here.
 import type { Scenario, Backend } from '../scenario/scenario.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
 import type { PreparedGuest } from '../guest/guest.ts';
