@@ -15,6 +15,8 @@ export const MODULE_TESTS: Record<string, string> = {
   'src/scenario/load.ts': 'test/unit/scenario-load.test.ts',
   'src/bisect/search.ts': 'test/unit/bisect-search.test.ts',
   'src/validate/outcome.ts': 'test/unit/validate-outcome.test.ts',
+  'src/verdict/projection.ts': 'test/unit/projection.test.ts',
+  'src/probe/survey.ts': 'test/unit/survey.test.ts',
 };
 const GOAL = 80;
 

@@ -65,6 +65,8 @@ program
   .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON; default $LEAKLAB_RUNS, else ./runs)')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('-q, --quiet', 'no progress lines on stderr')
+  .option('--packets-per-second <n>', "a leak's time to out of memory at this traffic rate (default: the scenario's project:, else the rate the run reached)")
+  .option('--memory <size>', "a leak's time to exhaust this much memory, e.g. 1G (default: the scenario's project:, else the guest's memory)")
   .addHelpText(
     'after',
     `

@@ -1,8 +1,9 @@
 // Owns reading option values shared by commands: whole numbers (--jobs,
 // --runs, --retries, --max-jobs) with one message naming the flag, its range
-// and the default, kernel lists (-k), and --backend.
+// and the default, kernel lists (-k), --backend, and what projections assume
+// (--packets-per-second, --memory).
 import { LeaklabError } from '../util/errors.ts';
-import type { Backend } from '../scenario/scenario.ts';
+import { parseSize, type Backend, type Scenario } from '../scenario/scenario.ts';
 import { BACKEND_NAMES } from '../run/backends.ts';
 
 export function wholeNumber(flag: string, value: string, min: number, max: number, hint?: string): number {
@@ -47,4 +48,25 @@ export function kernelNames(flag: string, values: string[]): string[] | undefine
     }
   }
   return names;
+}
+
+/** --packets-per-second and --memory: what a time-to-out-of-memory projection assumes, over each scenario's project:. */
+export function projectOverrides(opts: { packetsPerSecond?: string; memory?: string }): Scenario['project'] {
+  const out: Scenario['project'] = {};
+  if (opts.packetsPerSecond !== undefined) {
+    const n = Number(opts.packetsPerSecond);
+    if (opts.packetsPerSecond.trim() === '' || !Number.isFinite(n) || n <= 0)
+      throw new LeaklabError('usage', `--packets-per-second must be a number above 0, not "${opts.packetsPerSecond}"`, {
+        hint: 'the traffic rate the projection assumes, e.g. --packets-per-second 2000 (default: the rate the run reached)',
+      });
+    out.packetsPerSecond = n;
+  }
+  if (opts.memory !== undefined) {
+    if (!/^\d+(\.\d+)?[KMGT]$/.test(opts.memory))
+      throw new LeaklabError('usage', `--memory must be a size such as 512M or 1G, not "${opts.memory}"`, {
+        hint: "the memory the projection lets the leak exhaust (K, M, G, T: binary units; default: the guest's memory)",
+      });
+    out.memoryBytes = parseSize(opts.memory);
+  }
+  return out;
 }

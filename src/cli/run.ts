@@ -11,7 +11,7 @@ import { sparkline } from '../report/chart.ts';
 import { writeReports, checkOutputs, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import type { Scenario } from '../scenario/scenario.ts';
-import { parseBackend, kernelNames } from './options.ts';
+import { parseBackend, kernelNames, projectOverrides } from './options.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
 import { VERSION } from '../util/paths.ts';
 import { checkRecipes, knownRecipes } from '../image/recipe.ts';
@@ -27,16 +27,20 @@ export interface RunOptions {
   shard?: string;
   junit?: string;
   report?: string;
+  packetsPerSecond?: string;
+  memory?: string;
 }
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
 export async function runCommand(ctx: Context, paths: string[], opts: RunOptions): Promise<number> {
   await sweepLeftovers(ctx);
   const kernels = kernelNames('--kernel', opts.kernel);
+  const project = projectOverrides(opts);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
   const known = await knownRecipes(ctx.config.imagesDir);
   for (const p of paths) scenarios.push(...(await loadScenarios(p, known)));
+  for (const s of scenarios) s.project = { ...s.project, ...project };
   const seen = new Map<string, string>();
   for (const s of scenarios) {
     if (seen.has(s.name))

@@ -5,7 +5,8 @@
 // directory; a failing step is named in the error.
 import type { Scenario } from '../scenario/scenario.ts';
 import type { Guest } from '../guest/guest.ts';
-import { sampleScript, parseSample, MissingCacheError, type Sample } from '../probe/slab.ts';
+import { MissingCacheError, type Sample } from '../probe/slab.ts';
+import { sampleCommand, parseSampleOf } from '../probe/probe.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { tail } from '../util/exec.ts';
 import { withoutTerminalCodes } from '../util/terminal.ts';
@@ -15,6 +16,16 @@ import type { Step } from '../network/topology.ts';
 export type { Step };
 
 const FAILED = '#leaklab-failed#';
+const TIMED = '#leaklab-timed#';
+// The guest's uptime around a timed step (a burst): builtins, no fork.
+const READ_START = 'read -r leaklab_t0 leaklab_x < /proc/uptime';
+const READ_END = 'read -r leaklab_t1 leaklab_x < /proc/uptime';
+
+/** Seconds the timed step took on the guest's clock, when the phase had one. */
+export function timedSeconds(stdout: string): number | undefined {
+  const m = new RegExp(`^${TIMED} ([\\d.]+) ([\\d.]+)$`, 'm').exec(stdout);
+  return m ? Number(m[2]) - Number(m[1]) : undefined;
+}
 
 /** Runs steps and then takes a sample. Step output goes to stderr so stdout holds only the sample. */
 export async function runPhase(
@@ -23,17 +34,18 @@ export async function runPhase(
   steps: Step[],
   rawFile: string,
   opts: { listAliases?: boolean; timeoutMs?: number } = {},
-): Promise<Sample> {
+): Promise<{ sample: Sample; timedSeconds?: number }> {
   const script = [
     'exec 3>&1 1>&2',
     'leaklab_step=',
     `trap 'rc=$?; [ $rc -eq 0 ] || echo "${FAILED} $rc $leaklab_step"' EXIT`,
     'set -e',
-    ...steps.flatMap((st, i) => [`leaklab_step=${i}`, st.script]),
+    ...steps.flatMap((st, i) => [`leaklab_step=${i}`, ...(st.timed ? [READ_START, st.script, READ_END] : [st.script])]),
     'set +e',
     'trap - EXIT',
     'exec 1>&3',
-    sampleScript(s.watch, opts.listAliases),
+    sampleCommand(s, opts.listAliases),
+    `[ -z "$leaklab_t0" ] || echo "${TIMED} $leaklab_t0 $leaklab_t1"`,
   ].join('\n');
   const r = await guest.exec(script, { timeoutMs: opts.timeoutMs ?? 120_000 });
   await writeOutput(rawFile, r.stdout, RUNS_DIR_WHERE);
@@ -53,7 +65,7 @@ export async function runPhase(
     );
   }
   try {
-    return parseSample(r.stdout, s.watch, s.traffic.family);
+    return { sample: parseSampleOf(s, r.stdout), timedSeconds: timedSeconds(r.stdout) };
   } catch (err) {
     if (err instanceof MissingCacheError) {
       throw new LeaklabError('scenario', err.message, { hint: 'check the names under watch: (see /proc/slabinfo in the guest, or boot with slab_nomerge)' });

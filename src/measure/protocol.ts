@@ -24,7 +24,8 @@ import type { Guest } from '../guest/guest.ts';
 import { topologySteps } from '../network/topology.ts';
 import { burstScript, reachabilityScript, destination } from '../network/traffic.ts';
 import { burstSizes, sequentialSizes, warmupSize } from '../scenario/traffic-plan.ts';
-import { settleScript, FLUSH_SCRIPT, type Sample } from '../probe/slab.ts';
+import { FLUSH_SCRIPT, type Sample } from '../probe/slab.ts';
+import { settleCommand, cachesOf } from '../probe/probe.ts';
 import { runPhase, type Step } from './phase.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
@@ -42,6 +43,8 @@ export interface PhaseRecord {
   sample: Sample;
   /** Seconds the phase took: its command (e.g. the burst), the flush and the settling. */
   seconds: number;
+  /** Seconds the burst alone took on the guest's clock (traffic phases): the packet rate the run reached. */
+  burstSeconds?: number;
 }
 
 export interface Measurement {
@@ -86,8 +89,8 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   const file = (kind: PhaseKind) => join(raw, `${String(m.phases.length).padStart(2, '0')}-${kind}.txt`);
   const settled = async (kind: PhaseKind, segment: number, sent: number, steps: Step[], extra: { listAliases?: boolean; timeoutMs?: number } = {}) => {
     const t = Date.now();
-    const sample = await runPhase(s, guest, [...steps, flushStep, settleStep(s)], file(kind), extra);
-    m.phases.push({ kind, segment, sent, sample, seconds: (Date.now() - t) / 1000 });
+    const { sample, timedSeconds } = await runPhase(s, guest, [...steps, flushStep, settleStep(s)], file(kind), extra);
+    m.phases.push({ kind, segment, sent, sample, seconds: (Date.now() - t) / 1000, burstSeconds: kind === 'traffic' ? timedSeconds : undefined });
     return sample;
   };
 
@@ -103,7 +106,6 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   const baseline = await settled('baseline', 0, 0, []);
   await settled('idle', 0, 0, []);
   const task = ctx.progress.task(opts.scope, sizes.length);
-  const first = s.watch[0];
   try {
     let segment = 0;
     for (const [i, count] of sizes.entries()) {
@@ -114,10 +116,7 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
       segment += changes.length;
       const smp = await settled('traffic', segment, count, [...changes, burstStep(s, `burst ${i + 1}`, count)], { timeoutMs: 10 * 60_000 });
       await settled('idle', segment, 0, []);
-      ctx.progress.step(
-        opts.scope,
-        `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - baseline.packetsIn} packets in, ${first} ${smp.caches[first].objects - baseline.caches[first].objects} objects kept so far`,
-      );
+      ctx.progress.step(opts.scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - baseline.packetsIn} packets in, ${keptSoFar(s, baseline, smp)}`);
       if (opts.untilDecided && i >= 1 && opts.decided?.(m)) {
         m.stop = 'decided';
         break;
@@ -127,6 +126,14 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
     task.end();
   }
   return m;
+}
+
+/** What progress shows after a burst: the first watched cache's objects kept, or (a survey) the cache that kept the most. */
+export function keptSoFar(s: Scenario, baseline: Sample, now: Sample): string {
+  const kept = (c: string) => (now.caches[c]?.objects ?? 0) - (baseline.caches[c]?.objects ?? 0);
+  if (!s.survey) return `${s.watch[0]} ${kept(s.watch[0])} objects kept so far`;
+  const top = cachesOf(s, [baseline, now]).sort((a, b) => kept(b) - kept(a))[0];
+  return top === undefined ? 'no slab cache seen' : `most kept so far: ${top} ${kept(top)} objects`;
 }
 
 /** A phase's guest command may take 2 minutes; the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */
@@ -148,7 +155,7 @@ function showSetup(ctx: Context, s: Scenario, scope: string): () => void {
 const flushStep: Step = { name: 'route flush', script: FLUSH_SCRIPT };
 
 function settleStep(s: Scenario): Step {
-  return { name: 'settle', script: settleScript(s.watch, s.settleSeconds) };
+  return { name: 'settle', script: settleCommand(s) };
 }
 
 function reachStep(s: Scenario): Step {
@@ -166,6 +173,7 @@ function reachStep(s: Scenario): Step {
 function burstStep(s: Scenario, name: string, count: number): Step {
   return {
     name,
+    timed: true,
     script: burstScript(s, count),
     failure: (output, code) =>
       new LeaklabError('guest', `traffic ${name} failed (exit ${code})`, {

@@ -24,6 +24,8 @@ export interface Step {
   name: string;
   script: string;
   failure?: (output: string, exitCode: number) => LeaklabError;
+  /** Timed on the guest's clock (a burst: the measured packet rate of projections). */
+  timed?: boolean;
 }
 
 /** The commands that build the topology, one step per entry (run with set -e). */

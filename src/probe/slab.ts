@@ -3,12 +3,15 @@
 // counters of /proc/net/snmp6 and /proc/net/snmp), and the parsers that turn
 // that dump into a Sample. Packets are counted by the kernel, not assumed.
 import type { Family } from '../scenario/scenario.ts';
+import { closestNames } from '../util/closest.ts';
 
 export interface SlabinfoRow {
   name: string;
   activeObjs: number;
   numObjs: number;
   objSize: number;
+  objPerSlab: number;
+  pagesPerSlab: number;
 }
 
 export interface CacheCount {
@@ -19,14 +22,32 @@ export interface CacheCount {
   mergedInto?: string;
   /** Other cache names counted in the same slab. */
   sharedWith?: string[];
+  /** Bytes of memory one object takes, its share of the slab's pages included (for projections). */
+  bytesPerObject?: number;
 }
 
 export interface Sample {
   packetsIn: number;
   caches: Record<string, CacheCount>;
+  /** SUnreclaim of /proc/meminfo (kB): the kernel's total of unreclaimable slab (every survey sample; the first of a boot otherwise). */
+  sunreclaimKb?: number;
+  /** MemTotal of /proc/meminfo (kB): the memory a leak would exhaust (same samples). */
+  memTotalKb?: number;
 }
 
-const SECTION = '#leaklab#';
+export const SECTION = '#leaklab#';
+
+/** The lines of /proc/meminfo the parsers read. */
+export const MEMINFO_SCRIPT = `echo '${SECTION} meminfo'; while read -r k v x; do case "$k" in MemTotal:|SUnreclaim:) echo "$k $v";; esac; done < /proc/meminfo`;
+
+/** MemTotal and SUnreclaim (kB), when the sample has them. */
+export function parseMeminfo(text: string | undefined): Pick<Sample, 'memTotalKb' | 'sunreclaimKb'> {
+  const kb = (key: string) => {
+    const m = new RegExp(`^${key}: (\\d+)`, 'm').exec(text ?? '');
+    return m ? Number(m[1]) : undefined;
+  };
+  return { memTotalKb: kb('MemTotal'), sunreclaimKb: kb('SUnreclaim') };
+}
 
 /**
  * The command that dumps one sample. `listAliases` also names the other
@@ -48,12 +69,17 @@ export function sampleScript(watch: string[], listAliases = false): string {
     `echo '${SECTION} snmp6'; [ -r /proc/net/snmp6 ] && while read -r k v; do [ "$k" = Ip6InReceives ] && echo "$k $v"; done < /proc/net/snmp6`,
     `echo '${SECTION} snmp'; while read -r l; do case "$l" in Ip:*) echo "$l";; esac; done < /proc/net/snmp`,
     `echo '${SECTION} slabinfo'; while read -r l; do case "$l" in slabinfo*|"# name"*|${rows}) echo "$l";; esac; done < /proc/slabinfo`,
+    listAliases ? MEMINFO_SCRIPT : '',
+    // Once per boot: every cache name, so a name under watch: the kernel lacks can be answered with the closest ones.
+    listAliases ? `echo '${SECTION} names'; for l in /sys/kernel/slab/*; do echo "\${l##*/}"; done` : '',
     `for c in ${names}; do`,
     `  echo "${SECTION} sysfs $c"`,
     `  d=/sys/kernel/slab/$c`,
     `  if [ -L "$d" ]; then`,
     `    t=$(readlink "$d"); t=\${t##*/}; echo "link $t"; ${leastOfShrunkReads()}; echo "objects $o"`,
     aliasLoop,
+    // Once per boot too: the slab's order and objects per slab give each object's footprint (projections).
+    listAliases ? `  [ -r "$d/order" ] && read -r so < "$d/order" && read -r sp < "$d/objs_per_slab" && echo "footprint $so $sp"` : '',
     `  elif [ -d "$d" ]; then ${leastOfShrunkReads()}; echo "objects $o"; else echo missing; fi`,
     `done`,
   ]
@@ -68,10 +94,18 @@ export function sampleScript(watch: string[], listAliases = false): string {
  * timer) activates a new slab and the count jumps by its free objects
  * (seen under TCG: +10 in one sample, gone in the next). Such a jump only
  * ever adds, so the least of the reads is the count.
+ * The files are opened before the shrink: opening a sysfs file allocates
+ * (kmalloc-192, seq_file, ...), and an allocation after the shrink would
+ * activate a slab of that very cache for its own read (seen: kmalloc-192
+ * +21 after every burst, back in the next phase, a false LEAK in a survey).
+ * What is left after the shrink is the read buffer (kmalloc-4k) and the
+ * count's own scratch array (kmalloc-8): those two stay noisier.
  */
 export function leastOfShrunkReads(): string {
   // r is emptied first: a failed read must not leave the previous cache's count behind (o stays empty: no objects line is used).
-  const one = 'r=; { echo 1 > "$d/shrink"; } 2>/dev/null; read -r r < "$d/objects" 2>/dev/null; r=${r%% *}';
+  // Tested before exec: a redirection that fails on exec ends a non-interactive shell (a read-only /sys in a container).
+  const one =
+    'r=; if [ -r "$d/objects" ]; then if [ -w "$d/shrink" ]; then exec 4< "$d/objects" 5> "$d/shrink"; echo 1 >&5; else exec 4< "$d/objects"; fi; read -r r x <&4; exec 4<&- 5>&-; fi 2>/dev/null';
   return `${one}; o=$r; for k in 2 3; do ${one}; if [ -n "$r" ] && { [ -z "$o" ] || [ "$r" -lt "$o" ]; }; then o=$r; fi; done`;
 }
 
@@ -81,7 +115,14 @@ export function parseSlabinfo(text: string): Map<string, SlabinfoRow> {
     if (line.startsWith('slabinfo') || line.startsWith('#') || !line.trim()) continue;
     const f = line.trim().split(/\s+/);
     if (f.length < 4) continue;
-    rows.set(f[0], { name: f[0], activeObjs: Number(f[1]), numObjs: Number(f[2]), objSize: Number(f[3]) });
+    rows.set(f[0], {
+      name: f[0],
+      activeObjs: Number(f[1]),
+      numObjs: Number(f[2]),
+      objSize: Number(f[3]),
+      objPerSlab: Number(f[4] ?? 0),
+      pagesPerSlab: Number(f[5] ?? 0),
+    });
   }
   return rows;
 }
@@ -104,7 +145,13 @@ export function parseSnmpInReceives(text: string): number {
   return Number(values[i]);
 }
 
-function sections(text: string): Map<string, string> {
+/** The packets received, from the counter of the traffic's family. */
+export function packetsReceived(s: Map<string, string>, family: Family): number {
+  return family === 'ipv6' ? parseSnmp6InReceives(s.get('snmp6') ?? '') : parseSnmpInReceives(s.get('snmp') ?? '');
+}
+
+/** The dump cut at its "#leaklab# NAME" lines: NAME -> the lines under it. */
+export function sections(text: string): Map<string, string> {
   const out = new Map<string, string>();
   let current = '';
   for (const line of text.split('\n')) {
@@ -120,6 +167,11 @@ function sections(text: string): Map<string, string> {
 
 export class MissingCacheError extends Error {}
 
+/** Bytes of memory one object takes, its share of the slab's pages included; undefined when the kernel did not say. */
+export function footprint(pagesPerSlab: number, objPerSlab: number, pageSize = 4096): number | undefined {
+  return objPerSlab > 0 && pagesPerSlab > 0 ? (pagesPerSlab * pageSize) / objPerSlab : undefined;
+}
+
 /** Parses the output of sampleScript. */
 export function parseSample(text: string, watch: string[], family: Family): Sample {
   const s = sections(text);
@@ -130,24 +182,29 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
     const objects = /^objects (\d+)/m.exec(sysfs);
     const link = /^link (\S+)/m.exec(sysfs);
     const row = slabinfo.get(name);
+    const size = /^footprint (\d+) (\d+)/m.exec(sysfs);
+    const bytesPerObject = size ? footprint(2 ** Number(size[1]), Number(size[2])) : row ? footprint(row.pagesPerSlab, row.objPerSlab) : undefined;
     if (link && objects) {
       // Merged: /proc/slabinfo lists the shared slab under another name.
       const sharedWith = [...sysfs.matchAll(/^alias (\S+)/gm)]
         .map((m) => m[1])
         .filter((n) => n !== name)
         .sort();
-      caches[name] = { name, objects: Number(objects[1]), mergedInto: link[1], sharedWith };
+      caches[name] = { name, objects: Number(objects[1]), mergedInto: link[1], sharedWith, bytesPerObject };
     } else if (objects) {
       // The least of three shrunk reads (sampleScript); /proc/slabinfo's count is one read.
-      caches[name] = { name, objects: Number(objects[1]) };
+      caches[name] = { name, objects: Number(objects[1]), bytesPerObject };
     } else if (row) {
-      caches[name] = { name, objects: row.activeObjs };
+      caches[name] = { name, objects: row.activeObjs, bytesPerObject };
     } else {
-      throw new MissingCacheError(`slab cache ${name} does not exist in this kernel (not in /proc/slabinfo nor /sys/kernel/slab)`);
+      const known = [...(s.get('names') ?? '').split('\n').filter(Boolean), ...slabinfo.keys()];
+      const closest = closestNames(name, known);
+      throw new MissingCacheError(
+        `slab cache ${name} does not exist in this kernel (not in /proc/slabinfo nor /sys/kernel/slab)${closest.length ? `; closest: ${closest.join(', ')}` : ''}`,
+      );
     }
   }
-  const packetsIn = family === 'ipv6' ? parseSnmp6InReceives(s.get('snmp6') ?? '') : parseSnmpInReceives(s.get('snmp') ?? '');
-  return { packetsIn, caches };
+  return { packetsIn: packetsReceived(s, family), caches, ...parseMeminfo(s.get('meminfo')) };
 }
 
 /**

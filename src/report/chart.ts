@@ -7,6 +7,7 @@ import { escapeXml as esc } from './xml.ts';
 import { verdictLabel } from './text.ts';
 import { rateFigures } from '../verdict/figures.ts';
 import { measuredPhases } from '../measure/protocol.ts';
+import type { CacheVerdict } from '../verdict/verdict.ts';
 
 export interface ChartPoint {
   packets: number;
@@ -14,16 +15,15 @@ export interface ChartPoint {
   label: string;
 }
 
-/** The deciding cache's settled count after every phase (baseline, idle and traffic), against packets received. */
-export function chartPoints(r: RunResult): ChartPoint[] {
-  if (r.error) return [];
-  const cache = r.verdict.deciding.cache;
+/** A cache's settled count (the deciding cache's by default) after every phase (baseline, idle and traffic), against packets received. */
+export function chartPoints(r: RunResult, cache = r.verdict?.deciding.cache): ChartPoint[] {
+  if (r.error || cache === undefined) return [];
   const phases = measuredPhases(r.samples);
   const base = phases[0].sample.packetsIn;
   let burst = 0;
   return phases.map((p) => ({
     packets: p.sample.packetsIn - base,
-    objects: p.sample.caches[cache].objects,
+    objects: p.sample.caches[cache]?.objects ?? 0,
     label: p.kind === 'traffic' ? `burst ${++burst}` : p.kind,
   }));
 }
@@ -32,20 +32,20 @@ const W = 420;
 const H = 220;
 const PAD = { left: 64, right: 16, top: 28, bottom: 40 };
 
-export function svgChart(r: RunResult): string {
-  if (r.error) return '';
-  const pts = chartPoints(r);
+export function svgChart(r: RunResult, c: CacheVerdict | undefined = r.verdict?.deciding): string {
+  if (r.error || !c) return '';
+  const cache = c.cache;
+  const pts = chartPoints(r, cache);
   if (pts.length < 3) return '';
-  const cache = r.verdict.deciding.cache;
   const maxX = Math.max(1, ...pts.map((p) => p.packets));
   const ys = pts.map((p) => p.objects);
   const minY = Math.min(...ys);
   const maxY = Math.max(minY + 1, ...ys);
   const x = (v: number) => PAD.left + (v / maxX) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - ((v - minY) / (maxY - minY)) * (H - PAD.top - PAD.bottom);
-  const title = `${r.scenario} on ${r.kernel}: ${verdictLabel(r.verdict)} ${rateFigures(r.verdict)}`;
+  const title = `${r.scenario} on ${r.kernel}: ${cache} ${verdictLabel({ ...r.verdict, verdict: c.verdict })} ${rateFigures({ ...r.verdict, verdict: c.verdict }, c.estimate)}`;
   // The fitted line: what the estimate says the count does with the packets.
-  const rate = r.verdict.deciding.estimate.rate;
+  const rate = c.estimate.rate;
   const fit = [0, maxX].map((px) => ({ px, py: Math.max(minY, Math.min(maxY, pts[0].objects + rate * px)) }));
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,

@@ -4,8 +4,9 @@
 // kernel's provenance (sha256 of bzImage and config, QEMU, image recipe).
 import { join } from 'node:path';
 import { cellName, type RunResult } from '../run/result.ts';
-import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel } from './text.ts';
-import { rateFigures } from '../verdict/figures.ts';
+import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel, detailLines, subjectOf } from './text.ts';
+import { rateFigures, LABEL } from '../verdict/figures.ts';
+import { leakingCaches, type Verdict, type CacheVerdict } from '../verdict/verdict.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
 import { makeDirs } from '../util/dirs.ts';
@@ -14,7 +15,62 @@ import { writeOutput, appendOutput, writingTo } from '../util/output.ts';
 function verdictCell(r: RunResult): string {
   if (r.error) return `ERROR: ${r.error.message}`;
   const v = r.verdict;
-  return `${verdictLabel(v)} ${rateFigures(v)} ${rateNumbers(v)}${v.segments.length > 1 ? `; ${segmentsText(v)}` : ''}`;
+  // A survey names the cache it found (watched caches are in the scenario).
+  return `${verdictLabel(v)}${v.survey ? ` ${subjectOf(v)}` : ''} ${rateFigures(v)} ${rateNumbers(v)}${v.segments.length > 1 ? `; ${segmentsText(v)}` : ''}`;
+}
+
+/** The caches a survey table shows: every leaking one, then the noisiest others (largest upper end), `others` of them. */
+export function surveyRows(v: Verdict, others = 5): CacheVerdict[] {
+  const leaking = leakingCaches(v);
+  const rest = v.caches.filter((c) => !leaking.includes(c)).sort((a, b) => b.estimate.high - a.estimate.high);
+  return [...leaking, ...rest.slice(0, others)];
+}
+
+const SURVEY_HEADER = ['cache', 'verdict', 'obj/packet', 'objects kept', 'noise', 'bytes/object', 'slab'];
+
+function surveyCells(v: Verdict, c: CacheVerdict): string[] {
+  const slab = c.mergedInto ? `${c.mergedInto}${c.sharedWith?.length ? ` (with ${c.sharedWith.join(', ')})` : ''}` : 'own';
+  return [
+    c.cache,
+    LABEL[c.verdict],
+    rateFigures({ ...v, verdict: c.verdict }, c.estimate),
+    String(c.objectsKept),
+    `±${c.noise.toFixed(1)}`,
+    c.bytesPerObject ? String(Math.round(c.bytesPerObject)) : '?',
+    slab,
+  ];
+}
+
+/** What a result adds under the table: the survey's caches, other leaks and the projection (Markdown). */
+function detailsMarkdown(r: RunResult, md: (t: string) => string): string[] {
+  if (r.error || (!r.verdict.survey && !r.verdict.projection)) return [];
+  const v = r.verdict;
+  const head = [`### ${md(r.scenario)} on ${md(cellName(r))}`, '', ...detailLines(v).map((l) => `- ${md(l)}`), ''];
+  if (!v.survey) return head;
+  return [
+    ...head,
+    `| ${SURVEY_HEADER.join(' | ')} |`,
+    `| ${SURVEY_HEADER.map(() => '---').join(' | ')} |`,
+    ...surveyRows(v).map((c) => `| ${surveyCells(v, c).map(md).join(' | ')} |`),
+    '',
+  ];
+}
+
+/** The same as HTML, with a chart per leaking cache (at most three). */
+function detailsHtml(r: RunResult): string {
+  if (r.error || (!r.verdict.survey && !r.verdict.projection)) return '';
+  const v = r.verdict;
+  const lines = detailLines(v).map((l) => `<li>${esc(l)}</li>`);
+  const table = v.survey
+    ? `<table class="survey"><thead><tr>${SURVEY_HEADER.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${surveyRows(v)
+        .map((c) => `<tr><td>${surveyCells(v, c).map(esc).join('</td><td>')}</td></tr>`)
+        .join('')}</tbody></table>`
+    : '';
+  const charts = leakingCaches(v)
+    .slice(1, 3)
+    .map((c) => svgChart(r, c))
+    .join('\n');
+  return `<section data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}"><h3>${esc(r.scenario)} on ${esc(cellName(r))}</h3><ul>${lines.join('')}</ul>${table}${charts}</section>`;
 }
 
 function expectedCell(r: RunResult): string {
@@ -42,6 +98,7 @@ export function runMarkdown(results: RunResult[]): string {
         `| ${md(r.scenario)} | ${md(cellName(r))} | ${md(verdictCell(r))} | ${r.verdict?.packetsIn ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`,
     ),
     '',
+    ...results.flatMap((r) => detailsMarkdown(r, md)),
     ...(rerunLines(results).length > 0 ? ['```', ...rerunLines(results), '```', ''] : []),
     '<details><summary>kernels and images</summary>',
     '',
@@ -76,6 +133,7 @@ figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 440
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
+${results.map(detailsHtml).filter(Boolean).join('\n')}
 <h2>Watched cache against packets received</h2>
 <p>Points: the samples before the traffic and after each burst; square: after the route flush. A leak is a line that climbs and stays up after the flush.</p>
 ${figures.join('\n')}

@@ -5,16 +5,16 @@
 import { relative, isAbsolute } from 'node:path';
 import { cellName, type RunResult } from '../run/result.ts';
 import { backendOf } from '../run/backends.ts';
-import type { Verdict } from '../verdict/verdict.ts';
-import { LABEL, rateFigures } from '../verdict/figures.ts';
+import { leakingCaches, type Verdict, type CacheVerdict } from '../verdict/verdict.ts';
+import { projectionText } from '../verdict/projection.ts';
+import { LABEL, rateFigures, fmtRate } from '../verdict/figures.ts';
 import { shWord } from '../util/shell.ts';
 
-/** "(6000 packets, 373 kept, noise ±3)" plus what a reader needs to trust it. */
-export function rateNumbers(v: Verdict): string {
-  const c = v.deciding;
+/** "(6000 packets, 373 kept, noise ±3)" plus what a reader needs to trust it (of the deciding cache, or another). */
+export function rateNumbers(v: Verdict, c: CacheVerdict = v.deciding): string {
   const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
   const drift = Math.abs(c.drift) >= 0.5 ? `, drift ${c.drift >= 0 ? '+' : ''}${c.drift.toFixed(1)}/phase` : '';
-  const more = v.packetsToDecide ? `, about ${v.packetsToDecide} packets would decide it` : '';
+  const more = v.packetsToDecide && c === v.deciding ? `, about ${v.packetsToDecide} packets would decide it` : '';
   return `(${v.packetsIn} packets, ${c.objectsKept} kept, noise ±${c.noise < 10 ? c.noise.toFixed(1) : Math.round(c.noise)}${drift}${merged}${more})`;
 }
 
@@ -25,6 +25,31 @@ export function segmentsText(v: Verdict): string {
       .map((x) => `${x.after === 'start' ? 'from the start' : `after "${x.after}"`} ${LABEL[x.verdict]} ${rateFigures({ ...v, verdict: x.verdict }, x)}`)
       .join('; ') + (v.stopsAfter ? ` => leak stops after "${v.stopsAfter}"` : '')
   );
+}
+
+/** What a result line names: the deciding cache; for a survey that found nothing, every cache it measured. */
+export function subjectOf(v: Verdict): string {
+  return v.survey && v.verdict === 'no-leak' ? `all ${v.caches.length} caches (noisiest: ${v.deciding.cache})` : v.deciding.cache;
+}
+
+/** A survey's other leaking caches, one line each, fastest first. */
+export function otherLeaks(v: Verdict): string[] {
+  return leakingCaches(v)
+    .filter((c) => c !== v.deciding)
+    .map((c) => `also LEAK: ${c.cache}  ${rateFigures(v, c.estimate)}  ${rateNumbers(v, c)}`);
+}
+
+/** "survey: 104 caches, 1 leaking; SUnreclaim +0.26 kB/packet [0.21, 0.31]". */
+export function surveyText(v: Verdict): string {
+  const slab = v.sunreclaim
+    ? `; SUnreclaim ${v.sunreclaim.rate >= 0 ? '+' : ''}${fmtRate(v.sunreclaim.rate)} kB/packet [${fmtRate(v.sunreclaim.low)}, ${fmtRate(v.sunreclaim.high)}]`
+    : '';
+  return `survey: ${v.caches.length} caches, ${leakingCaches(v).length} leaking${slab}`;
+}
+
+/** The lines under a result line: other leaks, the survey, the projection (each without indent). */
+export function detailLines(v: Verdict): string[] {
+  return [...otherLeaks(v), ...(v.survey ? [surveyText(v)] : []), ...(v.projection ? [`projection: ${projectionText(v.projection)}`] : [])];
 }
 
 export function verdictLabel(v: Verdict): string {
@@ -50,7 +75,10 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
   const why = v.verdict === 'inconclusive' ? `\n${indent}${v.reason}` : '';
   const troubles = r.troubles.length ? `\n${indent}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
-  return `${k} ${LABEL[v.verdict].padEnd(9)} ${v.deciding.cache}  ${rateFigures(v)}  ${rateNumbers(v)}${expect}${why}${segments}${troubles}`;
+  const details = detailLines(v)
+    .map((l) => `\n${indent}${l}`)
+    .join('');
+  return `${k} ${LABEL[v.verdict].padEnd(9)} ${subjectOf(v)}  ${rateFigures(v)}  ${rateNumbers(v)}${expect}${why}${segments}${details}${troubles}`;
 }
 
 export function summaryLine(results: RunResult[]): string {

@@ -150,6 +150,20 @@ const topologyProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   });
 };
 
+/** expect.cache says where a leak is found: only for a leak, and (with a watch: list) among the watched caches. */
+function expectedCacheProblems(
+  s: ScenarioInput,
+  cache: string,
+  verdict: string,
+  path: string,
+  at: (path: string, message: string) => YamlProblem,
+): YamlProblem[] {
+  if (verdict !== 'leak') return [at(path, 'is where a leak is found: give it with verdict: leak only')];
+  if (Array.isArray(s.watch) && !s.watch.includes(cache))
+    return [at(path, `names a cache not under watch: (${s.watch.join(', ')}); or survey every cache (watch: all)`)];
+  return [];
+}
+
 /** Checks that a schema cannot express. A burst runs in one guest command of at most 10 minutes (traffic-plan.ts). */
 const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   const out: YamlProblem[] = [];
@@ -219,6 +233,7 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   for (const [kernel, e] of Object.entries(s.expect ?? {})) {
     if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter))
       out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
+    if (typeof e === 'object' && e.cache !== undefined) out.push(...expectedCacheProblems(s, e.cache, e.verdict, `/expect/${kernel}/cache`, at));
   }
   out.push(...endpointProblems(s, at), ...topologyProblems(s, at), ...trafgenProblems(s, at));
   const fam = s.traffic.family ?? DEFAULTS.traffic.family;

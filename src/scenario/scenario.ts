@@ -24,12 +24,15 @@ export type ExpectedVerdict = Expectation['verdict'];
  * traffic's packets resolved, and expectations in their long form.
  */
 export interface Scenario extends Filled<
-  Pick<
-    Input,
-    'name' | 'description' | 'kernels' | 'backends' | 'rules' | 'rules4' | 'routes' | 'setup' | 'setupTimeout' | 'changes' | 'watch' | 'settleSeconds'
-  >
+  Pick<Input, 'name' | 'description' | 'kernels' | 'backends' | 'rules' | 'rules4' | 'routes' | 'setup' | 'setupTimeout' | 'changes' | 'settleSeconds'>
 > {
   file: string;
+  /** The caches named in watch: (none for a survey). */
+  watch: string[];
+  /** watch: all, or no watch: every slab cache is measured (probe/survey.ts). */
+  survey: boolean;
+  /** What the time-to-out-of-memory projection assumes; a field left out is taken from the run. */
+  project: { packetsPerSecond?: number; memoryBytes?: number };
   guest: Filled<NonNullable<Input['guest']>>;
   topology: Filled<NonNullable<Input['topology']>>;
   firewall: Pick<NonNullable<Input['firewall']>, 'nft'> & Filled<Pick<NonNullable<Input['firewall']>, 'ip6tables'>>;
@@ -82,7 +85,9 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
       bursts: s.traffic.bursts ?? DEFAULTS.traffic.bursts,
       packetsInContainer: s.traffic.packetsInContainer ?? DEFAULTS.containerPacketFactor * (s.traffic.packets ?? s.traffic.maxPackets ?? 0),
     },
-    watch: s.watch,
+    watch: s.watch === undefined || s.watch === 'all' ? [] : s.watch,
+    survey: s.watch === undefined || s.watch === 'all',
+    project: { packetsPerSecond: s.project?.packetsPerSecond, memoryBytes: s.project?.memory === undefined ? undefined : parseSize(s.project.memory) },
     settleSeconds: s.settleSeconds ?? DEFAULTS.settleSeconds,
     thresholds: {
       tolerance: s.thresholds?.tolerance ?? DEFAULTS.thresholds.tolerance,
@@ -91,6 +96,15 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     },
     expect: Object.fromEntries(Object.entries(s.expect ?? {}).map(([k, v]) => [k, normalizeExpectation(v)])),
   };
+}
+
+const UNITS: Record<string, number> = { K: 2 ** 10, M: 2 ** 20, G: 2 ** 30, T: 2 ** 40 };
+
+/** Bytes of a size as scenario files and QEMU write it ("512M", "1G", "1.5G"): binary units. */
+export function parseSize(size: string): number {
+  const m = /^(\d+(?:\.\d+)?)([KMGT])$/.exec(size);
+  if (!m) throw new Error(`not a size: ${size}`);
+  return Math.round(Number(m[1]) * UNITS[m[2]]);
 }
 
 function normalizeExpectation(e: ExpectationInput): Expectation {

@@ -18,11 +18,17 @@ const Expectation = Type.Union(
         minPerPacket: Type.Optional(Type.Number({ description: 'lowest acceptable objects kept per packet' })),
         stopsAfter: Type.Optional(Type.String({ description: 'the leak must stop after the change of this name' })),
         maxPerPacket: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per packet' })),
+        cache: Type.Optional(
+          Type.String({
+            pattern: '^[A-Za-z0-9_:.-]+$',
+            description: 'the cache the leak must be found in (it, or a slab it is merged into, decides the verdict); for a survey (watch: all)',
+          }),
+        ),
       },
       { additionalProperties: false },
     ),
   ],
-  { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket, stopsAfter}' },
+  { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket, stopsAfter, cache}' },
 );
 
 export const ScenarioSchema = Type.Object(
@@ -147,7 +153,25 @@ export const ScenarioSchema = Type.Object(
       },
       { additionalProperties: false },
     ),
-    watch: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1, description: 'slab caches to measure' }),
+    watch: Type.Optional(
+      Type.Union([Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1 }), Type.Literal('all')], {
+        default: 'all',
+        description: 'slab caches to measure; "all" (or no watch:) surveys every slab cache and reports each that grows with the traffic',
+      }),
+    ),
+    project: Type.Optional(
+      Type.Object(
+        {
+          packetsPerSecond: Type.Optional(
+            Type.Number({ exclusiveMinimum: 0, description: 'traffic rate for the time-to-out-of-memory projection (default: the rate measured in the run)' }),
+          ),
+          memory: Type.Optional(
+            Type.String({ pattern: '^\\d+(\\.\\d+)?[KMGT]$', description: 'memory the leak would exhaust, e.g. 1G (default: the guest memory)' }),
+          ),
+        },
+        { additionalProperties: false, description: 'what the time-to-out-of-memory projection assumes' },
+      ),
+    ),
     settleSeconds: Type.Optional(
       Type.Number({
         minimum: 0,

@@ -15,6 +15,9 @@
 import type { Scenario, Expectation } from '../scenario/scenario.ts';
 import { measuredPhases, type Measurement } from '../measure/protocol.ts';
 import { fitRates, type Increment, type RateEstimate } from './estimate.ts';
+import { cachesOf } from '../probe/probe.ts';
+import { project, type Projection, type ProjectionBasis } from './projection.ts';
+import type { Sample } from '../probe/slab.ts';
 
 export type VerdictKind = 'leak' | 'no-leak' | 'inconclusive';
 
@@ -41,6 +44,8 @@ export interface CacheVerdict {
   objectsKept: number;
   mergedInto?: string;
   sharedWith?: string[];
+  /** Bytes one object takes with its share of the slab (projections); unknown for a kernel that did not say. */
+  bytesPerObject?: number;
   reason: string;
 }
 
@@ -62,13 +67,32 @@ export interface Verdict {
   /** For an interval straddling the tolerance: about how many packets in all would decide it. */
   packetsToDecide?: number;
   reason: string;
+  /** Every slab cache was measured (watch: all): `caches` holds them all. */
+  survey: boolean;
+  /** A survey's SUnreclaim (kB of unreclaimable slab) kept per packet: the kernel's own total, beside the caches. */
+  sunreclaim?: RateEstimate;
+  /** Time to out of memory at the leak's rate (leaks only). */
+  projection?: Projection;
+}
+
+/** A cache a survey did not see in a sample (created later, or destroyed) had no objects then. */
+function objectsIn(sample: Sample, cache: string): number {
+  return sample.caches[cache]?.objects ?? 0;
+}
+
+/** The caches a verdict judges: the watched ones, or every cache a survey saw. */
+export function judgedCaches(s: Scenario, m: Measurement): string[] {
+  return cachesOf(
+    s,
+    m.phases.map((p) => p.sample),
+  );
 }
 
 /** Every phase's change of the count, against packets received in it. */
 export function increments(m: Measurement, cache: string): Increment[] {
   const phases = measuredPhases(m);
   return phases.slice(1).map((p, i) => ({
-    objects: p.sample.caches[cache].objects - phases[i].sample.caches[cache].objects,
+    objects: objectsIn(p.sample, cache) - objectsIn(phases[i].sample, cache),
     packets: p.sample.packetsIn - phases[i].sample.packetsIn,
     segment: p.segment,
     traffic: p.kind === 'traffic',
@@ -83,7 +107,7 @@ function segmentCount(m: Measurement): number {
 /** The level of each single interval: the scenario's confidence shared by every test of the run. */
 export function testLevel(s: Scenario, m: Measurement): number {
   const segs = segmentCount(m);
-  const tests = s.watch.length * (segs > 1 ? segs + 1 : 1) * m.looks;
+  const tests = judgedCaches(s, m).length * (segs > 1 ? segs + 1 : 1) * m.looks;
   return 1 - (1 - s.thresholds.confidence) / tests;
 }
 
@@ -91,7 +115,7 @@ export function judge(s: Scenario, m: Measurement): Verdict {
   const level = testLevel(s, m);
   const phases = measuredPhases(m);
   const packetsIn = phases[phases.length - 1].sample.packetsIn - phases[0].sample.packetsIn;
-  const caches = s.watch.map((name) => judgeCache(s, m, name, level, packetsIn));
+  const caches = judgedCaches(s, m).map((name) => judgeCache(s, m, name, level, packetsIn));
   const deciding = pickDeciding(caches);
   const segments = deciding.segments;
   const stopsAt = segments.findIndex(
@@ -100,15 +124,76 @@ export function judge(s: Scenario, m: Measurement): Verdict {
   const stopsAfter = stopsAt > 0 ? segments[stopsAt].after : undefined;
   const reason = deciding.reason + (stopsAfter ? `; the leak stops after the change "${stopsAfter}"` : '');
   const { tolerance, confidence } = s.thresholds;
-  const v: Verdict = { verdict: deciding.verdict, deciding, caches, segments, stopsAfter, packetsIn, tolerance, confidence, level, reason };
+  const v: Verdict = {
+    verdict: deciding.verdict,
+    deciding,
+    caches,
+    segments,
+    stopsAfter,
+    packetsIn,
+    tolerance,
+    confidence,
+    level,
+    reason,
+    survey: s.survey,
+    sunreclaim: s.survey ? sunreclaimRate(m, level) : undefined,
+  };
+  const basis = projectionBasis(s, m);
+  if (v.verdict === 'leak' && basis) v.projection = project(leakingCaches(v), basis);
   if (deciding.verdict === 'inconclusive' && packetsIn >= s.thresholds.minPackets) v.packetsToDecide = packetsToDecide(deciding.estimate, tolerance);
   return v;
+}
+
+/** The caches judged LEAK, fastest first. */
+export function leakingCaches(v: Pick<Verdict, 'caches'>): CacheVerdict[] {
+  return v.caches.filter((c) => c.verdict === 'leak').sort((a, b) => b.estimate.rate - a.estimate.rate);
+}
+
+/** The rate the bursts reached (packets received while they ran, on the guest's clock), for projections. */
+export function measuredPacketRate(m: Measurement): number | undefined {
+  const phases = measuredPhases(m);
+  let packets = 0;
+  let seconds = 0;
+  phases.forEach((p, i) => {
+    if (i === 0 || p.kind !== 'traffic' || !p.burstSeconds) return;
+    packets += p.sample.packetsIn - phases[i - 1].sample.packetsIn;
+    seconds += p.burstSeconds;
+  });
+  return seconds > 0 ? packets / seconds : undefined;
+}
+
+/** What a projection assumes: the scenario's project: (or the CLI's), else the run's packet rate and the guest's memory. */
+function projectionBasis(s: Scenario, m: Measurement): ProjectionBasis | undefined {
+  const measured = measuredPacketRate(m);
+  const memTotalKb = m.phases.find((p) => p.sample.memTotalKb !== undefined)?.sample.memTotalKb;
+  const packetsPerSecond = s.project.packetsPerSecond ?? measured;
+  const memoryBytes = s.project.memoryBytes ?? (memTotalKb === undefined ? undefined : memTotalKb * 1024);
+  if (packetsPerSecond === undefined || memoryBytes === undefined) return undefined;
+  return {
+    packetsPerSecond,
+    rateFrom: s.project.packetsPerSecond === undefined ? 'measured' : 'given',
+    memoryBytes,
+    memoryFrom: s.project.memoryBytes === undefined ? 'guest' : 'given',
+  };
+}
+
+/** SUnreclaim (kB) kept per packet, fitted like a cache's count. */
+function sunreclaimRate(m: Measurement, level: number): RateEstimate | undefined {
+  const phases = measuredPhases(m);
+  if (phases.some((p) => p.sample.sunreclaimKb === undefined)) return undefined;
+  const incs = phases.slice(1).map((p, i) => ({
+    objects: p.sample.sunreclaimKb! - phases[i].sample.sunreclaimKb!,
+    packets: p.sample.packetsIn - phases[i].sample.packetsIn,
+    segment: 0,
+    traffic: p.kind === 'traffic',
+  }));
+  return fitRates(incs, 1, level).segments[0];
 }
 
 /** A leaking cache (the fastest), else an undecided one, else the noisiest candidate (the largest upper end). */
 function pickDeciding(caches: CacheVerdict[]): CacheVerdict {
   const by = (kind: VerdictKind) => caches.filter((c) => c.verdict === kind);
-  const leaks = by('leak').sort((a, b) => b.estimate.rate - a.estimate.rate);
+  const leaks = leakingCaches({ caches });
   if (leaks.length) return leaks[0];
   const unsure = by('inconclusive');
   if (unsure.length) return unsure[0];
@@ -130,10 +215,10 @@ function judgeCache(s: Scenario, m: Measurement, name: string, level: number, pa
     verdict: rateVerdict(e, tolerance),
   }));
   const phases = measuredPhases(m);
-  // The setup sample is the one that lists a merged slab's aliases.
-  const first = m.phases[0].sample.caches[name];
-  const before = phases[0].sample.caches[name].objects;
-  const after = phases[phases.length - 1].sample.caches[name].objects;
+  // The setup sample is the one that lists a merged slab's aliases and footprints (a survey: the first sample that saw the cache).
+  const first = m.phases.map((p) => p.sample.caches[name]).find((c) => c !== undefined);
+  const before = objectsIn(phases[0].sample, name);
+  const after = objectsIn(phases[phases.length - 1].sample, name);
   const estimate = whole.segments[0];
   const base = {
     cache: name,
@@ -144,8 +229,9 @@ function judgeCache(s: Scenario, m: Measurement, name: string, level: number, pa
     objectsBefore: before,
     objectsAfter: after,
     objectsKept: after - before,
-    mergedInto: first.mergedInto,
-    sharedWith: first.sharedWith,
+    mergedInto: first?.mergedInto,
+    sharedWith: first?.sharedWith,
+    bytesPerObject: first?.bytesPerObject,
   };
   if (packetsIn < minPackets) {
     return {
@@ -208,7 +294,13 @@ export function meetsExpectation(v: Verdict, e: Expectation): { ok: boolean; why
       why: `expected the leak to stop after "${e.stopsAfter}", ${v.stopsAfter ? `it stopped after "${v.stopsAfter}"` : 'it did not stop'} (${v.segments.map((x) => `${x.after}: ${x.rate.toFixed(3)}`).join(', ')})`,
     };
   }
-  const rate = v.deciding.estimate.rate;
+  // With expect.cache the rates are that cache's (or the merged slab's that holds it).
+  const found = e.cache === undefined ? v.deciding : leakingCaches(v).find((c) => c.cache === e.cache || c.sharedWith?.includes(e.cache!));
+  if (!found) {
+    const where = leakingCaches(v).map((c) => c.cache);
+    return { ok: false, why: `expected the leak in ${e.cache}, ${where.length ? `found it in ${where.join(', ')}` : 'found no leaking cache'}` };
+  }
+  const rate = found.estimate.rate;
   if (e.minPerPacket !== undefined && rate < e.minPerPacket)
     return { ok: false, why: `expected at least ${e.minPerPacket} obj/packet, got ${rate.toFixed(3)}` };
   if (e.maxPerPacket !== undefined && rate > e.maxPerPacket) return { ok: false, why: `expected at most ${e.maxPerPacket} obj/packet, got ${rate.toFixed(3)}` };

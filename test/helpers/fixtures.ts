@@ -4,6 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ROOT } from './cli.ts';
 import { parseSample } from '../../src/probe/slab.ts';
+import { parseSampleOf } from '../../src/probe/probe.ts';
 import type { Measurement, PhaseKind } from '../../src/measure/protocol.ts';
 import type { Scenario } from '../../src/scenario/scenario.ts';
 import type { Guest, ExecResult } from '../../src/guest/guest.ts';
@@ -21,13 +22,14 @@ export function recordedPhases(run: string): { kind: PhaseKind; text: string }[]
     .map((f) => ({ kind: f.replace(/^\d+-|\.txt$/g, '') as PhaseKind, text: fixture('measure', run, f) }));
 }
 
-/** A recorded run as the protocol measured it (segments from the scenario's changes, as the protocol assigns them). */
+/** A recorded run as the protocol measured it (segments from the scenario's changes, as the protocol assigns them); a survey when `s` is one. */
 export function recordedMeasurement(run: string, s: Scenario, watch = s.watch): Measurement {
   let burst = 0;
   let segment = 0;
   const phases = recordedPhases(run).map(({ kind, text }) => {
     if (kind === 'traffic') segment += s.changes.filter((c) => c.afterBurst === burst++).length;
-    return { kind, segment, sent: 0, sample: parseSample(text, watch, s.traffic.family), seconds: 0 };
+    const sample = s.survey ? parseSampleOf(s, text) : parseSample(text, watch, s.traffic.family);
+    return { kind, segment, sent: 0, sample, seconds: 0 };
   });
   return { phases, stop: 'fixed', looks: 1 };
 }

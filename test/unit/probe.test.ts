@@ -12,7 +12,8 @@ import {
   settleScript,
   leastOfShrunkReads,
 } from '../../src/probe/slab.ts';
-import { fixture } from '../helpers/fixtures.ts';
+import { fixture, recordedPhases } from '../helpers/fixtures.ts';
+import { closestNames } from '../../src/util/closest.ts';
 
 test('slabinfo of a real guest: ip6_dst_cache under its own name with slab_nomerge', (t) => {
   const text = fixture('samples/seed-v6.1-fix-reverted/4-burst.txt');
@@ -40,9 +41,20 @@ test('a merged cache (Debian kernel without slab_nomerge) is resolved through sy
   t.true(s.caches.ip6_dst_cache.objects > 0);
 });
 
-test('a cache the kernel does not have is a clear error', (t) => {
+test('a cache the kernel does not have is a clear error, naming the closest caches it has', (t) => {
   const text = fixture('samples/seed-v6.1/0-before.txt');
   t.throws(() => parseSample(text, ['no_such_cache'], 'ipv6'), { instanceOf: MissingCacheError, message: /no_such_cache does not exist/ });
+  // The first sample of a boot lists every cache name (recorded on v6.1).
+  const names = recordedPhases('survey-v6.1')[0]
+    .text.split('#leaklab# slabs\n')[1]
+    .split('#leaklab#')[0]
+    .split('\n')
+    .map((l) => l.split(' ')[0]);
+  const first = `${text}#leaklab# names\n${names.join('\n')}\n`;
+  t.throws(() => parseSample(first, ['ip6_dst_cach'], 'ipv6'), { message: /ip6_dst_cach does not exist .*; closest: ip6_dst_cache, ip_dst_cache/ });
+  t.throws(() => parseSample(first, ['kmalloc-48'], 'ipv6'), { message: /; closest: kmalloc-4k, kmalloc-8, kmalloc-128$/ });
+  t.deepEqual(closestNames('dst', ['ip6_dst_cache', 'ip_dst_cache', 'filp']), ['ip_dst_cache', 'ip6_dst_cache']);
+  t.deepEqual(closestNames('zzzzzzzz', ['ip6_dst_cache', 'filp']), [], 'nothing close: no guess');
 });
 
 test('packet counters: Ip6InReceives and the two-line Ip: table of /proc/net/snmp, by name, not by position', (t) => {
@@ -131,10 +143,12 @@ test('settling ends at settleSeconds when the count never stops falling', async 
 
 test('a sample takes the least of three shrunk reads: a CPU slab activated between shrink and read only ever adds', (t) => {
   // Recorded under TCG (v6.1, seed topology): one sample read 16 objects, the next (and the true count) 7.
-  // shrink and objects are FIFOs: each value is served only after a shrink, as the kernel would count anew.
+  // shrink and objects are FIFOs: each value is served only after a shrink, as the kernel would count anew;
+  // both are opened before the shrink is written (the order the probe opens them in, objects first).
   const d = mkdtempSync(join(tmpdir(), 'leaklab-slab-'));
   execFileSync('mkfifo', [join(d, 'objects'), join(d, 'shrink')]);
-  const kernel = `for v in 16 7 9; do read -r x < "$d/shrink"; echo "$v N0=$v" > "$d/objects"; done`;
+  // A shrink file closed by the last read can hand the next open an empty line: only a written 1 serves a value.
+  const kernel = `set -- 16 7 9; while [ $# -gt 0 ]; do exec 7> "$d/objects"; read -r x < "$d/shrink"; if [ "$x" = 1 ]; then echo "$1 N0=$1" >&7; shift; fi; exec 7>&-; done`;
   const out = execFileSync('sh', ['-c', `(${kernel}) & ${leastOfShrunkReads()}; wait; echo "$o"`], {
     encoding: 'utf8',
     env: { ...process.env, d },

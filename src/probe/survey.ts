@@ -1,0 +1,109 @@
+// Owns the survey: sampling EVERY slab cache in one guest command (watch:
+// all), for the user who does not know which cache leaks. One sample is:
+//   links     every cache name SLUB folded into a shared slab, and that slab
+//             (/sys/kernel/slab/NAME -> :A-0000256; resolved with the `cd -P`
+//             builtin, not one readlink fork per link)
+//   slabs     the objects in use of every real slab, each the least of three
+//             reads after a shrink (slab.ts explains why)
+//   slabinfo  /proc/slabinfo, fields 1-6: the name slabtop shows for each
+//             slab (its creator's), and its footprint per object
+//   meminfo   SUnreclaim, the kernel's own total of unreclaimable slab, and
+//             MemTotal (what a leak would exhaust)
+// Caches are keyed by their /proc/slabinfo name, the way the field saw
+// pool_workqueue grow: a merged slab's line names every cache it holds.
+import type { Family } from '../scenario/scenario.ts';
+import {
+  SECTION,
+  sections,
+  parseSlabinfo,
+  packetsReceived,
+  leastOfShrunkReads,
+  footprint,
+  MEMINFO_SCRIPT,
+  parseMeminfo,
+  type Sample,
+  type CacheCount,
+} from './slab.ts';
+
+const SLAB_DIR = '/sys/kernel/slab';
+
+/** The command that dumps one survey sample (builtins only but `cd`, which is one too: under TCG a fork costs tens of ms). */
+export function surveyScript(slabDir = SLAB_DIR): string {
+  return [
+    `echo '${SECTION} snmp6'; [ -r /proc/net/snmp6 ] && while read -r k v; do [ "$k" = Ip6InReceives ] && echo "$k $v"; done < /proc/net/snmp6`,
+    `echo '${SECTION} snmp'; while read -r l; do case "$l" in Ip:*) echo "$l";; esac; done < /proc/net/snmp`,
+    `echo '${SECTION} links'; for l in ${slabDir}/*; do [ -L "$l" ] && cd -P "$l" 2>/dev/null && echo "\${l##*/} \${PWD##*/}"; done; cd /`,
+    // Shrunk and read first: /proc/slabinfo is then read right after the shrinks (its counts are the fallback without SLUB_DEBUG).
+    `echo '${SECTION} slabs'; for d in ${slabDir}/*; do [ -L "$d" ] && continue; [ -d "$d" ] || continue; ${leastOfShrunkReads()}; [ -n "$o" ] && echo "\${d##*/} $o"; done`,
+    `echo '${SECTION} slabinfo'; while read -r n a t s o p x; do echo "$n $a $t $s $o $p"; done < /proc/slabinfo`,
+    MEMINFO_SCRIPT,
+    ':',
+  ].join('\n');
+}
+
+/** "name target" lines: each cache name that is a link to a shared slab. */
+export function parseLinks(text: string): Map<string, string> {
+  const links = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const [name, target] = line.trim().split(/\s+/);
+    if (name && target) links.set(name, target);
+  }
+  return links;
+}
+
+/** Parses the output of surveyScript: one count per slab, keyed by the name /proc/slabinfo gives it. */
+export function parseSurvey(text: string, family: Family): Sample {
+  const s = sections(text);
+  const links = parseLinks(s.get('links') ?? '');
+  const slabs = parseLinks(s.get('slabs') ?? '');
+  const rows = parseSlabinfo(s.get('slabinfo') ?? '');
+  if (rows.size === 0) throw new Error('no caches in /proc/slabinfo');
+  const caches: Record<string, CacheCount> = {};
+  for (const row of rows.values()) {
+    const slab = links.get(row.name);
+    const counted = Number(slabs.get(slab ?? row.name));
+    const count: CacheCount = {
+      name: row.name,
+      objects: Number.isFinite(counted) ? counted : row.activeObjs,
+      bytesPerObject: footprint(row.pagesPerSlab, row.objPerSlab),
+    };
+    if (slab) {
+      count.mergedInto = slab;
+      count.sharedWith = [...links]
+        .filter(([n, t]) => t === slab && n !== row.name)
+        .map(([n]) => n)
+        .sort();
+    }
+    caches[row.name] = count;
+  }
+  return { packetsIn: packetsReceived(s, family), caches, ...parseMeminfo(s.get('meminfo')) };
+}
+
+/**
+ * The wait after a route flush for a survey: like settleScript (slab.ts),
+ * on the total of /proc/slabinfo's objects in use. One file per poll, not
+ * two per cache: every open of a sysfs file allocates (and, on kernels with
+ * LSMs, frees later), which would keep the counts it waits on moving.
+ * Without a shrink, an object freed into a CPU's active slab does not show;
+ * the sample that follows shrinks and counts exactly.
+ */
+export function surveySettleScript(maxSeconds: number, stablePolls = 2, slabinfo = '/proc/slabinfo'): string {
+  return [
+    'leaklab_read() {',
+    '  t=0',
+    // Header lines have no number in the second field.
+    `  while read -r n a x; do case "$a" in ''|*[!0-9]*) ;; *) t=$((t + a)) ;; esac; done < ${slabinfo}`,
+    '}',
+    'leaklab_now() { read -r u x < /proc/uptime; now=${u%.*}${u#*.}; }',
+    `leaklab_now; end=$((now + ${Math.round(maxSeconds * 100)})); stable=0`,
+    'leaklab_read',
+    'while :; do',
+    '  leaklab_now',
+    `  [ $stable -lt ${stablePolls} ] && [ $now -lt $end ] || break`,
+    '  sleep 0.05',
+    '  p=$t',
+    '  leaklab_read',
+    '  if [ "$t" -lt "$p" ]; then stable=0; else stable=$((stable + 1)); fi',
+    'done',
+  ].join('\n');
+}
