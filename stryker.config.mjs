@@ -12,6 +12,8 @@ const PURE_MODULES = [
   'src/scenario/load.ts',
   'src/bisect/search.ts',
   'src/validate/outcome.ts',
+  'src/verdict/projection.ts',
+  'src/probe/survey.ts',
 ];
 const mutate = process.env.LEAKLAB_MUTATE ? [process.env.LEAKLAB_MUTATE] : PURE_MODULES;
 const tests = process.env.LEAKLAB_MUTATION_TESTS ?? 'test/unit';
