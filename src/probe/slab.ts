@@ -222,23 +222,37 @@ export function settleScript(caches: string[], maxSeconds: number, stablePolls =
     // `|| :` everywhere: this runs under set -e, and a read-only /sys (containers) must not end the phase.
     return `  { echo 1 > ${d}/shrink; } 2>/dev/null || :; o${i}=0; [ -r ${d}/objects ] && read -r o${i} x < ${d}/objects || :`;
   });
-  const fell = caches.map((_, i) => `[ "$o${i}" -lt "$p${i}" ]`).join(' || ');
+  return settleLoop({
+    read: [...read, '  :'],
+    keep: caches.map((_, i) => `p${i}=$o${i}`).join('; '),
+    fell: caches.map((_, i) => `[ "$o${i}" -lt "$p${i}" ]`).join(' || '),
+    maxSeconds,
+    stablePolls,
+  });
+}
+
+/**
+ * The polling loop of a settle script: `read` (the body of leaklab_read)
+ * takes the counts, `keep` saves them before the next read, `fell` is the
+ * test that some count fell; the loop ends after `stablePolls` polls in a
+ * row without a fall, or `maxSeconds` of the kernel's uptime.
+ */
+export function settleLoop(o: { read: string[]; keep: string; fell: string; maxSeconds: number; stablePolls: number }): string {
   return [
     'leaklab_read() {',
-    ...read,
-    '  :',
+    ...o.read,
     '}',
     // Uptime in centiseconds with builtins only ("123.45 ..." -> 12345).
     'leaklab_now() { read -r u x < /proc/uptime; now=${u%.*}${u#*.}; }',
-    `leaklab_now; end=$((now + ${Math.round(maxSeconds * 100)})); stable=0`,
+    `leaklab_now; end=$((now + ${Math.round(o.maxSeconds * 100)})); stable=0`,
     'leaklab_read',
     'while :; do',
     '  leaklab_now',
-    `  [ $stable -lt ${stablePolls} ] && [ $now -lt $end ] || break`,
+    `  [ $stable -lt ${o.stablePolls} ] && [ $now -lt $end ] || break`,
     '  sleep 0.05',
-    `  ${caches.map((_, i) => `p${i}=$o${i}`).join('; ')}`,
+    `  ${o.keep}`,
     '  leaklab_read',
-    `  if ${fell}; then stable=0; else stable=$((stable + 1)); fi`,
+    `  if ${o.fell}; then stable=0; else stable=$((stable + 1)); fi`,
     'done',
   ].join('\n');
 }

@@ -19,6 +19,7 @@ import {
   packetsReceived,
   leastOfShrunkReads,
   footprint,
+  settleLoop,
   MEMINFO_SCRIPT,
   parseMeminfo,
   type Sample,
@@ -88,22 +89,12 @@ export function parseSurvey(text: string, family: Family): Sample {
  * the sample that follows shrinks and counts exactly.
  */
 export function surveySettleScript(maxSeconds: number, stablePolls = 2, slabinfo = '/proc/slabinfo'): string {
-  return [
-    'leaklab_read() {',
-    '  t=0',
+  return settleLoop({
     // Header lines have no number in the second field.
-    `  while read -r n a x; do case "$a" in ''|*[!0-9]*) ;; *) t=$((t + a)) ;; esac; done < ${slabinfo}`,
-    '}',
-    'leaklab_now() { read -r u x < /proc/uptime; now=${u%.*}${u#*.}; }',
-    `leaklab_now; end=$((now + ${Math.round(maxSeconds * 100)})); stable=0`,
-    'leaklab_read',
-    'while :; do',
-    '  leaklab_now',
-    `  [ $stable -lt ${stablePolls} ] && [ $now -lt $end ] || break`,
-    '  sleep 0.05',
-    '  p=$t',
-    '  leaklab_read',
-    '  if [ "$t" -lt "$p" ]; then stable=0; else stable=$((stable + 1)); fi',
-    'done',
-  ].join('\n');
+    read: ['  t=0', `  while read -r n a x; do case "$a" in ''|*[!0-9]*) ;; *) t=$((t + a)) ;; esac; done < ${slabinfo}`],
+    keep: 'p=$t',
+    fell: '[ "$t" -lt "$p" ]',
+    maxSeconds,
+    stablePolls,
+  });
 }
