@@ -69,6 +69,29 @@ test('defaults are filled in', (t) => {
   t.deepEqual(s.expect, {});
 });
 
+test('watch: all, or no watch:, is a survey; project: sizes are binary units; expect.cache is for a leak among the watched caches', (t) => {
+  const load = (extra: string) => parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: {packets: 100}\n${extra}`, 'w.yaml');
+  for (const extra of ['', 'watch: all\n']) {
+    const s = toScenario(load(extra).value!, '/w.yaml');
+    t.true(s.survey, extra);
+    t.deepEqual(s.watch, []);
+  }
+  const watched = toScenario(load('watch: [ip6_dst_cache]\nproject: { packetsPerSecond: 2000, memory: 1.5G }\n').value!, '/w.yaml');
+  t.false(watched.survey);
+  t.deepEqual(watched.project, { packetsPerSecond: 2000, memoryBytes: 1.5 * 2 ** 30 });
+  t.deepEqual(
+    load('watch: []\n').problems.map((p) => p.key),
+    ['watch'],
+  );
+  t.regex(load('project: { memory: 1GB }\n').problems[0].message, /e\.g\. 1G .*; got "1GB"/);
+  const notWatched = load('watch: [ip6_dst_cache]\nexpect: { v6.1: { verdict: leak, cache: kmalloc-64 } }\n').problems;
+  t.deepEqual(
+    notWatched.map((p) => [p.key, p.message]),
+    [['expect.v6.1.cache', 'names a cache not under watch: (ip6_dst_cache); or survey every cache (watch: all)']],
+  );
+  t.is(load('expect: { v6.1: { verdict: leak, cache: kmalloc-64 } }\n').problems.length, 0, 'a survey may expect any cache');
+});
+
 test('a directory with one bad file fails naming that file, and duplicate names are refused', async (t) => {
   const dir = tempDir(t);
   await mkdir(join(dir, 'suite'));
