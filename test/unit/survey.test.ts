@@ -6,11 +6,13 @@
 //   survey-merged-*             without slab_nomerge: caches folded into shared slabs
 import test from 'ava';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, renameSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { judge, leakingCaches, meetsExpectation, testLevel } from '../../src/verdict/verdict.ts';
-import { parseSurvey, parseLinks, surveySettleScript } from '../../src/probe/survey.ts';
+import { parseSurvey, parseLinks, surveySettleScript, surveyScript } from '../../src/probe/survey.ts';
+import { sections } from '../../src/probe/slab.ts';
+import { execFileSync } from 'node:child_process';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import type { Scenario } from '../../src/scenario/scenario.ts';
 import { resultLine } from '../../src/report/text.ts';
@@ -96,7 +98,9 @@ test('without slab_nomerge a leak is named by the slab slabtop shows, with every
   t.is(v.verdict, 'leak');
   const [leak] = leakingCaches(v);
   t.true(leak.sharedWith!.includes('ip6_dst_cache') || leak.cache === 'ip6_dst_cache', JSON.stringify(leak));
-  t.regex(leak.mergedInto!, /^:/);
+  t.is(leak.cache, 'maple_node', 'the name /proc/slabinfo gives the slab on this kernel');
+  t.is(leak.mergedInto, ':0000256');
+  t.deepEqual(leak.sharedWith, ['filp', 'ip6_dst_cache', 'pool_workqueue'], 'every other name of the slab, sorted');
   t.true(meetsExpectation(v, { verdict: 'leak', cache: 'ip6_dst_cache', minPerPacket: 0.9, maxPerPacket: 1.1 }).ok, 'found through the slab that holds it');
 });
 
@@ -140,4 +144,38 @@ test('survey settling sums every cache of slabinfo: it waits while the total fal
   t.is(code, 0);
   const ms = Date.now() - started;
   t.true(ms >= 800 && ms < 3000, `${ms} ms`);
+});
+
+// The survey's sample command, run by dash against a directory laid out like
+// /sys/kernel/slab (real slabs are directories, merged names links to them);
+// /proc is the host's.
+test('the survey command lists links, the count of every real slab, slabinfo and meminfo; a sample without slabinfo is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-survey-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  for (const [name, objects] of [
+    [':0000256', 5000],
+    ['kmalloc-64', 100],
+  ] as const) {
+    mkdirSync(join(dir, name));
+    writeFileSync(join(dir, name, 'objects'), `${objects} N0=${objects}\n`);
+    writeFileSync(join(dir, name, 'shrink'), '');
+  }
+  symlinkSync(':0000256', join(dir, 'ip6_dst_cache'));
+  symlinkSync(':0000256', join(dir, 'filp'));
+  const out = sections(execFileSync('dash', ['-c', surveyScript(dir)], { encoding: 'utf8', timeout: 20_000 }));
+  t.deepEqual([...parseLinks(out.get('links') ?? '')].sort(), [
+    ['filp', ':0000256'],
+    ['ip6_dst_cache', ':0000256'],
+  ]);
+  t.deepEqual(
+    [...parseLinks(out.get('slabs') ?? '')],
+    [
+      [':0000256', '5000'],
+      ['kmalloc-64', '100'],
+    ],
+  );
+  t.regex(out.get('slabinfo') ?? '', /^\S+ \d+ \d+ \d+ \d+ \d+$/m, 'fields 1-6 of /proc/slabinfo');
+  t.regex(out.get('meminfo') ?? '', /^MemTotal: \d+\nSUnreclaim: \d+\n\n?$/);
+  t.regex(out.get('snmp') ?? '', /^Ip: /m);
+  t.throws(() => parseSurvey('#leaklab# snmp6\nIp6InReceives 5\n#leaklab# slabinfo\n', 'ipv6'), { message: 'no caches in /proc/slabinfo' });
 });
