@@ -42,7 +42,7 @@ export function surveyScript(slabDir = SLAB_DIR): string {
   ].join('\n');
 }
 
-/** "name target" lines: each cache name that is a link to a shared slab. */
+/** "name value" lines: each merged cache name and its slab (links), or each slab and its count (slabs). */
 export function parseLinks(text: string): Map<string, string> {
   const links = new Map<string, string>();
   for (const line of text.split('\n')) {

@@ -90,9 +90,14 @@ export function judgedCaches(s: Scenario, m: Measurement): string[] {
 
 /** Every phase's change of the count, against packets received in it. */
 export function increments(m: Measurement, cache: string): Increment[] {
+  return incrementsOf(m, (sample) => objectsIn(sample, cache));
+}
+
+/** Every phase's change of a count read from its sample (a cache's objects, SUnreclaim), against packets received in it. */
+function incrementsOf(m: Measurement, count: (sample: Sample) => number): Increment[] {
   const phases = measuredPhases(m);
   return phases.slice(1).map((p, i) => ({
-    objects: objectsIn(p.sample, cache) - objectsIn(phases[i].sample, cache),
+    objects: count(p.sample) - count(phases[i].sample),
     packets: p.sample.packetsIn - phases[i].sample.packetsIn,
     segment: p.segment,
     traffic: p.kind === 'traffic',
@@ -179,14 +184,8 @@ function projectionBasis(s: Scenario, m: Measurement): ProjectionBasis | undefin
 
 /** SUnreclaim (kB) kept per packet, fitted like a cache's count. */
 function sunreclaimRate(m: Measurement, level: number): RateEstimate | undefined {
-  const phases = measuredPhases(m);
-  if (phases.some((p) => p.sample.sunreclaimKb === undefined)) return undefined;
-  const incs = phases.slice(1).map((p, i) => ({
-    objects: p.sample.sunreclaimKb! - phases[i].sample.sunreclaimKb!,
-    packets: p.sample.packetsIn - phases[i].sample.packetsIn,
-    segment: 0,
-    traffic: p.kind === 'traffic',
-  }));
+  if (measuredPhases(m).some((p) => p.sample.sunreclaimKb === undefined)) return undefined;
+  const incs = incrementsOf(m, (sample) => sample.sunreclaimKb!).map((inc) => ({ ...inc, segment: 0 }));
   return fitRates(incs, 1, level).segments[0];
 }
 
