@@ -55,7 +55,11 @@ test('a cache the kernel does not have is a clear error, naming the closest cach
   t.throws(() => parseSample(first, ['kmalloc-48'], 'ipv6'), { message: /; closest: kmalloc-4k, kmalloc-8, kmalloc-128$/ });
   t.deepEqual(closestNames('dst', ['ip6_dst_cache', 'ip_dst_cache', 'filp']), ['ip_dst_cache', 'ip6_dst_cache']);
   t.deepEqual(closestNames('zzzzzzzz', ['ip6_dst_cache', 'filp']), [], 'nothing close: no guess');
-  t.deepEqual(closestNames('dst_cache', ['dst_cachx', 'ip6_dst_cache']), ['ip6_dst_cache', 'dst_cachx'], 'a name that contains it comes before a nearer spelling');
+  t.deepEqual(
+    closestNames('dst_cache', ['dst_cachx', 'ip6_dst_cache']),
+    ['ip6_dst_cache', 'dst_cachx'],
+    'a name that contains it comes before a nearer spelling',
+  );
 });
 
 test('packet counters: Ip6InReceives and the two-line Ip: table of /proc/net/snmp, by name, not by position', (t) => {
