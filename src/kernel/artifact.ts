@@ -11,6 +11,8 @@ export interface KernelArtifact {
   /** What `uname -r` says in the guest, when known. */
   release?: string;
   provenance: Record<string, string>;
+  /** The uncompressed kernel of a source build, and the source directory its line tables name (file:line of stack frames). */
+  vmlinux?: { path: string; sourceDir: string };
   /** Object directory of a source build (shared by variants of one source + config). */
   objdir?: string;
 }

@@ -60,6 +60,8 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
         await make(ctx, k, tree.dir, objdir, sha256(...configInputs));
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
         await copyFile(configPath, join(tmp, 'config'));
+        // Attribution resolves stack frames to file:line with vmlinux's line tables (when the config has DEBUG_INFO).
+        await copyFile(join(objdir, 'vmlinux'), join(tmp, 'vmlinux'));
         const release = (await readFile(join(objdir, 'include/config/kernel.release'), 'utf8')).trim();
         await writeFile(
           join(tmp, 'meta.json'),
@@ -67,6 +69,8 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
             {
               source: tree.identity,
               sourceKey: tree.key,
+              // Where the build read its sources: vmlinux's line tables name files under it.
+              sourceDir: tree.dir,
               configBase: base,
               fragments: fragments.map((f) => f.name),
               patches: patches.map((p) => ({ name: p.name, sha256: sha256(p.text) })),
@@ -99,6 +103,7 @@ async function artifact(k: CatalogKernel, dir: string, objdir: string): Promise<
     name: k.name,
     bzImage: join(dir, 'bzImage'),
     configPath: join(dir, 'config'),
+    vmlinux: meta.sourceDir === undefined ? undefined : { path: join(dir, 'vmlinux'), sourceDir: meta.sourceDir },
     objdir,
     release: meta.release,
     provenance: {
