@@ -2,7 +2,8 @@
 // the same scenario as a survey (watch: all, every slab cache), on one
 // cached kernel, leaklab from command to verdict, alternated `rounds` times
 // so both see the same machine. Prints each time, the medians and their
-// ratio (goal: survey <= 1.5x one watched cache). Run after the kernel and
+// ratio (goal: survey <= 1.5x one watched cache). Both without the
+// attribution boot (bench/attribution.ts measures that). Run after the kernel and
 // image are cached (e.g. after `npm run seed`):
 //   node --import=tsx bench/survey.ts [kernel] [rounds]
 import { spawnSync } from 'node:child_process';
@@ -21,7 +22,10 @@ writeFileSync(survey, seed.replace(/^watch: .*\n/m, '').replace(/^name: .*$/m, '
 
 function seconds(file: string): number {
   const t = process.hrtime.bigint();
-  const r = spawnSync('node', ['bin/leaklab.js', 'run', file, '-k', kernel, '-q', '--runs-dir', join(dir, 'runs')], { encoding: 'utf8', timeout: 600_000 });
+  const r = spawnSync('node', ['bin/leaklab.js', 'run', file, '-k', kernel, '-q', '--no-attribute', '--runs-dir', join(dir, 'runs')], {
+    encoding: 'utf8',
+    timeout: 600_000,
+  });
   const s = Number(process.hrtime.bigint() - t) / 1e9;
   if (r.status !== 0) throw new Error(`leaklab run ${file} exited ${r.status}: ${r.stdout}${r.stderr}`);
   process.stdout.write(`  ${file === survey ? 'survey (all caches)' : 'one watched cache  '}  ${s.toFixed(1)} s  ${r.stdout.split('\n')[1]?.trim() ?? ''}\n`);

@@ -67,6 +67,11 @@ program
   .option('-q, --quiet', 'no progress lines on stderr')
   .option('--packets-per-second <n>', "a leak's time to out of memory at this traffic rate (default: the scenario's project:, else the rate the run reached)")
   .option('--memory <size>', "a leak's time to exhaust this much memory, e.g. 1G (default: the scenario's project:, else the guest's memory)")
+  .option(
+    '--attribute',
+    "after a LEAK, boot once more with allocation tracking to name the code allocating the leaked objects (default: the scenario's attribute:, else on for surveys)",
+  )
+  .option('--no-attribute', 'no attribution boot, whatever the scenarios say')
   .addHelpText(
     'after',
     `

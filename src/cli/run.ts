@@ -29,6 +29,8 @@ export interface RunOptions {
   report?: string;
   packetsPerSecond?: string;
   memory?: string;
+  /** --attribute / --no-attribute; undefined: each scenario's attribute:. */
+  attribute?: boolean;
 }
 
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
@@ -40,7 +42,10 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
   const scenarios: Scenario[] = [];
   const known = await knownRecipes(ctx.config.imagesDir);
   for (const p of paths) scenarios.push(...(await loadScenarios(p, known)));
-  for (const s of scenarios) s.project = { ...s.project, ...project };
+  for (const s of scenarios) {
+    s.project = { ...s.project, ...project };
+    s.attribute = opts.attribute ?? s.attribute;
+  }
   const seen = new Map<string, string>();
   for (const s of scenarios) {
     if (seen.has(s.name))

@@ -89,14 +89,14 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   const file = (kind: PhaseKind) => join(raw, `${String(m.phases.length).padStart(2, '0')}-${kind}.txt`);
   const settled = async (kind: PhaseKind, segment: number, sent: number, steps: Step[], extra: { listAliases?: boolean; timeoutMs?: number } = {}) => {
     const t = Date.now();
-    const { sample, timedSeconds } = await runPhase(s, guest, [...steps, flushStep, settleStep(s)], file(kind), extra);
+    const { sample, timedSeconds } = await runPhase(s, guest, [...steps, ...flushAndSettle(s)], file(kind), extra);
     m.phases.push({ kind, segment, sent, sample, seconds: (Date.now() - t) / 1000, burstSeconds: kind === 'traffic' ? timedSeconds : undefined });
     return sample;
   };
 
   const endSetup = showSetup(ctx, s, opts.scope);
   try {
-    await settled('setup', 0, 0, [...topologySteps(s), reachStep(s), burstStep(s, 'warm-up', warmupSize(sizes[0]))], {
+    await settled('setup', 0, 0, setupSteps(s, warmupSize(sizes[0])), {
       listAliases: true,
       timeoutMs: setupPhaseTimeoutMs(s),
     });
@@ -152,6 +152,16 @@ function showSetup(ctx: Context, s: Scenario, scope: string): () => void {
   return ctx.progress.timedTask(scope, limitMs, (ms) => `${what}: ${Math.round(ms / 1000)} s of ${limitMs / 1000} s allowed`);
 }
 
+/** What the setup phase runs before its flush: topology, rules, firewall, setup commands, one answered echo, a warm-up burst. */
+export function setupSteps(s: Scenario, warmup: number): Step[] {
+  return [...topologySteps(s), reachStep(s), burstStep(s, 'warm-up', warmup)];
+}
+
+/** What ends every phase before its sample: a route flush, and the wait until what it released is freed. */
+export function flushAndSettle(s: Scenario): Step[] {
+  return [flushStep, settleStep(s)];
+}
+
 const flushStep: Step = { name: 'route flush', script: FLUSH_SCRIPT };
 
 function settleStep(s: Scenario): Step {
@@ -170,7 +180,7 @@ function reachStep(s: Scenario): Step {
   };
 }
 
-function burstStep(s: Scenario, name: string, count: number): Step {
+export function burstStep(s: Scenario, name: string, count: number): Step {
   return {
     name,
     timed: true,

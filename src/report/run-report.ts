@@ -41,11 +41,11 @@ function surveyCells(v: Verdict, c: CacheVerdict): string[] {
   ];
 }
 
-/** What a result adds under the table: the survey's caches, other leaks and the projection (Markdown). */
+/** What a result adds under the table: the survey's caches, other leaks, the projection and the attribution (Markdown). */
 function detailsMarkdown(r: RunResult, md: (t: string) => string): string[] {
-  if (r.error || (!r.verdict.survey && !r.verdict.projection)) return [];
+  if (r.error || (!r.verdict.survey && !r.verdict.projection && !r.attribution)) return [];
   const v = r.verdict;
-  const head = [`### ${md(r.scenario)} on ${md(cellName(r))}`, '', ...detailLines(v).map((l) => `- ${md(l)}`), ''];
+  const head = [`### ${md(r.scenario)} on ${md(cellName(r))}`, '', ...detailLines(v, r.attribution).map((l) => `- ${md(l)}`), ''];
   if (!v.survey) return head;
   return [
     ...head,
@@ -58,9 +58,9 @@ function detailsMarkdown(r: RunResult, md: (t: string) => string): string[] {
 
 /** The same as HTML, with a chart per leaking cache (at most three). */
 function detailsHtml(r: RunResult): string {
-  if (r.error || (!r.verdict.survey && !r.verdict.projection)) return '';
+  if (r.error || (!r.verdict.survey && !r.verdict.projection && !r.attribution)) return '';
   const v = r.verdict;
-  const lines = detailLines(v).map((l) => `<li>${esc(l)}</li>`);
+  const lines = detailLines(v, r.attribution).map((l) => `<li>${esc(l)}</li>`);
   const table = v.survey
     ? `<table class="survey"><thead><tr>${SURVEY_HEADER.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${surveyRows(v)
         .map((c) => `<tr><td>${surveyCells(v, c).map(esc).join('</td><td>')}</td></tr>`)

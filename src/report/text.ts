@@ -7,6 +7,7 @@ import { cellName, type RunResult } from '../run/result.ts';
 import { backendOf } from '../run/backends.ts';
 import { leakingCaches, type Verdict, type CacheVerdict } from '../verdict/verdict.ts';
 import { projectionText } from '../verdict/projection.ts';
+import type { Attribution } from '../verdict/attribution.ts';
 import { LABEL, rateFigures, fmtRate } from '../verdict/figures.ts';
 import { shWord } from '../util/shell.ts';
 
@@ -47,9 +48,35 @@ export function surveyText(v: Verdict): string {
   return `survey: ${v.caches.length} caches, ${leakingCaches(v).length} leaking${slab}`;
 }
 
-/** The lines under a result line: other leaks, the survey, the projection (each without indent). */
-export function detailLines(v: Verdict): string[] {
-  return [...otherLeaks(v), ...(v.survey ? [surveyText(v)] : []), ...(v.projection ? [`projection: ${projectionText(v.projection)}`] : [])];
+/** The lines under a result line: other leaks, the survey, the projection, the attribution (each without indent). */
+export function detailLines(v: Verdict, attribution?: Attribution): string[] {
+  return [
+    ...otherLeaks(v),
+    ...(v.survey ? [surveyText(v)] : []),
+    ...(v.projection ? [`projection: ${projectionText(v.projection)}`] : []),
+    ...(attribution ? attributionLines(attribution) : []),
+  ];
+}
+
+/** Frames of a stack a line shows. */
+const SHOWN_FRAMES = 6;
+
+/**
+ * Per growing stack "allocated at: ip6_dst_cache 1.00/packet  dst_alloc <- ip6_dst_alloc <- ..."
+ * and, where vmlinux placed them, "  source: dst_alloc net/core/dst.c:88, ..."; then kmemleak's
+ * word and why anything is missing.
+ */
+export function attributionLines(a: Attribution): string[] {
+  const stacks = a.caches.flatMap((c) =>
+    c.stacks.flatMap((st) => {
+      const more = st.frames.length > SHOWN_FRAMES ? ' <- ...' : '';
+      const of = c.cache === c.leak ? c.cache : `${c.cache} (in ${c.leak})`;
+      const source = st.lines.length > 0 ? [`  source: ${st.lines.map((l) => `${l.frame} ${l.at}`).join(', ')}`] : [];
+      return [`allocated at: ${of} ${fmtRate(st.rate)}/packet  ${st.frames.slice(0, SHOWN_FRAMES).join(' <- ')}${more}`, ...source];
+    }),
+  );
+  const kmemleak = a.kmemleak ? [`kmemleak: ${a.kmemleak.says}`] : [];
+  return [...stacks, ...kmemleak, ...a.notes.map((n) => `attribution: ${n}`)];
 }
 
 export function verdictLabel(v: Verdict): string {
@@ -75,7 +102,7 @@ export function resultLine(r: RunResult, kernelWidth = 20): string {
   const expect = r.asExpected === undefined ? '' : r.asExpected ? '  [as expected]' : `  [UNEXPECTED: ${r.why}]`;
   const why = v.verdict === 'inconclusive' ? `\n${indent}${v.reason}` : '';
   const troubles = r.troubles.length ? `\n${indent}kernel said: ${r.troubles.slice(0, 3).join(' | ')}` : '';
-  const details = detailLines(v)
+  const details = detailLines(v, r.attribution)
     .map((l) => `\n${indent}${l}`)
     .join('');
   return `${k} ${LABEL[v.verdict].padEnd(9)} ${subjectOf(v)}  ${rateFigures(v)}  ${rateNumbers(v)}${expect}${why}${segments}${details}${troubles}`;

@@ -1,6 +1,7 @@
 // Owns the result of one scenario on one kernel, and the exit code a whole
 // run ends with (0 all as expected, 1 a verdict contradicts, 2 no verdict).
 import type { Verdict } from '../verdict/verdict.ts';
+import type { Attribution } from '../verdict/attribution.ts';
 import type { Measurement } from '../measure/protocol.ts';
 import type { Expectation } from '../scenario/scenario.ts';
 import { ExitCode, LeaklabError, type ErrorKind } from '../util/errors.ts';
@@ -17,7 +18,8 @@ export interface CellInfo {
   provenance?: Record<string, string>;
   /** Kernel messages that mean trouble, from the console. */
   troubles: string[];
-  seconds: { prepare: number; boot: number; measure: number; total: number };
+  /** attribution: the second boot that names the code allocating a leak's objects (LEAK verdicts that ask for it). */
+  seconds: { prepare: number; boot: number; measure: number; total: number; attribution?: number };
 }
 
 /** A run that measured and gave a verdict. */
@@ -28,6 +30,8 @@ export interface JudgedResult extends CellInfo {
   /** undefined when there is no expectation for this kernel. */
   asExpected?: boolean;
   why?: string;
+  /** Where the leaking objects are allocated (an attribution boot after a LEAK); never part of the verdict. */
+  attribution?: Attribution;
   error?: undefined;
 }
 

@@ -14,13 +14,14 @@ import type { Cell } from './cell.ts';
 import { measure, type Measurement } from '../measure/protocol.ts';
 import { judge, meetsExpectation, isDecided } from '../verdict/verdict.ts';
 import { cellName, resultError, type RunResult, type CellInfo, type JudgedResult } from './result.ts';
+import { wantsAttribution, attributionBoot, failedAttribution } from './attribution-boot.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { writeOutput, writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
 
-/** One scenario in a QEMU guest booting a prepared kernel (validate-patch and bisect judge kernels this way). */
+/** One scenario in a QEMU guest booting a prepared kernel (validate-patch and bisect judge kernels this way: verdicts only, no attribution boot). */
 export function runScenarioOnKernel(ctx: Context, s: Scenario, kernel: KernelArtifact, runDir: string): Promise<RunResult> {
-  const [cell] = BACKENDS.qemu.cells(s, [kernel.name]);
+  const [cell] = BACKENDS.qemu.cells({ ...s, attribute: false }, [kernel.name]);
   return runCell(ctx, cell, { kernel, runDir, runId: '' });
 }
 
@@ -74,6 +75,15 @@ export async function runCell(ctx: Context, cell: Cell, input: PrepareInput): Pr
         hint: guest.consolePath ? `read the console log ${guest.consolePath}` : undefined,
         details: info.troubles.join('\n'),
       });
+    }
+    if (wantsAttribution(cell, verdictOf.verdict)) {
+      await guest.stop();
+      const tAttr = Date.now();
+      verdictOf.attribution = await attributionBoot(ctx, cell, input, verdictOf.verdict, samples).catch((err: unknown) => {
+        if (!(err instanceof LeaklabError) || err.kind === 'filesystem') throw err;
+        return failedAttribution(verdictOf!.verdict, err);
+      });
+      info.seconds.attribution = (Date.now() - tAttr) / 1000;
     }
   } catch (err) {
     // Anything else is a leaklab bug: it goes up with its stack, not into a result.

@@ -31,6 +31,8 @@ export interface Scenario extends Filled<
   watch: string[];
   /** watch: all, or no watch: every slab cache is measured (probe/survey.ts). */
   survey: boolean;
+  /** After a LEAK, an attribution boot names the code allocating the leaked objects (default: surveys do, watch: lists do not). */
+  attribute: boolean;
   /** What the time-to-out-of-memory projection assumes; a field left out is taken from the run. */
   project: { packetsPerSecond?: number; memoryBytes?: number };
   guest: Filled<NonNullable<Input['guest']>>;
@@ -87,6 +89,7 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     },
     watch: s.watch === undefined || s.watch === 'all' ? [] : s.watch,
     survey: s.watch === undefined || s.watch === 'all',
+    attribute: s.attribute ?? (s.watch === undefined || s.watch === 'all'),
     project: { packetsPerSecond: s.project?.packetsPerSecond, memoryBytes: s.project?.memory === undefined ? undefined : parseSize(s.project.memory) },
     settleSeconds: s.settleSeconds ?? DEFAULTS.settleSeconds,
     thresholds: {

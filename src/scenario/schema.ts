@@ -159,6 +159,12 @@ export const ScenarioSchema = Type.Object(
         description: 'slab caches to measure; "all" (or no watch:) surveys every slab cache and reports each that grows with the traffic',
       }),
     ),
+    attribute: Type.Optional(
+      Type.Boolean({
+        description:
+          'after a LEAK, boot the kernel once more with SLUB allocation tracking (and kmemleak, where built in) to name the call stacks that allocate the leaked objects (default: true for a survey, false with a watch: list)',
+      }),
+    ),
     project: Type.Optional(
       Type.Object(
         {

@@ -5,7 +5,8 @@
 // slab slabtop would show with every cache it holds. Also the projection to
 // out of memory, and the reports.
 import test from 'ava';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, readdirSync, existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
@@ -69,6 +70,24 @@ test('a survey finds ip6_dst_cache on the reverted fix, kmalloc-64 on the kmallo
   t.deepEqual(leaking(kmalloc), ['kmalloc-64']);
   t.true(Math.abs(kmalloc.deciding.estimate.rate - 1) < 0.1, `${kmalloc.deciding.estimate.rate}`);
 
+  // Attribution (a survey's default after a LEAK): a second boot with allocation tracking names the code.
+  const attribution = Object.fromEntries((JSON.parse(readFileSync(json, 'utf8')).results as any[]).map((x) => [x.kernel, x.attribution]));
+  const top = (a: any) => a.caches[0].stacks[0];
+  const dst = top(attribution['v6.1-fix-reverted']);
+  t.is(attribution['v6.1-fix-reverted'].caches[0].cache, 'ip6_dst_cache');
+  t.deepEqual(dst.frames.slice(0, 2), ['dst_alloc', 'ip6_dst_alloc']);
+  t.true(Math.abs(dst.rate - 1) < 0.05, `${dst.rate}`);
+  t.regex(dst.lines.find((l: any) => l.frame === 'ip6_dst_alloc').at, /^net\/ipv6\/route\.c:\d+$/);
+  const patched = top(attribution['v6.1-kmalloc-leak']);
+  t.is(patched.frames[0], 'leaklab_calibration_leak');
+  t.regex(patched.lines[0].at, /^net\/ipv6\/icmp\.c:\d+$/);
+  t.true(attribution['v6.1-kmalloc-leak'].kmemleak.agrees, 'kmemleak reports the unreferenced buffers too');
+  t.true(attribution['v6.1-kmalloc-leak'].kmemleak.objects > 0.8 * attribution['v6.1-kmalloc-leak'].packets);
+  t.is(attribution['v6.1'], undefined, 'no leak, no attribution boot');
+  t.regex(r.stdout, /allocated at: kmalloc-64 1\.0\d*\/packet {2}leaklab_calibration_leak <- icmpv6_rcv/);
+  t.regex(r.stdout, /source: leaklab_calibration_leak net\/ipv6\/icmp\.c:\d+/);
+  t.regex(r.stdout, /kmemleak: agrees: \d+ unreferenced objects allocated in leaklab_calibration_leak/);
+
   const fixed = byKernel['v6.1'];
   t.is(fixed.verdict, 'no-leak');
   t.deepEqual(leaking(fixed), []);
@@ -101,6 +120,12 @@ test("without slab_nomerge the survey names the shared slab and every cache in i
   t.is(reverted.deciding.cache, holding(reverted).cache, 'the leak is the slab that holds ip6_dst_cache, under its slabinfo name');
   t.regex(reverted.deciding.mergedInto, /^:/);
   t.regex(r.stdout, /counted in merged slab :\S+ with [^)]*ip6_dst_cache/);
+  // Which cache of the slab it really is (what crash told the field): tracking unmerges each of them.
+  const attribution = (JSON.parse(readFileSync(json, 'utf8')).results as any[]).find((x) => x.kernel === 'v6.1-fix-reverted').attribution;
+  t.true(attribution.tracked.includes('ip6_dst_cache') && attribution.tracked.length > 2, attribution.tracked.join(' '));
+  t.is(attribution.caches[0].cache, 'ip6_dst_cache');
+  t.is(attribution.caches[0].leak, reverted.deciding.cache);
+  t.regex(r.stdout, /allocated at: ip6_dst_cache \(in \S+\) 1\.0\d*\/packet {2}dst_alloc <- ip6_dst_alloc/);
   const debian = byKernel['debian-6.1-cloud'];
   t.is(debian.verdict, 'no-leak');
   t.regex(holding(debian).mergedInto, /^:A-\d+$/, "Debian's kernel merges ip6_dst_cache into a slab of another name");
@@ -130,5 +155,42 @@ test('bad input: a projection flag that is not a number or a size, cache: with n
   const missing = await leaklab(['run', misspelt, '-k', 'v6.1', '--runs-dir', join(dir, 'runs')]);
   t.is(missing.code, 2);
   t.regex(missing.stdout, /slab cache ip6_dst_cach does not exist in this kernel .*; closest: ip6_dst_cache/);
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
+test("attribution with the user's own slub_debug (merged, not replaced), and on a kernel whose config lacks DEBUG_FS (said, verdict kept)", async (t) => {
+  const dir = tempDir(t);
+  const seed = readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8');
+  const file = join(dir, 'own-debug.yaml');
+  writeFileSync(
+    file,
+    seed
+      .replace(/^name: .*$/m, 'name: own-debug')
+      .replace('cmdline: [slab_nomerge]', 'cmdline: [slab_nomerge, "slub_debug=F,kmalloc-128"]')
+      .replace(/^ {2}packets: 2000$/m, '  packets: 600')
+      .replace(/^watch: .*$/m, 'watch: [ip6_dst_cache]\nattribute: true')
+      .replace('"*": no-leak', '"*": leak'),
+  );
+  const json = join(dir, 'r.json');
+  const r = await leaklab(['run', file, '-k', 'v6.1-fix-reverted', '--json', json, '--runs-dir', join(dir, 'runs')]);
+  t.log(r.stdout);
+  t.is(r.code, 0, r.stderr);
+  const [result] = JSON.parse(readFileSync(json, 'utf8')).results;
+  t.deepEqual(result.attribution.caches[0].stacks[0].frames.slice(0, 2), ['dst_alloc', 'ip6_dst_alloc']);
+  const cmdline = readFileSync(join(result.runDir, 'attribution', '0-cmdline.txt'), 'utf8');
+  t.regex(cmdline, /slab_nomerge slub_debug=F,kmalloc-128;U,ip6_dst_cache/);
+
+  // The same kernel, given as a bzImage whose config says it has no debugfs: the verdict stands, the note names the option.
+  const cacheRoot = process.env.LEAKLAB_CACHE || join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'leaklab');
+  const kernelDir = readdirSync(join(cacheRoot, 'kernels'))
+    .map((d) => join(cacheRoot, 'kernels', d))
+    .find((d) => existsSync(join(d, 'meta.json')) && readFileSync(join(d, 'meta.json'), 'utf8').includes(result.provenance.bzImageSha256))!;
+  writeFileSync(join(dir, 'config'), readFileSync(join(kernelDir, 'config'), 'utf8').replace(/^CONFIG_DEBUG_FS=y$/m, '# CONFIG_DEBUG_FS is not set'));
+  writeFileSync(join(dir, 'kernels.yaml'), `kernels:\n  no-debugfs:\n    bzImage: ${join(kernelDir, 'bzImage')}\n    config: ${join(dir, 'config')}\n`);
+  const lacking = await leaklab(['run', file, '-k', 'no-debugfs', '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: join(dir, 'kernels.yaml') } });
+  t.log(lacking.stdout);
+  t.is(lacking.code, 0, lacking.stderr);
+  t.regex(lacking.stdout, /no-debugfs +LEAK +ip6_dst_cache/);
+  t.regex(lacking.stdout, /attribution: none: the kernel lacks CONFIG_DEBUG_FS \(needed to read the tracking: \S+\); the verdict is given without attribution/);
   t.deepEqual(qemuProcesses(dir), []);
 });

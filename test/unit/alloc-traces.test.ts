@@ -2,7 +2,7 @@
 // from a real guest: debian-6.1-cloud booted with
 // slub_debug=U,ip6_dst_cache,kmalloc-96, /sys/kernel/debug/slab/kmalloc-96/alloc_traces.
 import test from 'ava';
-import { parseAllocTraces, stackText, traceGrowth } from '../../src/probe/alloc-traces.ts';
+import { parseAllocTraces, stackText, traceGrowth, withAllocTracking, parseAllocTracesDump, allocTracesScript } from '../../src/probe/alloc-traces.ts';
 import { fixture } from '../helpers/fixtures.ts';
 
 const recorded = fixture('attribution/alloc_traces-debian-6.1-cloud-kmalloc-96.txt');
@@ -24,7 +24,7 @@ test('alloc_traces: one entry per stack with its live objects, the caller and th
     ],
   });
   const task = traces.find((x) => x.caller.startsWith('security_task_alloc+'))!;
-  t.is(stackText(task, 3), '__kmalloc <- security_task_alloc <- copy_process');
+  t.is(stackText(task, 3), 'security_task_alloc <- copy_process <- kernel_clone');
   t.true(traces.every((x, i) => i === 0 || x.count <= traces[i - 1].count));
   t.deepEqual(parseAllocTraces('No data\n'), []);
 });
@@ -43,5 +43,35 @@ test('growth per stack between two readings: only stacks that gained, most first
       ['dst_alloc', 3],
     ],
   );
-  t.is(stackText(growth[1].trace), 'kmem_cache_alloc <- dst_alloc <- ip6_dst_alloc');
+  t.is(stackText(growth[1].trace), 'dst_alloc <- ip6_dst_alloc');
+});
+
+test("tracking on the command line: a slub_debug= of its own, or one more block in the user's (slab_debug= too), never a second parameter", (t) => {
+  t.deepEqual(withAllocTracking(['slab_nomerge'], ['ip6_dst_cache', 'filp']), ['slab_nomerge', 'slub_debug=U,ip6_dst_cache,filp']);
+  t.deepEqual(withAllocTracking(['slub_debug=FZ', 'quiet'], ['kmalloc-64']), ['slub_debug=FZ;U,kmalloc-64', 'quiet']);
+  t.deepEqual(withAllocTracking(['slab_debug=P,kmalloc-96'], ['kmalloc-64']), ['slab_debug=P,kmalloc-96;U,kmalloc-64']);
+  t.deepEqual(withAllocTracking(['slub_debug='], ['kmalloc-64']), ['slub_debug=U,kmalloc-64']);
+  // A bare slub_debug turns every debug option on for every cache: tracking included.
+  t.deepEqual(withAllocTracking(['slub_debug'], ['kmalloc-64']), ['slub_debug']);
+});
+
+test('the alloc_traces dump: per cache its traces, or why there are none', (t) => {
+  t.regex(allocTracesScript(['kmalloc-96', 'ip6_dst_cache']), /for c in kmalloc-96 ip6_dst_cache; do/);
+  const dump = [
+    '#leaklab# alloc_traces kmalloc-96',
+    recorded.trimEnd(),
+    '#leaklab# alloc_traces ip6_dst_cache',
+    'No data',
+    '#leaklab# alloc_traces filp',
+    '#missing# no-tracking',
+    '#leaklab# alloc_traces maple_node',
+    '#missing# no-debugfs',
+    '',
+  ].join('\n');
+  const r = parseAllocTracesDump(dump);
+  t.deepEqual(Object.keys(r), ['kmalloc-96', 'ip6_dst_cache', 'filp', 'maple_node']);
+  t.deepEqual(r['kmalloc-96'], parseAllocTraces(recorded));
+  t.deepEqual(r.ip6_dst_cache, []);
+  t.is(r.filp, 'no-tracking');
+  t.is(r.maple_node, 'no-debugfs');
 });
