@@ -79,7 +79,7 @@ test('a kernel that panics at boot: exit 2 naming the panic, no QEMU left', asyn
   // Neither the initramfs init nor the requested init exists: the kernel panics.
   const file = scenario(dir, 'panics', 'guest: { cmdline: [rdinit=/no/such/init, init=/no/such/init] }');
   // The first test to need v6.1: on a fresh cache this includes its cold build.
-  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 15 * 60_000 });
+  const r = await leaklab(['run', file, '--runs-dir', join(dir, 'runs')], { timeoutMs: 30 * 60_000 });
   expectNoVerdict(t, r, /the kernel panicked during boot/);
   t.regex(r.stdout + r.stderr, /Kernel panic - not syncing/);
   t.deepEqual(qemuProcesses(dir), []);

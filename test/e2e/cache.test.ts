@@ -26,7 +26,7 @@ function sourceLock(): string {
 test.serial('a kernel already in the cache does not wait for the build lock another run holds on its source', async (t) => {
   const dir = tempDir(t);
   // Builds v6.1 if it is not there yet (and records what its inputs gave).
-  const first = await leaklab(['run', SEED, '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { timeoutMs: 15 * 60_000 });
+  const first = await leaklab(['run', SEED, '-k', 'v6.1', '--runs-dir', join(dir, 'runs')], { timeoutMs: 30 * 60_000 });
   t.is(first.code, 0, first.stderr);
   // Another run's build of the same source holds the lock (refreshed, so never stale) for as long as this test takes.
   const lock = await acquireLock(testContext(), sourceLock(), 'another run');

@@ -7,7 +7,7 @@ test.serial('on a terminal, boots and traffic of guests side by side are lines r
   const dir = tempDir(t);
   const r = onTerminal(
     ['node', 'bin/leaklab.js', 'run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1,v6.1-fix-reverted', '-j', '2', '--runs-dir', join(dir, 'runs')],
-    15 * 60_000,
+    30 * 60_000,
   );
   t.is(r.code, 0, r.screen.join('\n'));
   // While running: a task line per guest, bars included.
