@@ -14,6 +14,9 @@ const PURE_MODULES = [
   'src/validate/outcome.ts',
   'src/verdict/projection.ts',
   'src/probe/survey.ts',
+  'src/verdict/attribution.ts',
+  'src/probe/kmemleak.ts',
+  'src/probe/alloc-traces.ts',
 ];
 const mutate = process.env.LEAKLAB_MUTATE ? [process.env.LEAKLAB_MUTATE] : PURE_MODULES;
 const tests = process.env.LEAKLAB_MUTATION_TESTS ?? 'test/unit';

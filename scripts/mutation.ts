@@ -17,6 +17,9 @@ export const MODULE_TESTS: Record<string, string> = {
   'src/validate/outcome.ts': 'test/unit/validate-outcome.test.ts',
   'src/verdict/projection.ts': 'test/unit/projection.test.ts',
   'src/probe/survey.ts': 'test/unit/survey.test.ts',
+  'src/verdict/attribution.ts': 'test/unit/attribution.test.ts',
+  'src/probe/kmemleak.ts': 'test/unit/attribution.test.ts',
+  'src/probe/alloc-traces.ts': 'test/unit/alloc-traces.test.ts test/unit/attribution.test.ts',
 };
 const GOAL = 80;
 

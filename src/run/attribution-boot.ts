@@ -30,9 +30,9 @@ const NEEDS: { option: string; why: string; essential: boolean }[] = [
   { option: 'STACKDEPOT', why: 'needed for whole call stacks: without it, only the allocating function', essential: false },
 ];
 
-/** Whether this cell's result gets an attribution boot: a LEAK, asked for (attribute:), on a backend that boots its own kernel. */
+/** Whether this cell's result gets an attribution (a boot, or the note that its backend cannot): a LEAK, asked for (attribute:). */
 export function wantsAttribution(cell: Cell, v: Verdict): boolean {
-  return cell.s.attribute && v.verdict === 'leak' && cell.bootsKernel;
+  return cell.s.attribute && v.verdict === 'leak';
 }
 
 /** Boots the cell's kernel again with tracking on for the leaking caches and attributes them; failures become notes. */
@@ -41,6 +41,12 @@ export async function attributionBoot(ctx: Context, cell: Cell, input: PrepareIn
   const tracked = cachesToTrack(leaks);
   const packets = Math.max(...m.phases.filter((p) => p.kind === 'traffic').map((p) => p.sent));
   const empty: Attribution = { packets: 0, tracked, caches: [], notes: [] };
+  if (!cell.bootsKernel) {
+    return {
+      ...empty,
+      notes: [`none: tracking is switched on on the kernel command line, which leaklab sets only for the kernels it boots (run the scenario in a QEMU guest)`],
+    };
+  }
   const config = input.kernel?.configPath ? await readKernelConfig(input.kernel.configPath) : undefined;
   const lacking = config ? NEEDS.filter((n) => !['y', 'm'].includes(config.get(n.option) ?? '')) : [];
   const lacks = (list: typeof NEEDS) => list.map((n) => `CONFIG_${n.option} (${n.why})`).join(', ');

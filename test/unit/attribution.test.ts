@@ -13,7 +13,13 @@ import { parseNm, frameAddress, outermostLines, sourceLine } from '../../src/ker
 import { attributionLines } from '../../src/report/text.ts';
 import type { CacheVerdict } from '../../src/verdict/verdict.ts';
 import type { TraceReadings } from '../../src/measure/tracking.ts';
-import { fixture } from '../helpers/fixtures.ts';
+import { fixture, recordedMeasurement } from '../helpers/fixtures.ts';
+import { loadScenarioFile } from '../../src/scenario/load.ts';
+import type { Scenario } from '../../src/scenario/scenario.ts';
+import { judge, leakingCaches } from '../../src/verdict/verdict.ts';
+import { resultLine } from '../../src/report/text.ts';
+import { runMarkdown, runHtml } from '../../src/report/run-report.ts';
+import type { RunResult } from '../../src/run/result.ts';
 
 const SOURCE_DIR = '/root/.cache/leaklab/sources/linux-source-6.1_6.1.192-3';
 
@@ -131,4 +137,44 @@ test("kmemleak's report grouped by size and backtrace; it agrees when it names a
   t.regex(lines[0], /^allocated at: kmalloc-64 1\.0+\/packet {2}leaklab_calibration_leak <- icmpv6_rcv <- /);
   t.regex(lines[1], /^kmemleak: agrees/);
   t.is(lines[2], 'attribution: a note');
+});
+
+test('a result carries its attribution into the text line, report.md and report.html (the verdict judged on a recorded survey)', async (t) => {
+  const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+  const survey: Scenario = { ...seed, watch: [], survey: true };
+  const samples = recordedMeasurement('survey-v6.1-kmalloc-leak', survey);
+  const verdict = judge(survey, samples);
+  const r = readings('v6.1-kmalloc-leak', 'kmalloc-64');
+  const found = attribute(leakingCaches(verdict), r);
+  const report = parseKmemleak(kmemleakReport('v6.1-kmalloc-leak'))!;
+  const attribution = {
+    packets: r.packets,
+    tracked: cachesToTrack(leakingCaches(verdict)),
+    caches: found.caches,
+    kmemleak: kmemleakWitness(report, found.caches),
+    notes: found.notes,
+  };
+  const info = {
+    scenario: 'survey',
+    scenarioFile: '/x',
+    kernel: 'v6.1-kmalloc-leak',
+    backend: 'qemu',
+    runDir: '/r',
+    troubles: [],
+    seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
+  };
+  const result: RunResult = { ...info, verdict, samples, attribution };
+  t.deepEqual(attribution.tracked, ['kmalloc-64']);
+  t.regex(resultLine(result), /\n +allocated at: kmalloc-64 1\.0\d*\/packet {2}leaklab_calibration_leak <- icmpv6_rcv/);
+  t.regex(resultLine(result), /\n +kmemleak: agrees: \d+ unreferenced objects allocated in leaklab_calibration_leak/);
+  t.regex(runMarkdown([result]), /- allocated at: kmalloc-64 1\.0\d*\/packet {2}leaklab_calibration_leak/);
+  t.regex(runHtml([result]), /<li>allocated at: kmalloc-64 1\.0\d*\/packet {2}leaklab_calibration_leak &lt;- icmpv6_rcv/);
+  // Without attribution, a watched (not surveyed) result has no details section at all.
+  const watched: Scenario = { ...seed };
+  const plain: RunResult = {
+    ...info,
+    verdict: { ...judge(watched, recordedMeasurement('survey-v6.1', survey, ['ip6_dst_cache'])), survey: false, projection: undefined },
+    samples,
+  };
+  t.notRegex(runMarkdown([plain]), /allocated at/);
 });

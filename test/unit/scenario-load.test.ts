@@ -92,6 +92,16 @@ test('watch: all, or no watch:, is a survey; project: sizes are binary units; ex
   t.is(load('expect: { v6.1: { verdict: leak, cache: kmalloc-64 } }\n').problems.length, 0, 'a survey may expect any cache');
 });
 
+test('attribute: a survey attributes a LEAK unless told not to; a watch: list only when told to', (t) => {
+  const attribute = (extra: string) =>
+    toScenario(parseScenarioText(`name: x\nkernels: [v6.1]\ntraffic: {packets: 100}\n${extra}`, 'a.yaml').value!, '/a.yaml').attribute;
+  t.true(attribute(''));
+  t.false(attribute('attribute: false\n'));
+  t.false(attribute('watch: [ip6_dst_cache]\n'));
+  t.true(attribute('watch: [ip6_dst_cache]\nattribute: true\n'));
+  t.regex(parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: {packets: 100}\nattribute: yes please\n', 'a.yaml').problems[0].message, /boolean/);
+});
+
 test('a directory with one bad file fails naming that file, and duplicate names are refused', async (t) => {
   const dir = tempDir(t);
   await mkdir(join(dir, 'suite'));
