@@ -11,6 +11,7 @@ PACKAGES=(
   mmdebstrap cpio            # guest images (Debian userspace as an initramfs)
   kmod                       # depmod for distribution kernels' modules
   build-essential flex bison bc libelf-dev libssl-dev  # kernel builds
+  ccache                     # kernel builds of one config share compiled files across source trees
   linux-source-6.1           # the catalog's v6.1 kernels are built from it
   xz-utils patch git ca-certificates
 )

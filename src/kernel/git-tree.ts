@@ -9,6 +9,7 @@ import { run, runAllowFail } from '../util/exec.ts';
 import { cachedDir, cachePath, exists } from '../util/cache.ts';
 import { sha256, short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { OBJDIR_PREFIX } from './source-types.ts';
 import type { Context } from '../util/context.ts';
 
 const GIT_TIMEOUT_MS = 10 * 60_000;
@@ -140,9 +141,11 @@ export async function checkoutCommit(ctx: Context, clone: string, commit: string
       hint: 'give it a branch or tag (git branch leaklab-target COMMIT), then run again',
     });
   }
+  // The object directories leaklab keeps in the clone (source-build.ts) are neither a change nor cleaned away.
   const head = await gitOk(ctx, clone, ['rev-parse', 'HEAD']);
-  const clean = head.ok && head.out === commit && (await git(ctx, clone, ['status', '--porcelain'], 'git status')).trim() === '';
-  if (clean) return;
+  const status =
+    head.ok && head.out === commit ? await git(ctx, clone, ['status', '--porcelain', '--', '.', `:(exclude)${OBJDIR_PREFIX}*`], 'git status') : 'moved';
+  if (status.trim() === '') return;
   await git(ctx, clone, ['checkout', '--quiet', '--force', '--detach', commit], `git checkout ${commit}`);
-  await git(ctx, clone, ['clean', '--quiet', '-fdx'], 'git clean');
+  await git(ctx, clone, ['clean', '--quiet', '-fdx', '-e', `/${OBJDIR_PREFIX}*`], 'git clean');
 }

@@ -6,7 +6,7 @@ import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
 import type { CatalogKernel } from './catalog.ts';
 import { cachePath } from '../util/cache.ts';
-import { runAllowFail, tail } from '../util/exec.ts';
+import { runAllowFail, tail, hasTool } from '../util/exec.ts';
 import { short } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
 import type { Context } from '../util/context.ts';
@@ -22,6 +22,24 @@ const REPRODUCIBLE_BUILD = {
   KBUILD_BUILD_HOST: 'leaklab',
 };
 
+/**
+ * ccache, when installed: a tree whose object directory is inside it
+ * compiles with relative paths (source-build.ts), so the same file with the
+ * same config hits the cache from another tree (the first bisect step after
+ * Debian's source, a patched variant's untouched files in a fresh tree).
+ * NOHASHDIR: the working directory (the object directory, written into the
+ * debug info) is left out of the hash, or no two trees would share.
+ * Sloppiness: Kbuild writes generated headers right before compiling, which
+ * would otherwise turn ccache's direct mode off.
+ */
+async function compilerCache(ctx: Context): Promise<{ makeArgs: string[]; env: Record<string, string> }> {
+  if (!(await hasTool('ccache'))) return { makeArgs: [], env: {} };
+  return {
+    makeArgs: ['CC=ccache gcc'],
+    env: { CCACHE_DIR: cachePath(ctx, 'ccache'), CCACHE_NOHASHDIR: 'true', CCACHE_SLOPPINESS: 'include_file_mtime,include_file_ctime', CCACHE_MAXSIZE: '10G' },
+  };
+}
+
 export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
   const jobs = String(cpus().length);
   const log = join(objdir, 'build.log');
@@ -33,8 +51,9 @@ export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdi
   const stats = cachePath(ctx, 'stats', `build-files-${short(configInputsKey)}`);
   const expected = Number(await readFile(stats, 'utf8').catch(() => '0')) || undefined;
   const task = ctx.progress.task(k.name, expected);
-  const r = await runAllowFail(ctx, 'make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, 'bzImage'], {
-    env: REPRODUCIBLE_BUILD,
+  const cache = await compilerCache(ctx);
+  const r = await runAllowFail(ctx, 'make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, ...cache.makeArgs, 'bzImage'], {
+    env: { ...REPRODUCIBLE_BUILD, ...cache.env },
     timeoutMs: BUILD_TIMEOUT_MS,
     what: `building ${k.name}`,
     kind: 'kernel-build',

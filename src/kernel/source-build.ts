@@ -18,6 +18,7 @@ import { sourceTree } from './source-tree.ts';
 import { readFragments, makeConfig } from './kconfig.ts';
 import { readPatches, applyPatches, revertPatches } from './patch-set.ts';
 import { make } from './kbuild.ts';
+import { OBJDIR_PREFIX, type SourceTree } from './source-types.ts';
 import { buildInputsKey, builtBefore, recordBuild } from './build-inputs.ts';
 import type { Context } from '../util/context.ts';
 
@@ -39,7 +40,7 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
   // The object dir outlives the content of its source dir (bisect steps,
   // patched variants) so builds are incremental; the config is remade
   // whenever the content changes, since Kconfig files may have changed.
-  const objdir = cachePath(ctx, 'objdirs', `${short(tree.objdirKey)}-${short(sha256(tree.objdirKey, ...configInputs))}`);
+  const objdir = objdirOf(ctx, tree, sha256(tree.objdirKey, ...configInputs));
   const configKey = sha256(tree.key, ...configInputs);
   const inputsKey = await buildInputsKey(ctx, [tree.key, ...configInputs, ...patches.map((p) => p.text)]);
   const before = await builtBefore(ctx, inputsKey);
@@ -94,6 +95,20 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
   } finally {
     await lock.release();
   }
+}
+
+/**
+ * Where a tree's builds of one config compile. Inside the tree when it is
+ * leaklab's own (Debian's source unpacked in the cache, a private clone): a
+ * subdirectory of the source makes Kbuild name every source file relative
+ * to it (srctree := ..), so two trees with the same files and config give
+ * the compiler the same command lines, and ccache (kbuild.ts) serves the
+ * second from the first. A user's working tree is never written to: its
+ * builds go to the cache's objdirs/.
+ */
+function objdirOf(ctx: Context, tree: SourceTree, key: string): string {
+  if (tree.kind === 'worktree') return cachePath(ctx, 'objdirs', `${short(tree.objdirKey)}-${short(key)}`);
+  return join(tree.dir, `${OBJDIR_PREFIX}${short(key)}`);
 }
 
 /** A cached kernel (kernels/KEY) as the artifact of catalog kernel `k`. */

@@ -21,3 +21,6 @@ export interface NamedText {
   path: string;
   text: string;
 }
+
+/** How an object directory inside leaklab's own source tree begins (source-build.ts); git clean and status leave it alone (git-tree.ts). */
+export const OBJDIR_PREFIX = '.leaklab-objdir-';

@@ -7,7 +7,8 @@
 // An address inside inlined code has a chain of lines (`-i`, innermost first):
 // the last is in the function the frame names, the line shown. Paths are
 // shown from the top of the source tree: net/ipv6/route.c:341.
-import { relative, isAbsolute } from 'node:path';
+import { relative, isAbsolute, normalize } from 'node:path';
+import { OBJDIR_PREFIX } from './source-types.ts';
 import { runAllowFail } from '../util/exec.ts';
 import type { Context } from '../util/context.ts';
 
@@ -47,10 +48,17 @@ export function frameAddress(symbols: Map<string, Symbol[]>, frame: string): big
   return sym.address + (offset > 0n ? offset - 1n : 0n);
 }
 
-/** One addr2line answer ("/src/net/ipv6/route.c:341 (discriminator 2)") as a path from the tree's top: "net/ipv6/route.c:341". */
+/**
+ * One addr2line answer ("/src/net/ipv6/route.c:341 (discriminator 2)") as a
+ * path from the tree's top: "net/ipv6/route.c:341". A build in an object
+ * directory inside its tree names files from there ("/src/.leaklab-objdir-K/../net/..."),
+ * also when ccache served the object from another tree of the same files.
+ */
 export function sourceLine(answer: string, sourceDir: string): string | undefined {
   const m = /^(\S+?):(\d+)/.exec(answer.trim());
   if (!m || m[1] === '??' || m[2] === '0') return undefined;
+  const fromObjdir = new RegExp(`/${OBJDIR_PREFIX.replace(/\./g, '\\.')}[^/]+/\\.\\./(.+)$`).exec(m[1]);
+  if (fromObjdir) return `${normalize(fromObjdir[1])}:${m[2]}`;
   const file = isAbsolute(m[1]) ? relative(sourceDir, m[1]) : m[1];
   return `${file.startsWith('..') ? m[1] : file}:${m[2]}`;
 }

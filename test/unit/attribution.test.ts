@@ -105,6 +105,8 @@ test("frames to file:line: nm places the symbol (static duplicates only by size)
     ['net/ipv6/icmp.c:893', 'net/ipv6/icmp.c:966', 'net/ipv6/ip6_input.c:438', 'net/ipv6/ip6_input.c:483'],
   );
   t.is(sourceLine('??:0', SOURCE_DIR), undefined);
+  // Built in an object directory inside its tree: from there, also when ccache served the object from another tree.
+  t.is(sourceLine('/c/trees/h/src/.leaklab-objdir-0a1b/../net/ipv6/route.c:345 (discriminator 1)', SOURCE_DIR), 'net/ipv6/route.c:345');
   t.is(sourceLine('/elsewhere/x.c:3 (discriminator 1)', SOURCE_DIR), '/elsewhere/x.c:3');
   const r = readings('v6.1-kmalloc-leak', 'kmalloc-64');
   t.true(framesToPlace(r).includes('leaklab_calibration_leak+0x16/0x17'));
