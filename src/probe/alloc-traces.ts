@@ -59,6 +59,11 @@ export function traceGrowth(before: AllocTrace[], after: AllocTrace[]): TraceGro
 const ALLOCATOR_FRAME =
   /^(kmem_cache_alloc|kmalloc|__kmalloc|kmalloc_trace|__kmem_cache_alloc|slab_alloc|__slab_alloc|___slab_alloc|kmalloc_node|kvmalloc|__kvmalloc)/;
 
+/** Whether a function is the slab allocator's own (kmalloc, kmem_cache_alloc and their helpers). */
+export function isAllocatorFrame(name: string): boolean {
+  return ALLOCATOR_FRAME.test(name);
+}
+
 /** A trace's function names, the allocator's own frames left out: ["dst_alloc", "ip6_dst_alloc", ...]. */
 export function callerFrames(t: AllocTrace): string[] {
   const names = t.stack.map(functionOf);

@@ -3,7 +3,7 @@
 // the traffic, per leaking cache, with their rate per packet; and kmemleak's
 // report beside it, with whether the two witnesses agree. The slab counts
 // of the measured run decide the verdict: nothing here changes it.
-import { traceGrowth, callerFrames, type AllocTrace, type TracesMissing } from '../probe/alloc-traces.ts';
+import { traceGrowth, callerFrames, isAllocatorFrame, type AllocTrace, type TracesMissing } from '../probe/alloc-traces.ts';
 import type { KmemleakReport, LeakGroup } from '../probe/kmemleak.ts';
 import type { CacheVerdict } from './verdict.ts';
 import type { TraceReadings } from '../measure/tracking.ts';
@@ -134,7 +134,7 @@ export function kmemleakWitness(report: KmemleakReport, caches: CacheAttribution
   } else if (agrees) {
     says = `agrees: ${report.groups.filter((g) => g.frames.includes(top!)).reduce((n, g) => n + g.count, 0)} unreferenced objects allocated in ${top}`;
   } else {
-    says = `disagrees: its ${report.objects} unreferenced objects come from elsewhere (${groups.map((g) => g.frames.find((f) => !/kmalloc|kmem_cache_alloc/.test(f)) ?? '?').join(', ')}); the slab counts decide`;
+    says = `disagrees: its ${report.objects} unreferenced objects come from elsewhere (${groups.map((g) => g.frames.find((f) => !isAllocatorFrame(f)) ?? g.frames[g.frames.length - 1]).join(', ')}); the slab counts decide`;
   }
   return { objects: report.objects, groups, agrees, says };
 }
