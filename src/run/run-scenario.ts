@@ -80,7 +80,8 @@ export async function runCell(ctx: Context, cell: Cell, input: PrepareInput): Pr
       await guest.stop();
       const tAttr = Date.now();
       verdictOf.attribution = await attributionBoot(ctx, cell, input, verdictOf.verdict, samples).catch((err: unknown) => {
-        if (!(err instanceof LeaklabError) || err.kind === 'filesystem') throw err;
+        // A failed attribution boot is a note beside the verdict; Ctrl-C still ends the run as interrupted.
+        if (!(err instanceof LeaklabError) || err.kind === 'filesystem' || err.kind === 'interrupted') throw err;
         return failedAttribution(verdictOf!.verdict, err);
       });
       info.seconds.attribution = (Date.now() - tAttr) / 1000;
