@@ -139,7 +139,7 @@ export function keptSoFar(s: Scenario, baseline: Sample, now: Sample): string {
 /** A phase's guest command may take 2 minutes; the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */
 const PHASE_TIMEOUT_MS = 120_000;
 
-function setupPhaseTimeoutMs(s: Scenario): number {
+export function setupPhaseTimeoutMs(s: Scenario): number {
   return PHASE_TIMEOUT_MS + s.setup.length * (s.setupTimeout + 5) * 1000;
 }
 

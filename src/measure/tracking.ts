@@ -7,21 +7,20 @@
 //   kmemleak: scan twice, read.
 // What the readings mean is verdict/attribution.ts's business. Raw output is
 // kept in the run directory (attribution/).
-import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
 import type { Guest } from '../guest/guest.ts';
 import { runPhase } from './phase.ts';
-import { setupSteps, flushAndSettle, burstStep } from './protocol.ts';
+import { setupSteps, flushAndSettle, burstStep, setupPhaseTimeoutMs } from './protocol.ts';
 import { warmupSize } from '../scenario/traffic-plan.ts';
 import { allocTracesScript, parseAllocTracesDump, type AllocTrace, type TracesMissing } from '../probe/alloc-traces.ts';
 import { kmemleakClearScript, kmemleakReportScript, kmemleakRuns, parseKmemleak, type KmemleakReport } from '../probe/kmemleak.ts';
-import { writeOutput, writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
+import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
 
 export interface TrackingOptions {
   scope: string;
-  /** Where the raw readings go. */
+  /** Where the raw readings go (made by the caller: the guest's console is there too). */
   dir: string;
   /** The caches booted with tracking. */
   tracked: string[];
@@ -43,7 +42,6 @@ export interface TrackingReadings extends TraceReadings {
 
 /** Runs the attribution protocol in a guest booted with tracking; `s` watches the tracked caches. */
 export async function readTracking(ctx: Context, s: Scenario, guest: Guest, opts: TrackingOptions): Promise<TrackingReadings> {
-  await writingTo(opts.dir, RUNS_DIR_WHERE, () => mkdir(opts.dir, { recursive: true }));
   const keep = (name: string, text: string) => writeOutput(join(opts.dir, name), text, RUNS_DIR_WHERE);
   const exec = async (name: string, script: string, timeoutMs = 120_000) => {
     const r = await guest.exec(script, { timeoutMs });
@@ -55,7 +53,7 @@ export async function readTracking(ctx: Context, s: Scenario, guest: Guest, opts
   await exec('0-cmdline.txt', 'cat /proc/cmdline');
   await runPhase(s, guest, [...setupSteps(s, warmupSize(opts.packets)), ...flushAndSettle(s)], join(opts.dir, '0-setup.txt'), {
     listAliases: true,
-    timeoutMs: 120_000 + s.setup.length * (s.setupTimeout + 5) * 1000,
+    timeoutMs: setupPhaseTimeoutMs(s),
   });
   const kmemleak = kmemleakRuns(await exec('1-kmemleak-clear.txt', kmemleakClearScript()));
   const { sample: before } = await runPhase(s, guest, flushAndSettle(s), join(opts.dir, '2-before.txt'));
