@@ -9,7 +9,23 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 
 /** src/ folders, earliest first. */
-export const LAYERS = ['util', 'scenario', 'kernel', 'image', 'guest', 'network', 'probe', 'measure', 'verdict', 'run', 'validate', 'bisect', 'report', 'cli'];
+export const LAYERS = [
+  'util',
+  'scenario',
+  'kernel',
+  'image',
+  'guest',
+  'network',
+  'probe',
+  'measure',
+  'verdict',
+  'run',
+  'validate',
+  'bisect',
+  'minimize',
+  'report',
+  'cli',
+];
 
 const SRC = resolve(dirname(new URL(import.meta.url).pathname), '../src');
 

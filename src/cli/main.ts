@@ -9,6 +9,7 @@ import { matrixCommand } from './matrix.ts';
 import { reportMergeCommand } from './report-merge.ts';
 import { validatePatchCommand } from './validate-patch.ts';
 import { bisectVersionsCommand, bisectCommitsCommand } from './bisect.ts';
+import { minimizeCommand } from './minimize.ts';
 import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { VERSION } from '../util/paths.ts';
@@ -167,6 +168,32 @@ bisectOptions(
   const ctx = contextFor(opts);
   process.exitCode = await bisectCommitsCommand(ctx, scenario, { ...opts, runsDir: opts.runsDir ?? ctx.config.runsDir });
 });
+
+program
+  .command('minimize')
+  .description('find the minimal trigger: take a leaking scenario apart on one kernel and say which of its ingredients the leak needs')
+  .argument('<scenario>', 'a scenario that leaks, e.g. scenarios/fib6-suppress-leak.yaml')
+  .option('-k, --kernel <name>', "the catalog kernel it leaks on (default: the scenario's first kernel expected to leak, else its first)")
+  .option('-j, --jobs <n>', 'variants run side by side', DEFAULT_JOBS)
+  .option('--retries <n>', 'extra runs, with more packets, for a variant whose run was inconclusive', '1')
+  .option('--json <file>', 'also write the JSON report here')
+  .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
+  .option('-q, --quiet', 'no progress lines on stderr')
+  .addHelpText(
+    'after',
+    `
+Ingredients: each rule, route, ip6tables line, setup command and mid-run change, the nft ruleset
+(then each of its rules), and the remote address behind a route (then the connected peer instead).
+Traffic checks on the minimal scenario: to loopback, over IPv4, the other protocol, the other direction.
+Writes minimal.yaml, controls/ (each variant that does not leak, expect no-leak), variants/ (every
+variant run) and report.json to the run directory.
+Outcomes and exit codes: 0 minimized; 2 no verdict (bad input, build or guest failure, the scenario
+as given inconclusive); 3 the scenario does not leak on that kernel; 130 interrupted.`,
+  )
+  .action(async (scenario: string, opts) => {
+    const ctx = contextFor(opts);
+    process.exitCode = await minimizeCommand(ctx, scenario, { ...opts, runsDir: opts.runsDir ?? ctx.config.runsDir });
+  });
 
 program
   .command('matrix')

@@ -49,6 +49,11 @@ export async function loadScenarios(path: string, known: Known = {}): Promise<Sc
 }
 
 export async function loadScenarioFile(file: string, known: Known = {}): Promise<Scenario> {
+  return (await loadScenarioInput(file, known)).scenario;
+}
+
+/** The file's own words, checked, beside the scenario made from them (minimize makes its variants from the words). */
+export async function loadScenarioInput(file: string, known: Known = {}): Promise<{ input: ScenarioInput; scenario: Scenario }> {
   const text = await readYamlFile(file, {
     kind: 'scenario',
     what: 'scenario file',
@@ -61,7 +66,7 @@ export async function loadScenarioFile(file: string, known: Known = {}): Promise
       details: problems.map(formatProblem).join('\n'),
     });
   }
-  return toScenario(value, resolve(file));
+  return { input: value, scenario: toScenario(value, resolve(file)) };
 }
 
 /** Parses and validates a scenario's text; returns every problem instead of throwing. */

@@ -1,0 +1,295 @@
+// minimize's parts without guests: the nft ruleset taken apart, the
+// ingredients of a scenario and the variants without them, the traffic
+// checks, the written files loading back, and the search itself against the
+// seed's known behaviour (its leak needs the rule, the rpfilter and the
+// default route; each run's reading is a recorded run's verdict).
+import test from 'ava';
+import { readFileSync } from 'node:fs';
+import { parse } from 'yaml';
+import { nftRules, withoutNftRules, nftForIpv4 } from '../../src/minimize/nft-ruleset.ts';
+import { ingredientsOf, without, allIngredients } from '../../src/minimize/ingredients.ts';
+import { trafficChecks } from '../../src/minimize/traffic-checks.ts';
+import { shrink, onceEach, type Trial } from '../../src/minimize/shrink.ts';
+import { readVerdict, type VariantRun } from '../../src/minimize/variant-run.ts';
+import { scenarioYaml, checkedScenario, variantKey, renamed } from '../../src/minimize/variant-file.ts';
+import { parseScenarioText } from '../../src/scenario/load.ts';
+import { judge } from '../../src/verdict/verdict.ts';
+import type { ScenarioInput } from '../../src/scenario/schema.ts';
+import { recordedMeasurement } from '../helpers/fixtures.ts';
+
+function input(text: string): ScenarioInput {
+  const { value, problems } = parseScenarioText(text, 'test.yaml');
+  if (!value) throw new Error(problems.map((p) => p.message).join('; '));
+  return value;
+}
+
+const SEED = input(readFileSync('scenarios/fib6-suppress-leak.yaml', 'utf8'));
+
+const DECOY_TABLE = `table inet decoy {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    tcp dport 9999 drop   # nothing listens there
+  }
+}
+`;
+/** The seed with two decoys: a rule for another prefix and an nft table for another port. */
+const DECOYS: ScenarioInput = {
+  ...SEED,
+  rules: ['from 2001:db8:99::/64 lookup 100', ...SEED.rules!],
+  firewall: { nft: DECOY_TABLE + SEED.firewall!.nft },
+};
+
+test('nft: rules are found per line, with their table and chain; properties and comments are not rules', (t) => {
+  const rules = nftRules(DECOY_TABLE + SEED.firewall!.nft!);
+  t.deepEqual(
+    rules.map((r) => [r.table, r.chain, r.text, r.first]),
+    [
+      ['inet decoy', 'input', 'tcp dport 9999 drop', 3],
+      ['ip6 leaklab_rpfilter', 'prerouting', 'fib saddr . mark . iif oif missing drop', 9],
+    ],
+  );
+  t.deepEqual(
+    nftRules('add table ip6 t\nadd chain ip6 t c { type filter hook input priority 0; }\nadd rule ip6 t c meta l4proto ipv6-icmp accept\n').map((r) => [
+      r.table,
+      r.chain,
+      r.text,
+    ]),
+    [['ip6 t', 'c', 'meta l4proto ipv6-icmp accept']],
+  );
+  const multiLine = 'table ip6 t {\n  chain c {\n    type filter hook input priority 0;\n    tcp dport {\n      22,\n      80\n    } drop\n  }\n}\n';
+  t.deepEqual(
+    nftRules(multiLine).map((r) => [r.text, r.first, r.last]),
+    [['tcp dport { 22, 80 } drop', 3, 6]],
+  );
+  // A layout it cannot follow gives no rules (the ruleset is then only taken away as a whole).
+  t.deepEqual(nftRules('table ip6 t { chain c { type filter hook input priority 0; tcp dport 22 drop; } }'), []);
+  t.deepEqual(nftRules('table ip6 t {\n  chain c {\n    tcp dport 22 drop\n} }\n'), []);
+});
+
+test('nft: a rule taken away takes its chain and table along when nothing else is left in them, unless the chain drops by policy', (t) => {
+  const both = DECOY_TABLE + SEED.firewall!.nft!;
+  t.is(withoutNftRules(both, [3]), SEED.firewall!.nft!);
+  t.is(withoutNftRules(both, [3, 9]), undefined);
+  const dropping = 'table ip6 t {\n  chain c {\n    type filter hook input priority 0; policy drop;\n    tcp dport 22 accept\n  }\n}\n';
+  t.is(withoutNftRules(dropping, [3]), 'table ip6 t {\n  chain c {\n    type filter hook input priority 0; policy drop;\n  }\n}\n');
+  const twoRules = 'table ip6 t {\n  chain c {\n    type filter hook input priority 0;\n    tcp dport 22 drop\n    tcp dport 23 drop\n  }\n}';
+  t.is(withoutNftRules(twoRules, [3]), 'table ip6 t {\n  chain c {\n    type filter hook input priority 0;\n    tcp dport 23 drop\n  }\n}');
+});
+
+test('nft: the IPv4 form of an ip6 ruleset; none for IPv6 addresses or neighbour discovery', (t) => {
+  t.is(nftForIpv4(SEED.firewall!.nft!).ruleset, SEED.firewall!.nft!.replace('table ip6 ', 'table ip '));
+  t.is(
+    nftForIpv4('table inet t {\n chain c {\n  ip6 nexthdr ipv6-icmp icmpv6 type echo-request drop\n }\n}').ruleset,
+    'table inet t {\n chain c {\n  ip protocol icmp icmp type echo-request drop\n }\n}',
+  );
+  t.regex(nftForIpv4('table ip6 t {\n chain c {\n  ip6 saddr 2001:db8::/32 drop\n }\n}').why!, /IPv6 addresses/);
+  t.regex(nftForIpv4('table ip6 t {\n chain c {\n  ip6 saddr ::1 drop\n }\n}').why!, /IPv6 addresses/);
+  t.regex(nftForIpv4('table ip6 t {\n chain c {\n  icmpv6 type nd-neighbor-solicit accept\n }\n}').why!, /neighbour discovery/);
+});
+
+test("ingredients: each rule, the nft ruleset with its rules as parts, the remote peer's route; in the file's order", (t) => {
+  const list = ingredientsOf(DECOYS);
+  t.deepEqual(
+    list.map((i) => [i.id, i.label, i.change]),
+    [
+      ['rules.0', 'rule "from 2001:db8:99::/64 lookup 100"', 'without it'],
+      ['rules.1', 'rule "from all lookup main suppress_prefixlength 0"', 'without it'],
+      ['nft', 'nft ruleset', 'without it'],
+      ['remote', 'peer reached through the default route', 'to the connected peer'],
+    ],
+  );
+  t.deepEqual(
+    list[2].parts!.map((p) => [p.id, p.label]),
+    [
+      ['nft.3', 'nft rule "tcp dport 9999 drop"'],
+      ['nft.9', 'nft rule "fib saddr . mark . iif oif missing drop"'],
+    ],
+  );
+  t.is(allIngredients(list).length, 6);
+  const more = input(`name: x
+kernels: [v6.1]
+routes: [2001:db8:5::/64 via 2001:db8:1::2]
+setup: [sysctl -w net.ipv6.conf.all.forwarding=1]
+firewall: { ip6tables: ["-t raw -A PREROUTING -m rpfilter --invert -j DROP"] }
+traffic: { from: peer, source: remote, to: guest, packets: 100, bursts: 2 }
+changes: [{ afterBurst: 1, name: flush, run: ip -6 route flush cache }]
+watch: [ip6_dst_cache]
+`);
+  t.deepEqual(
+    ingredientsOf(more).map((i) => [i.id, i.kind, i.change]),
+    [
+      ['routes.0', 'route', 'without it'],
+      ['setup.0', 'setup', 'without it'],
+      ['ip6tables.0', 'ip6tables', 'without it'],
+      ['changes.0', 'change', 'without it'],
+      ['remote', 'remote', 'from the connected peer'],
+    ],
+  );
+  const bare = without(more, ['routes.0', 'setup.0', 'ip6tables.0', 'changes.0', 'remote']);
+  t.deepEqual(Object.keys(bare), ['name', 'kernels', 'traffic', 'watch'], 'emptied lists and objects go');
+  t.is(bare.traffic.source, 'peer');
+  t.is(bare.traffic.to, 'guest');
+});
+
+test('without(): taken from the input as given, whatever was taken before; the original is untouched', (t) => {
+  const v = without(DECOYS, ['rules.0', 'nft.3', 'remote']);
+  t.deepEqual(v.rules, [SEED.rules![0]]);
+  t.is(v.firewall!.nft, SEED.firewall!.nft);
+  t.is(v.traffic.to, 'peer');
+  t.is(DECOYS.rules!.length, 2);
+  t.is(DECOYS.traffic.to, 'remote');
+  t.is(without(DECOYS, ['nft']).firewall, undefined);
+  t.is(without(DECOYS, ['nft.3', 'nft.9']).firewall, undefined, 'every rule gone: no ruleset');
+});
+
+test('traffic checks of the seed: to ::1, IPv4 (rules and ruleset translated, every cache surveyed), UDP towards the guest, the other direction', (t) => {
+  const checks = Object.fromEntries(trafficChecks(SEED).map((c) => [c.id, c]));
+  t.is(checks.loopback.input!.traffic.to, 'loopback');
+  const v4 = checks.ipv4.input!;
+  t.is(v4.traffic.family, 'ipv4');
+  t.deepEqual(v4.rules4, SEED.rules);
+  t.is(v4.rules, undefined);
+  t.regex(v4.firewall!.nft!, /^table ip leaklab_rpfilter/);
+  t.is(v4.watch, 'all');
+  t.deepEqual(checks.protocol.input!.traffic, { ...SEED.traffic, protocol: 'udp', from: 'peer', source: 'remote', to: 'guest' });
+  t.deepEqual(checks.direction.input!.traffic, { ...SEED.traffic, from: 'peer', to: 'guest', source: 'remote' });
+  for (const c of Object.values(checks)) t.deepEqual(checkedScenario(scenarioYaml(c.input!, []), 'c.yaml').problems, undefined, c.id);
+
+  const udp = input(readFileSync('scenarios/fib6-suppress-leak-udp.yaml', 'utf8'));
+  const u = Object.fromEntries(trafficChecks(udp).map((c) => [c.id, c]));
+  t.deepEqual(u.direction.input!.traffic, { ...udp.traffic, from: 'guest', to: 'remote', source: 'guest' });
+  t.is(u.protocol.input!.traffic.protocol, 'icmp');
+  t.is(u.loopback.input!.traffic.from, 'guest');
+
+  const routed = { ...SEED, routes: ['2001:db8:5::/64 via 2001:db8:1::2'] };
+  t.regex(trafficChecks(routed).find((c) => c.id === 'ipv4')!.notApplicable!, /routes: are IPv6 routes/);
+  const toLoopback = { ...SEED, traffic: { ...SEED.traffic, to: 'loopback' } };
+  t.truthy(trafficChecks(toLoopback).find((c) => c.id === 'loopback')!.notApplicable);
+  t.truthy(trafficChecks(toLoopback).find((c) => c.id === 'direction')!.notApplicable);
+});
+
+test('variant files: comments on top, load back as scenarios; the key ignores name, description, kernels and expectations', (t) => {
+  const v = renamed(without(DECOYS, ['rules.0']), 'seed-v01-no-rule-1', ['v6.1'], { '*': 'no-leak' }, 'a control');
+  const text = scenarioYaml(v, ['Variant 1: without rule 1.', 'second line']);
+  t.regex(text, /^# Variant 1: without rule 1\.\n# second line\n\nname: seed-v01-no-rule-1\n/);
+  const { scenario } = checkedScenario(text, 'v.yaml');
+  t.is(scenario!.name, 'seed-v01-no-rule-1');
+  t.is(scenario!.description, 'a control');
+  t.deepEqual(parse(text).expect, { '*': 'no-leak' });
+  t.is(variantKey(v), variantKey(without(DECOYS, ['rules.0'])));
+  t.not(variantKey(v), variantKey(DECOYS));
+  t.regex(checkedScenario(scenarioYaml({ ...v, kernels: [] }, []), 'bad.yaml').problems!, /kernels/);
+});
+
+/** The seed's leak, as the kernels showed it: a variant with the rule, the rpfilter and the default route leaks (recorded fix-reverted run), any other does not (recorded v6.1 run). */
+function seedKernel(trial: Trial): VariantRun {
+  const t = trial.input;
+  const leaks =
+    (t.rules ?? []).includes('from all lookup main suppress_prefixlength 0') &&
+    /fib saddr . mark . iif oif missing drop/.test(t.firewall?.nft ?? '') &&
+    (t.traffic.to ?? 'remote') === 'remote';
+  const seed = checkedScenario(scenarioYaml(SEED, []), 'seed.yaml').scenario!;
+  const v = judge(seed, recordedMeasurement(leaks ? 'seed-v6.1-fix-reverted' : 'seed-v6.1', seed));
+  return { scenario: trial.slug, file: '', runDirs: [], ...readVerdict(v, ['ip6_dst_cache']) };
+}
+
+test('shrink: the seed with two decoys comes out with exactly its three ingredients, in at most 2 runs per ingredient', async (t) => {
+  const trials: Trial[] = [];
+  const judged = onceEach(async (trial) => {
+    trials.push(trial);
+    return seedKernel(trial);
+  });
+  const r = await shrink(DECOYS, judged, 2);
+  const by = (need: string) => r.findings.filter((f) => f.need === need).map((f) => f.ingredient.label);
+  t.deepEqual(by('needed').sort(), [
+    'nft rule "fib saddr . mark . iif oif missing drop"',
+    'peer reached through the default route',
+    'rule "from all lookup main suppress_prefixlength 0"',
+  ]);
+  t.deepEqual(by('not needed').sort(), ['nft rule "tcp dport 9999 drop"', 'rule "from 2001:db8:99::/64 lookup 100"']);
+  t.deepEqual(r.minimal, SEED, 'the minimal scenario is the seed itself');
+  t.true(trials.length <= 2 * r.tried, `${trials.length} runs for ${r.tried} ingredients`);
+  // Each needed ingredient was judged last against the minimal scenario.
+  for (const f of r.findings.filter((x) => x.need === 'needed')) t.regex(f.run.figures, /^no leak < 0\.\d+ obj\/packet at 95 %$/);
+  for (const f of r.findings.filter((x) => x.need === 'not needed')) t.regex(f.run.figures, /^LEAK \+1\.00 obj\/packet/);
+});
+
+test('shrink: two ingredients either of which suffices are not both taken away (the together run fails, then one at a time)', async (t) => {
+  // Either of two identical-in-effect rules keeps the leak going.
+  const twice: ScenarioInput = { ...SEED, rules: [SEED.rules![0], SEED.rules![0]] };
+  const runs: string[] = [];
+  const r = await shrink(
+    twice,
+    onceEach(async (trial) => {
+      runs.push(trial.slug);
+      return seedKernel(trial);
+    }),
+    2,
+  );
+  t.deepEqual(r.minimal.rules, [SEED.rules![0]]);
+  t.true(runs.includes('without-together'));
+  t.deepEqual(r.findings.map((f) => [f.ingredient.id, f.need]).sort(), [
+    ['nft.3', 'needed'],
+    ['remote', 'needed'],
+    ['rules.0', 'not needed'],
+    ['rules.1', 'needed'],
+  ]);
+});
+
+test('shrink: a variant that cannot tell keeps its ingredient, reported undecided, never "not needed"', async (t) => {
+  const r = await shrink(
+    DECOYS,
+    onceEach(async (trial) =>
+      trial.slug === 'no-rule-1'
+        ? { scenario: trial.slug, file: '', runDirs: [], state: 'undecided', figures: 'no verdict: the guest did not boot' }
+        : seedKernel(trial),
+    ),
+    1,
+  );
+  const decoy = r.findings.find((f) => f.ingredient.id === 'rules.0')!;
+  t.is(decoy.need, 'undecided');
+  t.regex(decoy.run.figures, /did not boot/);
+  t.deepEqual(r.minimal.rules, DECOYS.rules, 'kept in the minimal scenario');
+});
+
+test('readVerdict: the caches the leak showed in decide; without them, the variant’s own verdict', (t) => {
+  const seed = checkedScenario(scenarioYaml(SEED, []), 'seed.yaml').scenario!;
+  const leak = judge(seed, recordedMeasurement('seed-v6.1-fix-reverted', seed));
+  t.like(readVerdict(leak, ['ip6_dst_cache']), { state: 'leak', cache: 'ip6_dst_cache' });
+  t.like(readVerdict(leak, []), { state: 'leak' });
+  const clean = judge(seed, recordedMeasurement('seed-v6.1', seed));
+  const r = readVerdict(clean, ['ip6_dst_cache']);
+  t.is(r.state, 'no-leak');
+  t.regex(r.figures, /^no leak < 0\.\d+ obj\/packet at 95 %$/);
+});
+
+test('shrink: a variant that failed for an ingredient taken away later is tried again on the minimal scenario', async (t) => {
+  // The workaround's change deletes the rule: without the rule, that change fails (recorded in the field run as exit 2).
+  const workaround = input(readFileSync('scenarios/fib6-suppress-workaround.yaml', 'utf8'));
+  const failed: string[] = [];
+  const r = await shrink(
+    workaround,
+    onceEach(async (trial) => {
+      if ((trial.input.changes ?? []).length > 0 && !(trial.input.rules ?? []).length) {
+        failed.push(trial.slug);
+        return {
+          scenario: trial.slug,
+          file: '',
+          runDirs: [],
+          state: 'undecided',
+          figures: 'no verdict: setting up the guest failed at "change "remove rule"" (exit 2)',
+        };
+      }
+      return seedKernel(trial);
+    }),
+    2,
+  );
+  t.deepEqual(failed, ['no-rule-1']);
+  t.deepEqual(r.findings.map((f) => [f.ingredient.id, f.need]).sort(), [
+    ['changes.0', 'not needed'],
+    ['nft.3', 'needed'],
+    ['remote', 'needed'],
+    ['rules.0', 'needed'],
+  ]);
+  t.is(r.minimal.changes, undefined);
+});
