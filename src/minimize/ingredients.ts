@@ -6,6 +6,7 @@
 // words), so every variant is again a scenario file.
 import type { ScenarioInput } from '../scenario/schema.ts';
 import { nftRules, withoutNftRules } from './nft-ruleset.ts';
+import { DEFAULTS } from '../scenario/defaults.ts';
 
 export type IngredientKind = 'rule' | 'rule4' | 'route' | 'nft' | 'nft-rule' | 'ip6tables' | 'setup' | 'change' | 'remote';
 
@@ -73,10 +74,14 @@ export function ingredientsOf(s: ScenarioInput): Ingredient[] {
   return out;
 }
 
-/** Which end of the traffic is the remote address, behind a route (none when neither is). */
+/** Which end of the traffic is the remote address (by name, or its address written out), behind a route; none when neither is. */
 function remoteEnd(s: ScenarioInput): 'to' | 'source' | undefined {
-  if ((s.traffic.to ?? 'remote') === 'remote') return 'to';
-  if (s.traffic.source === 'remote') return 'source';
+  const v4 = (s.traffic.family ?? DEFAULTS.traffic.family) === 'ipv4';
+  const t = s.topology;
+  const cidr = v4 ? (t?.remote4 === undefined ? DEFAULTS.topology.remote4 : t.remote4) : t?.remote === undefined ? DEFAULTS.topology.remote : t.remote;
+  const isRemote = (end: string | undefined) => end === 'remote' || (cidr !== null && end === cidr.split('/')[0]);
+  if (isRemote(s.traffic.to ?? DEFAULTS.traffic.to)) return 'to';
+  if (isRemote(s.traffic.source)) return 'source';
   return undefined;
 }
 

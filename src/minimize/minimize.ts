@@ -41,7 +41,7 @@ export interface MinimizeReport {
   minimalFile?: string;
   controlsDir?: string;
   controls: string[];
-  /** Variant runs made (the scenario as given not counted; a retry counts). */
+  /** Guest runs of variants (the scenario as given not counted; a retry with more packets counts). */
   variantRuns: number;
   /** Ingredients tried (wholes and their parts). */
   ingredients: number;
@@ -74,13 +74,15 @@ export async function minimize(ctx: Context, opts: MinimizeOptions): Promise<Min
   ctx.progress.step('minimize', `as given: ${original.figures}`);
   if (original.state !== 'leak') return { ...base, outcome: original.state === 'no-leak' ? 'does not leak' : 'no verdict', original };
 
+  let variants = 0;
   let runs = 0;
   const variantsDir = join(opts.runDir, 'variants');
   await writingTo(variantsDir, RUNS_DIR_WHERE, () => mkdir(variantsDir, { recursive: true }));
   const judge: Judge = onceEach(
     async (trial) => {
-      const n = ++runs;
+      const n = ++variants;
       const run = await runTrial(ctx, trial, n, { ...opts, caches: original.leaking ?? [], dir: variantsDir });
+      runs += run.runDirs.length;
       ctx.progress.step('minimize', `variant ${n}: ${trial.what}: ${run.figures}`);
       return run;
     },
