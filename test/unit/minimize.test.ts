@@ -410,3 +410,44 @@ test('onceEach: a variant judged already, or asked for twice at once, is not run
   t.is((await judged({ input: variant, what: '', slug: 'c', anyCache: true })).scenario, 'c');
   t.is(calls, 2);
 });
+
+test('ingredients: labels and file-name words of every kind; long words cut; a ruleset without rules found is taken away only whole', (t) => {
+  const long = 'x'.repeat(80);
+  const s = input(`name: x
+kernels: [v6.1]
+topology: { defaultRoute: false, remote: 2001:db8:77::1/128 }
+rules4: [from all lookup main suppress_prefixlength 0]
+routes: [2001:db8:77::/64 via 2001:db8:1::2, 2001:db8:78::/64 via 2001:db8:1::2]
+setup: [${long}]
+firewall:
+  ip6tables: ["-A INPUT -j ACCEPT", "-A INPUT -p tcp -j DROP"]
+  nft: "table ip6 t { chain c { type filter hook input priority 0; tcp dport 22 drop; } }"
+traffic: { from: peer, source: 2001:db8:77::1, to: guest, packets: 100, bursts: 2 }
+changes: [{ afterBurst: 1, name: flush, run: ip -6 route flush cache }]
+watch: [ip6_dst_cache]
+`);
+  t.deepEqual(
+    ingredientsOf(s).map((i) => [i.id, i.label, i.slug, i.parts?.length]),
+    [
+      ['rules4.0', 'IPv4 rule "from all lookup main suppress_prefixlength 0"', 'no-rule4-1', undefined],
+      ['routes.0', 'route "2001:db8:77::/64 via 2001:db8:1::2"', 'no-route-1', undefined],
+      ['routes.1', 'route "2001:db8:78::/64 via 2001:db8:1::2"', 'no-route-2', undefined],
+      ['setup.0', `setup "${'x'.repeat(67)}..."`, 'no-setup-1', undefined],
+      ['nft', 'nft ruleset', 'no-nft', undefined],
+      ['ip6tables.0', 'ip6tables "-A INPUT -j ACCEPT"', 'no-ip6tables-1', undefined],
+      ['ip6tables.1', 'ip6tables "-A INPUT -p tcp -j DROP"', 'no-ip6tables-2', undefined],
+      ['changes.0', 'change "flush"', 'no-change-1', undefined],
+      ['remote', 'source address reached through a route', 'connected-peer', undefined],
+    ],
+  );
+  const v = without(s, ['routes.1', 'ip6tables.0', 'remote']);
+  t.deepEqual(v.routes, ['2001:db8:77::/64 via 2001:db8:1::2']);
+  t.deepEqual(v.firewall, { ip6tables: ['-A INPUT -p tcp -j DROP'], nft: s.firewall!.nft });
+  t.deepEqual(v.traffic, { ...s.traffic, source: 'peer' }, 'only the end that was the remote changes');
+  t.deepEqual(without(SEED, ['remote']).traffic, { ...SEED.traffic, to: 'peer' });
+  const bare = input('name: y\nkernels: [v6.1]\ntraffic: { to: peer, packets: 100, bursts: 2 }\n');
+  t.deepEqual(ingredientsOf(bare), []);
+  t.deepEqual(without(bare, []), bare);
+  const v4 = input('name: z\nkernels: [v6.1]\ntopology: { remote4: 203.0.113.9/32 }\ntraffic: { family: ipv4, to: 203.0.113.9, packets: 100, bursts: 2 }\n');
+  t.is(ingredientsOf(v4)[0].id, 'remote');
+});
