@@ -185,8 +185,9 @@ program
 Ingredients: each rule, route, ip6tables line, setup command and mid-run change, the nft ruleset
 (then each of its rules), and the remote address behind a route (then the connected peer instead).
 Traffic checks on the minimal scenario: to loopback, over IPv4, the other protocol, the other direction.
-Writes minimal.yaml, controls/ (each variant that does not leak, expect no-leak), variants/ (every
-variant run) and report.json to the run directory.
+Writes to the run directory: <name>-minimal.yaml (expect: leak on the kernel), controls/ (the minimal
+scenario without each needed ingredient, and each traffic check that did not leak; expect no-leak),
+variants/ (every variant as the file that ran) and report.json.
 Outcomes and exit codes: 0 minimized; 2 no verdict (bad input, build or guest failure, the scenario
 as given inconclusive); 3 the scenario does not leak on that kernel; 130 interrupted.`,
   )

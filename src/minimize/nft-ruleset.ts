@@ -4,8 +4,14 @@
 // Rules are found one per line, in the layout `nft list ruleset` prints and
 // people write (a table block, its chain blocks, one statement per line), or
 // as `add rule ...` commands. A ruleset laid out otherwise (a chain on one
-// line, two closing braces on one line) yields no rules: minimize then
-// takes it away only as a whole, which is never wrong, only coarser.
+// line, a brace on a line of its own after the chain's name, two closing
+// braces on one line) yields no rules: minimize then takes it away only as a
+// whole, which is never wrong, only coarser. Taking rules away never takes
+// along what a rule may still refer to or what acts without rules: only an
+// emptied base filter chain that accepts by policy goes (a regular chain may
+// be a jump target; a nat or route chain acts by being there), and a table
+// only when all of its chains went and it holds nothing else (sets, maps).
+import { isIPv6 } from 'node:net';
 
 export interface NftRule {
   /** The table it belongs to, as written: "ip6 leaklab_rpfilter". */
@@ -25,14 +31,23 @@ interface Block {
   last: number;
   rules: NftRule[];
   children: Block[];
-  /** A base chain whose policy drops: it matters even with no rule left. */
+  /** A base chain of type filter: with no rule left it does nothing, unless it drops by policy. */
+  isFilterBase: boolean;
   dropsByPolicy: boolean;
+  /** A table holding more than chains (a set, a map, a one-line block): kept while anything may use it. */
+  holdsOther: boolean;
 }
 
-/** The words of a line without its comment. */
+/** The words of a line without its comment (a # inside quotes is a word). */
 function code(line: string): string {
-  return line.replace(/#.*$/, '').trim();
+  return line.replace(/^((?:[^"#]|"[^"]*")*)#.*$/, '$1').trim();
 }
+
+/** Table lines that say what the table is. */
+const TABLE_PROPERTY = /^(flags|comment)\b/;
+
+/** What a table holds in a block of its own besides chains. */
+const TABLE_OBJECT = /^(set|map|flowtable|counter|quota|limit|secmark|synproxy|ct\s+(helper|timeout|expectation))\s+\S+/;
 
 /** Chain lines that say what the chain is, not what it does to a packet. */
 const CHAIN_PROPERTY = /^(type|policy|comment|priority|devices|flags)\b/;
@@ -82,6 +97,13 @@ function parseBlocks(ruleset: string): { top: Block[]; flatRules: NftRule[] } | 
       continue;
     }
     if (opens !== closes) return undefined;
+    if (inner?.kind === 'table') {
+      // A set or map on one line is kept with its table; anything else here (a chain on one line, a chain's name
+      // with its brace on the next line) is a layout whose rules cannot be told apart.
+      if (TABLE_OBJECT.test(c)) inner.holdsOther = true;
+      else if (!TABLE_PROPERTY.test(c)) return undefined;
+      continue;
+    }
     if (!inner) {
       const m = /^(?:add|insert)\s+rule\s+(?:(ip6|ip|inet|arp|bridge|netdev)\s+)?(\S+)\s+(\S+)\s+(.+)$/.exec(c);
       if (m) flatRules.push({ table: `${m[1] ?? 'ip'} ${m[2]}`, chain: m[3], text: m[4], first: i, last: i });
@@ -89,6 +111,7 @@ function parseBlocks(ruleset: string): { top: Block[]; flatRules: NftRule[] } | 
     }
     if (inner.kind !== 'chain') continue;
     if (CHAIN_PROPERTY.test(c)) {
+      if (/\btype\s+filter\s+hook\b/.test(c)) inner.isFilterBase = true;
       if (/\bpolicy\s+drop\b/.test(c)) inner.dropsByPolicy = true;
       continue;
     }
@@ -99,12 +122,15 @@ function parseBlocks(ruleset: string): { top: Block[]; flatRules: NftRule[] } | 
 }
 
 function blockOf(header: string, line: number, parent: Block | undefined): Block | undefined {
-  const base = { first: line, last: line, rules: [], children: [], dropsByPolicy: false };
+  const base = { first: line, last: line, rules: [], children: [], isFilterBase: false, dropsByPolicy: false, holdsOther: false };
   const table = /^table\s+(?:(ip6|ip|inet|arp|bridge|netdev)\s+)?(\S+)$/.exec(header);
   if (!parent) return table ? { ...base, kind: 'table', name: `${table[1] ?? 'ip'} ${table[2]}` } : undefined;
   if (parent.kind !== 'table') return { ...base, kind: 'other', name: header };
   const chain = /^chain\s+(\S+)$/.exec(header);
-  return chain ? { ...base, kind: 'chain', name: chain[1] } : { ...base, kind: 'other', name: header };
+  if (chain) return { ...base, kind: 'chain', name: chain[1] };
+  if (!TABLE_OBJECT.test(header)) return undefined;
+  parent.holdsOther = true;
+  return { ...base, kind: 'other', name: header };
 }
 
 function tableOf(stack: Block[]): string {
@@ -120,9 +146,10 @@ export function nftRules(ruleset: string): NftRule[] {
 }
 
 /**
- * The ruleset without the given rules (by their first line). A chain left
- * without rules goes, unless its policy drops; a table left without chains
- * goes. Undefined when nothing that acts on a packet is left.
+ * The ruleset without the given rules (by their first line). A base filter
+ * chain left without rules goes unless its policy drops; a table left
+ * without chains and holding nothing else goes. Undefined when nothing that
+ * acts on a packet is left.
  */
 export function withoutNftRules(ruleset: string, firstLines: number[]): string | undefined {
   const parsed = parseBlocks(ruleset);
@@ -138,28 +165,44 @@ export function withoutNftRules(ruleset: string, firstLines: number[]): string |
     for (const chain of table.children.filter((c) => c.kind === 'chain')) {
       for (const r of chain.rules.filter(removed)) drop(r.first, r.last);
       const emptied = chain.rules.length > 0 && chain.rules.every(removed);
-      if (emptied && !chain.dropsByPolicy) drop(chain.first, chain.last);
+      if (emptied && chain.isFilterBase && !chain.dropsByPolicy) drop(chain.first, chain.last);
       else chainsLeft++;
     }
-    if (chainsLeft === 0 && table.children.some((c) => c.kind === 'chain')) drop(table.first, table.last);
+    if (chainsLeft === 0 && !table.holdsOther && table.children.some((c) => c.kind === 'chain')) drop(table.first, table.last);
   }
   const lines = ruleset.split('\n').filter((_, i) => !gone.has(i));
   const left = lines.join('\n');
   return lines.some((l) => code(l) !== '') ? left : undefined;
 }
 
-/** An IPv6 address or prefix written in the ruleset (2001:db8::1, ::1, fe80::/10). */
-const IPV6_LITERAL = /(^|[\s{,=])[0-9a-fA-F]{0,4}(:[0-9a-fA-F]{0,4}){2,}/;
+/**
+ * Whether a line names an IPv6 address or prefix (2001:db8::1, ::1, fe80::/10, a range a-b): each word
+ * is asked of Node's own address parser, so a MAC address or a port range is not mistaken for one.
+ */
+export function namesIpv6(line: string): boolean {
+  return line.split(/[\s{},;=@()"'[\]/-]+/).some((word) => isIPv6(word));
+}
+
+/** nft matches with no IPv4 counterpart under the same meaning. */
+const IPV6_ONLY = [
+  { re: /\bnd-|\bmld-/, why: 'matches neighbour discovery or multicast listener messages, which IPv4 does not have' },
+  { re: /\bip6\s+(hoplimit|flowlabel|priority)\b/, why: 'matches IPv6 header fields' },
+  {
+    re: /\bexthdr\b|\b(hbh|rt|rt0|rt2|srh|frag|dst|mh)\s+(nexthdr|hdrlength|type|id|reserved2?|more-fragments|frag-off|seg-left|checksum|last-entry|tag|sid|addr)\b/,
+    why: 'matches IPv6 extension headers',
+  },
+  { re: /\bipv6_addr\b/, why: 'has sets or maps of IPv6 addresses' },
+];
 
 /**
  * The ruleset for IPv4 traffic: ip6 tables and expressions in their ip form.
- * Undefined (with why) when it names IPv6 addresses or neighbour discovery,
- * which have no IPv4 form.
+ * Undefined (with why) when it names IPv6 addresses or matches what only
+ * IPv6 has (neighbour discovery, hop limit, extension headers, IPv6 sets).
  */
 export function nftForIpv4(ruleset: string): { ruleset?: string; why?: string } {
   const lines = ruleset.split('\n').map(code);
-  if (lines.some((l) => IPV6_LITERAL.test(l))) return { why: 'the nft ruleset names IPv6 addresses' };
-  if (lines.some((l) => /\bnd-/.test(l))) return { why: 'the nft ruleset matches neighbour discovery, which IPv4 does not have' };
+  if (lines.some(namesIpv6)) return { why: 'the nft ruleset names IPv6 addresses' };
+  for (const only of IPV6_ONLY) if (lines.some((l) => only.re.test(l))) return { why: `the nft ruleset ${only.why}` };
   const v4 = ruleset
     .replace(/\bip6\s+nexthdr\b/g, 'ip protocol')
     .replace(/\bip6\b/g, 'ip')

@@ -84,12 +84,14 @@ export async function shrink(original: ScenarioInput, judge: Judge, jobs: number
   }
 
   // Each ingredient left, taken away from the minimal scenario; one the leak turns out not to need there goes too.
-  // An undecided one is tried again: what made its variant fail (a change that deletes the rule taken away) may be gone.
+  // Every kept ingredient is tried again on each pass (the scenario changed): an undecided one because what made
+  // its variant fail (a change that deletes the rule taken away) may be gone; one found not needed beside another
+  // that went first because it may be needed now. So a kept ingredient's last run is on the final minimal scenario.
   const reported = () => [...decided.values()].filter(({ ingredient: x }) => !(x.parts && x.parts.some((p) => decided.has(p.id))));
   for (;;) {
     const kept = reported()
       .map((d) => d.ingredient)
-      .filter((x) => !removed.has(x.id) && need(x) !== 'not needed');
+      .filter((x) => !removed.has(x.id));
     const runs = await mapPool(kept, jobs, (x) => judge(trialWithout(x)));
     kept.forEach((x, i) => decided.set(x.id, { ingredient: x, run: runs[i] }));
     const unneeded = kept.filter((x) => need(x) === 'not needed');

@@ -7,7 +7,7 @@
 import type { ScenarioInput } from '../scenario/schema.ts';
 import { DEFAULTS } from '../scenario/defaults.ts';
 import { ENDPOINTS } from '../scenario/scenario.ts';
-import { nftForIpv4 } from './nft-ruleset.ts';
+import { nftForIpv4, namesIpv6 } from './nft-ruleset.ts';
 
 export interface TrafficCheck {
   id: 'loopback' | 'ipv4' | 'protocol' | 'direction';
@@ -52,6 +52,12 @@ function ipv4(s: ScenarioInput): TrafficCheck {
   if ((s.routes ?? []).length > 0) return no('routes: are IPv6 routes, which have no IPv4 form in a scenario file');
   if ((s.firewall?.ip6tables ?? []).length > 0) return no('ip6tables: lines have no IPv4 form in a scenario file');
   if ((s.rules ?? []).some((r) => r.includes(':'))) return no('a rule names IPv6 addresses');
+  const ends = [s.traffic.to ?? DEFAULTS.traffic.to, s.traffic.source];
+  if (ends.includes('remote') && s.topology?.remote4 === null) return no('topology.remote4 is null: the remote end has no IPv4 address');
+  // Setup written for IPv6 (ip -6, IPv6 sysctls or addresses) would do nothing for IPv4 traffic: a "no leak" would be the missing translation's.
+  const commands = [...(s.setup ?? []).map((c) => ['setup', c]), ...(s.changes ?? []).map((c) => ['change', c.run])];
+  const v6Only = commands.find(([, c]) => /\bip\s+-6\b|\bip6tables\b|\bnet\.ipv6\.|\bnet\/ipv6\//.test(c) || namesIpv6(c));
+  if (v6Only) return no(`the ${v6Only[0]} command "${v6Only[1]}" is IPv6's, with no IPv4 form in a scenario file`);
   const out = withTraffic(s, { family: 'ipv4' });
   out.rules4 = [...(s.rules4 ?? []), ...(s.rules ?? [])];
   delete out.rules;
@@ -103,6 +109,12 @@ function otherDirection(s: ScenarioInput): TrafficCheck {
   const check = { id: 'direction', label: `the other direction (${otherFrom} sends, from ${to} to ${source})`, slug: 'other-direction' } as const;
   if (isLoopback(to)) return { ...check, notApplicable: 'traffic to loopback has no other direction' };
   if (!isEndpoint(to) || !isEndpoint(s.traffic.source)) return { ...check, notApplicable: 'the traffic names addresses, not endpoints' };
+  if ((s.traffic.protocol ?? DEFAULTS.traffic.protocol) === 'udp') {
+    // Packets are counted where the guest receives them: UDP the guest sends is one way; trafgen writes the same datagrams to the guest either way.
+    if ((s.traffic.generator ?? DEFAULTS.traffic.generator) === 'trafgen')
+      return { ...check, notApplicable: 'trafgen writes the same UDP datagrams to the guest either way' };
+    if (otherFrom === 'guest') return { ...check, notApplicable: 'UDP the guest sends is one way: the guest would receive nothing to count' };
+  }
   // The new sender must own the new source address: remote and peer are the peer's, guest the guest's.
   const side = (endpoint: string) => (endpoint === 'guest' ? 'guest' : 'peer');
   if (side(to) !== otherFrom) return { ...check, notApplicable: `${to} is not on the ${otherFrom}'s side` };

@@ -69,12 +69,26 @@ async function unmetNeeds(s: Scenario, kernel: KernelArtifact): Promise<string |
 
 /**
  * The variant's verdict in the caches the leak showed in: LEAK when one of
- * them leaks, no leak when every one of them is clean, else undecided.
- * Without such caches (none given, or none seen), the variant's own verdict.
+ * them leaks, no leak when every one of them is clean, else undecided. A
+ * leak elsewhere is another leak, never this one. A survey that never saw
+ * any of them had none of their objects in any sample: no leak; a run that
+ * watched other caches cannot tell. With no caches given, the variant's own
+ * verdict.
  */
 export function readVerdict(v: Verdict, caches: string[]): Pick<VariantRun, 'state' | 'figures' | 'rate' | 'cache'> {
   const seen = v.caches.filter((c) => caches.some((name) => c.cache === name || c.sharedWith?.includes(name)));
-  const judged = seen.length > 0 ? seen : v.caches;
+  if (caches.length > 0 && seen.length === 0) {
+    const names = caches.join(', ');
+    return v.survey
+      ? {
+          state: 'no-leak',
+          figures: `no leak: ${names} never appeared in this run (no object in any sample, ${v.packetsIn} packets)`,
+          rate: 0,
+          cache: caches[0],
+        }
+      : { state: 'undecided', figures: `not measured: this run did not watch ${names}, where the leak showed` };
+  }
+  const judged = caches.length > 0 ? seen : v.caches;
   const pick = (c: CacheVerdict | undefined) => c && { state: stateOf(c.verdict), figures: cacheFigures(v, c), rate: c.estimate.rate, cache: c.cache };
   const leak = judged.filter((c) => c.verdict === 'leak').sort((a, b) => b.estimate.rate - a.estimate.rate)[0];
   if (leak) return pick(leak)!;
