@@ -12,13 +12,15 @@ PACKAGES=(
   kmod                       # depmod for distribution kernels' modules
   build-essential flex bison bc libelf-dev libssl-dev  # kernel builds
   ccache                     # kernel builds of one config share compiled files across source trees
-  linux-source-6.1           # the catalog's v6.1 kernels are built from it
+  linux-source-6.1 linux-source-6.12  # the catalog's v6.1 and v6.12 kernels are built from them
+  python3-kconfiglib         # says why a config option was dropped, from the kernel's own Kconfig
+  rpm2cpio                   # kernels that come as RPM files (catalog rpm: entries)
   xz-utils patch git ca-certificates
 )
-# For `npm test` only: the HTML report is opened in headless Chromium and
-# JUnit is checked with xmllint. --no-test-tools leaves them out (the
+# For `npm test` only: the HTML report is opened in headless Chromium,
+# JUnit is checked with xmllint, kernel RPMs are made with rpmbuild. --no-test-tools leaves them out (the
 # GitHub action, which only runs scenarios, passes it).
-TEST_PACKAGES=(chromium libxml2-utils)
+TEST_PACKAGES=(chromium libxml2-utils rpm)   # rpm: rpmbuild makes the kernel RPMs of the RPM tests
 if [ "${1:-}" != "--no-test-tools" ]; then PACKAGES+=("${TEST_PACKAGES[@]}"); fi
 
 # Node.js 20+ must come first: Debian 12's own nodejs is 18.

@@ -4,6 +4,7 @@
 import { wholeNumber, kernelNames } from './options.ts';
 import { resolve, join } from 'node:path';
 import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
+import { expandKernelNames } from '../kernel/series.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
 import { loadScenarioFile } from '../scenario/load.ts';
 import { checkRecipes, knownRecipes } from '../image/recipe.ts';
@@ -41,8 +42,8 @@ export interface CommitsCliOptions extends CommonOptions {
 }
 
 export async function bisectVersionsCommand(ctx: Context, scenarioFile: string, opts: VersionsCliOptions): Promise<number> {
-  const { scenario, catalog, direction, count } = await common(ctx, scenarioFile, opts);
-  const kernels = kernelList(catalog, opts.kernels);
+  const { scenario, catalog: loaded, direction, count } = await common(ctx, scenarioFile, opts);
+  const { catalog, names: kernels } = await kernelList(ctx, loaded, opts.kernels);
   const runDir = await makeRunDir(opts.runsDir, 'bisect-');
   const result = await bisectVersions(ctx, catalog, { ...judgeOptions(scenario, count, runDir), kernels, direction });
   return finish(result, scenario, runDir, opts.json);
@@ -83,16 +84,16 @@ function judgeOptions(scenario: Scenario, count: { runs: number; retries: number
   return { scenario, requirements: scenarioRequirements(scenario), runs: count.runs, retries: count.retries, runDir };
 }
 
-/** --kernels a,b,c (oldest first) or the name of a catalog series (whose names the catalog's loader checked). */
-function kernelList(catalog: Catalog, spec: string): string[] {
-  const names = catalog.series.get(spec) ?? kernelNames('--kernels', [spec])!;
+/** --kernels a,b,c (oldest first) or the name of a catalog series (a Debian series asked of the archive). */
+async function kernelList(ctx: Context, loaded: Catalog, spec: string): Promise<{ catalog: Catalog; names: string[] }> {
+  const { catalog, names } = await expandKernelNames(ctx, loaded, kernelNames('--kernels', [spec])!);
   for (const k of names) findKernel(catalog, k);
   if (names.length < 2) {
     throw new LeaklabError('usage', `--kernels ${spec}: a bisect needs at least two kernels, oldest first`, {
       hint: `give a comma-separated list, or a series from ${catalog.file}${catalog.series.size ? ` (${[...catalog.series.keys()].join(', ')})` : ''}`,
     });
   }
-  return names;
+  return { catalog, names };
 }
 
 async function finish(result: BisectResult, scenario: Scenario, runDir: string, json?: string): Promise<number> {

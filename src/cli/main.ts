@@ -240,6 +240,11 @@ program
   .command('kernels')
   .description('list the kernel catalog (lab/kernels.yaml or $LEAKLAB_CATALOG) and which kernels are ready: built or fetched, or (a bzImage of your own) there')
   .option('--json', 'print as JSON')
+  .option(
+    '--debian <pattern>',
+    "list the Debian archive's kernel packages matching a pattern, each pinned to its version: e.g. 'linux-image-6.1.0-*-cloud-amd64'",
+  )
+  .option('--yaml', 'with --debian: print them as catalog entries')
   .action(async (opts) => {
     process.exitCode = await kernelsCommand(contextFor(opts), opts);
   });

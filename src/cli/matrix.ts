@@ -5,6 +5,7 @@
 import { loadScenarios } from '../scenario/load.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
+import { expandGiven } from '../kernel/series.ts';
 import { knownRecipes } from '../image/recipe.ts';
 import { planCells, checkCellKernels } from '../run/suite.ts';
 import { shardCells } from '../run/shard.ts';
@@ -18,11 +19,12 @@ export interface MatrixOptions {
 }
 
 export async function matrixCommand(ctx: Context, paths: string[], opts: MatrixOptions): Promise<number> {
-  const kernels = kernelNames('--kernel', opts.kernel);
+  const given = kernelNames('--kernel', opts.kernel);
   const scenarios: Scenario[] = [];
   const known = await knownRecipes(ctx.config.imagesDir);
   for (const p of paths) scenarios.push(...(await loadScenarios(p, known)));
-  const catalog = await loadCatalog(ctx.config.catalogFile);
+  // A series given with -k stands for its kernels (a Debian series: what the archive has now, each version pinned).
+  const { catalog, names: kernels } = await expandGiven(ctx, await loadCatalog(ctx.config.catalogFile), given);
   const cells = planCells(scenarios, { kernels, backends: parseBackend(opts.backend) });
   checkCellKernels(catalog, cells, kernels !== undefined);
   const groups = new Set(cells.map((c) => c.group)).size;

@@ -13,6 +13,7 @@ import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import type { Scenario } from '../scenario/scenario.ts';
 import { parseBackend, kernelNames, projectOverrides } from './options.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
+import { expandGiven } from '../kernel/series.ts';
 import { VERSION } from '../util/paths.ts';
 import { checkRecipes, knownRecipes } from '../image/recipe.ts';
 import type { Context } from '../util/context.ts';
@@ -36,7 +37,7 @@ export interface RunOptions {
 /** --backend qemu|docker|all; undefined: each scenario's own backends. */
 export async function runCommand(ctx: Context, paths: string[], opts: RunOptions): Promise<number> {
   await sweepLeftovers(ctx);
-  const kernels = kernelNames('--kernel', opts.kernel);
+  const given = kernelNames('--kernel', opts.kernel);
   const project = projectOverrides(opts);
   const startedAt = new Date();
   const scenarios: Scenario[] = [];
@@ -55,7 +56,8 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
     seen.set(s.name, s.file);
   }
   // Bad input is refused before anything is built, booted or written.
-  const catalog = await loadCatalog(ctx.config.catalogFile);
+  // A series given with -k stands for its kernels (a Debian series: what the archive has now, each version pinned).
+  const { catalog, names: kernels } = await expandGiven(ctx, await loadCatalog(ctx.config.catalogFile), given);
   await checkRecipes(ctx.config.imagesDir, scenarios);
   const backends = parseBackend(opts.backend);
   const planned = planCells(scenarios, { kernels, backends });

@@ -10,7 +10,15 @@ const SourceEntry = Type.Object(
     description: Type.Optional(Type.String()),
     source: Type.Union([
       Type.Object(
-        { debian: Type.String({ pattern: '^linux-source-[0-9.]+$', description: 'a Debian linux-source-X package' }) },
+        {
+          debian: Type.String({ pattern: '^linux-source-[0-9.]+$', description: 'a Debian linux-source-X package' }),
+          version: Type.Optional(
+            Type.String({
+              pattern: '^[0-9][A-Za-z0-9.+~:-]*$',
+              description: 'one version of it from the archive (fetched into the cache, never installed); without it the installed one',
+            }),
+          ),
+        },
         { additionalProperties: false },
       ),
       Type.Object(
@@ -43,6 +51,7 @@ const PackageEntry = Type.Object(
   {
     description: Type.Optional(Type.String()),
     package: Type.String({ pattern: '^linux-image-', description: 'a Debian linux-image-* package' }),
+    version: Type.Optional(Type.String({ pattern: '^[0-9][A-Za-z0-9.+~:-]*$', description: 'this exact version of it (default: the newest the archive has)' })),
   },
   { additionalProperties: false },
 );
@@ -57,21 +66,47 @@ const ImageEntry = Type.Object(
   { additionalProperties: false },
 );
 
+const RpmEntry = Type.Object(
+  {
+    description: Type.Optional(Type.String()),
+    rpm: Type.String({
+      pattern: '\\.rpm$',
+      description: 'a kernel RPM file (openSUSE kernel-default, Fedora kernel-core), relative to this file; vmlinuz, config and modules are taken from it',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 const CatalogSchema = Type.Object(
   {
     kernels: Type.Record(
       // A kernel's name names directories (run directories, cache records).
       Type.String({ pattern: NAME_PATTERN }),
-      Type.Union([SourceEntry, PackageEntry, ImageEntry], {
+      Type.Union([SourceEntry, PackageEntry, ImageEntry, RpmEntry], {
         description:
-          'an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)',
+          'an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package), bzImage (a kernel you built, with modules and config) or rpm (a kernel RPM)',
       }),
       { additionalProperties: false },
     ),
     series: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z0-9._-]+$' }), Type.Array(Type.String(), { minItems: 2 }), {
-        description: 'named lists of catalog kernels, oldest first (for bisect versions --kernels NAME)',
-      }),
+      Type.Record(
+        Type.String({ pattern: NAME_PATTERN }),
+        Type.Union([
+          Type.Array(Type.String(), { minItems: 2, description: 'catalog kernels, oldest first' }),
+          Type.Object(
+            {
+              debian: Type.String({
+                pattern: '^linux-image-[A-Za-z0-9.+*?-]+$',
+                description:
+                  "every Debian linux-image package whose name matches (* and ?), each version the archive has, oldest first: e.g. 'linux-image-6.1.0-*-cloud-amd64'",
+              }),
+              description: Type.Optional(Type.String()),
+            },
+            { additionalProperties: false },
+          ),
+        ]),
+        { description: 'named groups of kernels, oldest first, for -k NAME (run, matrix, bisect versions)' },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -80,14 +115,18 @@ const CatalogSchema = Type.Object(
 export type SourceKernel = Static<typeof SourceEntry> & { kind: 'source' };
 export type PackageKernel = Static<typeof PackageEntry> & { kind: 'package' };
 export type ImageKernel = Static<typeof ImageEntry> & { kind: 'image' };
+export type RpmKernel = Static<typeof RpmEntry> & { kind: 'rpm' };
 /** An entry with its name and where it was read: labDir (its file's directory) holds kconfig/ and patches/. */
-export type CatalogKernel = (SourceKernel | PackageKernel | ImageKernel) & { name: string; file: string; labDir: string };
+export type CatalogKernel = (SourceKernel | PackageKernel | ImageKernel | RpmKernel) & { name: string; file: string; labDir: string };
+
+/** A series: catalog kernels listed by name, or every Debian package matching a pattern (asked of the archive when used). */
+export type SeriesSpec = { kernels: string[] } | { debian: string };
 
 export interface Catalog {
   file: string;
   kernels: Map<string, CatalogKernel>;
-  /** Named kernel lists, oldest first. */
-  series: Map<string, string[]>;
+  /** Named groups of kernels, oldest first. */
+  series: Map<string, SeriesSpec>;
 }
 
 /** Reads the catalog (the configuration's catalogFile: LEAKLAB_CATALOG or lab/kernels.yaml). */
@@ -111,23 +150,28 @@ export async function loadCatalog(file: string): Promise<Catalog> {
   const labDir = dirname(resolve(file));
   const kernels = new Map<string, CatalogKernel>();
   for (const [name, entry] of Object.entries(data.kernels)) {
-    const kind = 'source' in entry ? 'source' : 'package' in entry ? 'package' : 'image';
+    const kind = 'source' in entry ? 'source' : 'package' in entry ? 'package' : 'rpm' in entry ? 'rpm' : 'image';
     kernels.set(name, { ...entry, kind, name, file: resolve(file), labDir } as CatalogKernel);
   }
-  return { file, kernels, series: new Map(Object.entries(data.series ?? {})) };
+  const series = new Map<string, SeriesSpec>(
+    Object.entries(data.series ?? {}).map(([name, s]) => [name, Array.isArray(s) ? { kernels: s } : { debian: s.debian }]),
+  );
+  return { file, kernels, series };
 }
 
 /** A series names kernels of this catalog, each once (bisect versions runs them in order). */
 const seriesProblems: ExtraCheck<Static<typeof CatalogSchema>> = (c, at) =>
-  Object.entries(c.series ?? {}).flatMap(([name, list]) =>
-    list.flatMap((k, i) => {
+  Object.entries(c.series ?? {}).flatMap(([name, list]) => {
+    if (Object.hasOwn(c.kernels, name)) return [at(`/series/${name}`, `has the name of a kernel: -k ${name} must mean one of them`)];
+    if (!Array.isArray(list)) return [];
+    return list.flatMap((k, i) => {
       const pointer = `/series/${name}/${i}`;
       if (!Object.hasOwn(c.kernels, k))
         return [at(pointer, `names an unknown kernel "${k}"; use kernels defined under kernels: (${Object.keys(c.kernels).join(', ')})`)];
       if (list.indexOf(k) !== i) return [at(pointer, `lists "${k}" twice: a bisect judges each kernel once`)];
       return [];
-    }),
-  );
+    });
+  });
 
 export function findKernel(catalog: Catalog, name: string): CatalogKernel {
   const k = catalog.kernels.get(name);

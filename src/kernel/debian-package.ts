@@ -9,6 +9,7 @@ import { cachedDir, exists } from '../util/cache.ts';
 import { run, runAllowFail, requireTool } from '../util/exec.ts';
 import { sha256File } from '../util/hash.ts';
 import { LeaklabError } from '../util/errors.ts';
+import { archiveVersions } from './debian-archive.ts';
 import type { Context } from '../util/context.ts';
 
 interface PackageInfo {
@@ -17,9 +18,17 @@ interface PackageInfo {
   depends: string[];
 }
 
-async function showPackage(ctx: Context, k: CatalogKernel, name: string): Promise<PackageInfo> {
-  const r = await runAllowFail(ctx, 'apt-cache', ['show', '--no-all-versions', name], { timeoutMs: 60_000, what: `apt-cache show ${name}` });
+/** One package as the archive has it: the newest version, or `version` exactly (refused, with the versions there are, when it has not). */
+async function showPackage(ctx: Context, k: CatalogKernel, name: string, version?: string): Promise<PackageInfo> {
+  const spec = version === undefined ? name : `${name}=${version}`;
+  const r = await runAllowFail(ctx, 'apt-cache', ['show', '--no-all-versions', spec], { timeoutMs: 60_000, what: `apt-cache show ${spec}` });
   if (r.exitCode !== 0 || !/^Version:/m.test(r.stdout)) {
+    const versions = version === undefined ? [] : (await archiveVersions(ctx, [name])).map((p) => p.version);
+    if (versions.length > 0) {
+      throw new LeaklabError('catalog', `Debian package ${name} has no version ${version} in the archive`, {
+        hint: `use one it has: ${versions.join(', ')} (version: of ${entryOf(k)})`,
+      });
+    }
     throw new LeaklabError('catalog', `Debian package ${name} is not known to apt`, {
       hint: `check the package of ${entryOf(k)} (apt-cache search linux-image), and run apt-get update if the package lists are empty`,
     });
@@ -35,8 +44,8 @@ async function showPackage(ctx: Context, k: CatalogKernel, name: string): Promis
 }
 
 /** Follows a metapackage (linux-image-cloud-amd64) to the image package it pulls in. */
-async function resolveImagePackage(ctx: Context, k: CatalogKernel, name: string): Promise<PackageInfo> {
-  let info = await showPackage(ctx, k, name);
+async function resolveImagePackage(ctx: Context, k: CatalogKernel, name: string, version?: string): Promise<PackageInfo> {
+  let info = await showPackage(ctx, k, name, version);
   for (let hops = 0; hops < 3; hops++) {
     const next = info.depends.find((d) => /^linux-image-\d/.test(d));
     if (!next) return info;
@@ -52,7 +61,7 @@ export function aptDownloadPercent(line: string): number | undefined {
 }
 
 /** apt-get download, its percentage shown as a task. */
-async function aptDownload(ctx: Context, scope: string, name: string, version: string, dir: string): Promise<void> {
+export async function aptDownload(ctx: Context, scope: string, name: string, version: string, dir: string): Promise<void> {
   const task = ctx.progress.task(scope, 100);
   await run(ctx, 'apt-get', ['-o', 'APT::Status-Fd=1', 'download', `${name}=${version}`], {
     // apt formats the percentage in the locale's way (0,04 in de_DE): ask for C.
@@ -69,12 +78,17 @@ async function aptDownload(ctx: Context, scope: string, name: string, version: s
   }).finally(() => task.end());
 }
 
+/** Where a fetched package's kernel is cached: by package and exact version. */
+export function debianPackageKey(name: string, version: string): string {
+  return `deb-${name}_${version}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+}
+
 export async function prepareDebianPackage(ctx: Context, k: PackageKernel & CatalogKernel): Promise<KernelArtifact> {
   await requireTool('apt-get', 'apt');
   await requireTool('dpkg-deb', 'dpkg');
   await requireTool('depmod', 'kmod');
-  const pkg = await resolveImagePackage(ctx, k, k.package);
-  const key = `deb-${pkg.name}_${pkg.version}`.replace(/[^A-Za-z0-9._+-]/g, '_');
+  const pkg = await resolveImagePackage(ctx, k, k.package, k.version);
+  const key = debianPackageKey(pkg.name, pkg.version);
   const dir = await cachedDir(ctx, 'kernels', key, async (tmp) => {
     ctx.progress.step(k.name, `fetching ${pkg.name} ${pkg.version} with apt`);
     const dl = join(tmp, 'download');

@@ -5,7 +5,8 @@ import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
 import { labPath } from './catalog.ts';
-import { parseKernelConfig } from './requirements.ts';
+import { parseKernelConfig, type KernelConfig } from './requirements.ts';
+import { explainOptions, explanationSentence, explanationDetails, type WantedOption } from './kconfig-explain.ts';
 import { run } from '../util/exec.ts';
 import { LeaklabError } from '../util/errors.ts';
 import type { SourceTree, NamedText } from './source-types.ts';
@@ -57,21 +58,50 @@ export async function makeConfig(
     logFile: log,
   });
   const config = parseKernelConfig(await readFile(join(objdir, '.config'), 'utf8'));
-  const dropped: string[] = [];
-  for (const f of fragments) {
-    for (const m of f.text.matchAll(/^CONFIG_([A-Za-z0-9_]+)=(.*)$/gm)) {
-      if (config.get(m[1]) !== m[2]) dropped.push(`CONFIG_${m[1]}=${m[2]} (${f.name}) ended up ${config.has(m[1]) ? '=' + config.get(m[1]) : 'not set'}`);
-    }
-  }
-  if (dropped.length > 0) {
-    throw new LeaklabError(
-      'kernel-config',
-      `kernel ${k.name}: ${dropped.length} fragment option${dropped.length === 1 ? ' was' : 's were'} dropped by make olddefconfig`,
-      {
-        hint: 'an option is dropped when its dependencies are off: add them to the fragment (see `make menuconfig` help for each option)',
-        details: dropped.join('\n'),
-      },
-    );
-  }
+  const dropped = droppedOptions(fragments, config);
+  if (dropped.length > 0) throw await droppedError(ctx, k, tree, objdir, base, fragments, dropped);
   await writeFile(stamp, configKey);
+}
+
+/** Fragment lines olddefconfig did not keep: `CONFIG_X=v` that ended up otherwise, `# CONFIG_X is not set` that ended up set. */
+export function droppedOptions(fragments: NamedText[], config: KernelConfig): WantedOption[] {
+  const out: WantedOption[] = [];
+  const actual = (option: string) => (config.has(option) ? `=${config.get(option)}` : 'not set');
+  for (const f of fragments) {
+    for (const m of f.text.matchAll(/^CONFIG_([A-Za-z0-9_]+)=(.*)$/gm))
+      if (config.get(m[1]) !== m[2]) out.push({ option: m[1], value: m[2], source: f.name, actual: actual(m[1]) });
+    for (const m of f.text.matchAll(/^# CONFIG_([A-Za-z0-9_]+) is not set$/gm))
+      if (config.has(m[1])) out.push({ option: m[1], value: 'n', source: f.name, actual: actual(m[1]) });
+  }
+  return out;
+}
+
+/** One error for every dropped line: why, from the tree's own Kconfig, and the lines that would keep it. */
+async function droppedError(
+  ctx: Context,
+  k: CatalogKernel,
+  tree: SourceTree,
+  objdir: string,
+  base: string,
+  fragments: NamedText[],
+  dropped: WantedOption[],
+): Promise<LeaklabError> {
+  const explained = await explainOptions(ctx, tree.dir, objdir, base, fragments, dropped);
+  const where = `a fragment of ${k.name} (${labPath(k, 'kconfig')}/, listed under config.fragments in ${k.file})`;
+  const count = `${dropped.length} fragment option${dropped.length === 1 ? ' was' : 's were'} dropped by make olddefconfig`;
+  if ('unexplained' in explained) {
+    return new LeaklabError('kernel-config', `kernel ${k.name}: ${count}`, {
+      hint: `an option is dropped when its dependencies are off: add them to ${where}`,
+      details: [
+        ...dropped.map((d) => `CONFIG_${d.option}=${d.value} (${d.source}) ended up ${d.actual}`),
+        `(no Kconfig explanation: ${explained.unexplained})`,
+      ].join('\n'),
+    });
+  }
+  const es = explained.explanations;
+  const fix = [...new Set(es.flatMap((e) => e.fix))];
+  return new LeaklabError('kernel-config', `kernel ${k.name}: ${es.length === 1 ? explanationSentence(es[0]) : `${count}; ${explanationSentence(es[0])}`}`, {
+    hint: fix.length > 0 ? `add ${fix.map((l) => JSON.stringify(l)).join(', ')} to ${where}` : `see each option's dependencies above, and set them in ${where}`,
+    details: es.map((e) => explanationDetails(e)).join('\n'),
+  });
 }

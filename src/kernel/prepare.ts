@@ -7,6 +7,7 @@ import { labPath, entryOf } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
 import { buildFromSource } from './source-build.ts';
 import { prepareDebianPackage } from './debian-package.ts';
+import { prepareRpm } from './rpm-package.ts';
 import { readKernelConfig, assertConfigMeets, type Requirement } from './requirements.ts';
 import { exists } from '../util/cache.ts';
 import { isBzImage } from './boot-header.ts';
@@ -15,7 +16,7 @@ import { LeaklabError } from '../util/errors.ts';
 import type { Context } from '../util/context.ts';
 
 export async function prepareKernel(ctx: Context, k: CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
-  const artifact = k.kind === 'source' ? await buildFromSource(ctx, k, reqs) : k.kind === 'package' ? await prepareDebianPackage(ctx, k) : await userImage(k);
+  const artifact = await artifactOf(ctx, k, reqs);
   if (artifact.configPath) {
     assertConfigMeets(k, artifact.configPath, await readKernelConfig(artifact.configPath), reqs, artifact.modulesDir !== undefined);
   } else {
@@ -23,6 +24,13 @@ export async function prepareKernel(ctx: Context, k: CatalogKernel, reqs: Requir
   }
   if (k.kind !== 'image') await recordName(artifact);
   return artifact;
+}
+
+async function artifactOf(ctx: Context, k: CatalogKernel, reqs: Requirement[]): Promise<KernelArtifact> {
+  if (k.kind === 'source') return buildFromSource(ctx, k, reqs);
+  if (k.kind === 'package') return prepareDebianPackage(ctx, k);
+  if (k.kind === 'rpm') return prepareRpm(ctx, k, reqs);
+  return userImage(k);
 }
 
 async function userImage(k: CatalogKernel & { kind: 'image' }): Promise<KernelArtifact> {

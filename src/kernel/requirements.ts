@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import type { Scenario } from '../scenario/scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { labPath, entryOf, type CatalogKernel } from './catalog.ts';
+import { explanationSentence, explanationDetails, type Explained, type OptionExplanation, type WantedOption } from './kconfig-explain.ts';
 
 export interface Requirement {
   option: string; // without the CONFIG_ prefix
@@ -91,16 +92,34 @@ export function modulesToLoad(config: KernelConfig, reqs: Requirement[]): string
   return reqs.filter((r) => config.get(r.option) === 'm' && r.module).map((r) => r.module!);
 }
 
-/** Refuses a kernel whose config lacks what the scenario needs; the next step says where this kernel's config comes from. */
-export function assertConfigMeets(k: CatalogKernel, configPath: string, config: KernelConfig, reqs: Requirement[], hasModules: boolean): void {
+/** What a source kernel's missing options need, for the Kconfig explanation: each `=y`, asked for by the scenario. */
+export function wantedFor(missing: Requirement[]): WantedOption[] {
+  return missing.map((r) => ({ option: r.option, value: 'y', source: `the scenario, for ${r.why}` }));
+}
+
+/**
+ * Refuses a kernel whose config lacks what the scenario needs; the next step
+ * says where this kernel's config comes from. A source kernel's missing
+ * options come `explained` from its tree's Kconfig: the message says why
+ * each is off and the hint gives the lines that turn it on.
+ */
+export function assertConfigMeets(
+  k: CatalogKernel,
+  configPath: string,
+  config: KernelConfig,
+  reqs: Requirement[],
+  hasModules: boolean,
+  explained?: Explained,
+): void {
   const missing = missingRequirements(config, reqs, hasModules);
   if (missing.length === 0) return;
+  if (explained && 'explanations' in explained && explained.explanations.length > 0) throw explainedError(k, configPath, explained.explanations);
   const asModule = missing.filter((r) => config.get(r.option) === 'm');
   throw new LeaklabError(
     'kernel-config',
     `kernel ${k.name} lacks ${missing.length} config option${missing.length === 1 ? '' : 's'} the scenario needs: ${missing.map((r) => 'CONFIG_' + r.option).join(', ')}`,
     {
-      hint: asModule.length > 0 ? `they are modules (=m) but no modules were given for ${k.name}: add \`modules:\` to ${entryOf(k)}` : enableHint(k),
+      hint: asModule.length > 0 ? modulesHint(k) : enableHint(k),
       details:
         missing
           .map((r) => `CONFIG_${r.option}: ${config.get(r.option) === undefined ? 'not set' : '=' + config.get(r.option)} (needed for ${r.why})`)
@@ -109,10 +128,35 @@ export function assertConfigMeets(k: CatalogKernel, configPath: string, config: 
   );
 }
 
+function explainedError(k: CatalogKernel, configPath: string, es: OptionExplanation[]): LeaklabError {
+  // The options themselves too: unlike a fragment's dropped line, nothing asks for them yet.
+  const fix = [...new Set(es.flatMap((e) => [...e.fix, `CONFIG_${e.option}=${e.wanted}`]))];
+  const first = explanationSentence(es[0], 'is not set');
+  return new LeaklabError(
+    'kernel-config',
+    `kernel ${k.name} lacks ${es.length === 1 ? 'a config option' : `${es.length} config options`} the scenario needs: ${first}${es.length > 1 ? ` (and ${es.length - 1} more, below)` : ''}`,
+    {
+      hint:
+        fix.length > 0
+          ? `add ${fix.map((l) => JSON.stringify(l)).join(', ')} to a fragment in ${labPath(k, 'kconfig')}/ listed under config.fragments of ${k.name} in ${k.file}`
+          : enableHint(k),
+      details: es.map((e) => explanationDetails(e, 'is not set')).join('\n') + `\n(config: ${configPath})`,
+    },
+  );
+}
+
+/** Options built as modules, and no modules to load them from. */
+function modulesHint(k: CatalogKernel): string {
+  if (k.kind === 'rpm')
+    return `they are modules (=m), and ${k.rpm} ships none (no lib/modules/RELEASE with .ko files): give the RPM that has them (openSUSE kernel-default, not kernel-default-base; Fedora kernel-core with kernel-modules)`;
+  return `they are modules (=m) but no modules were given for ${k.name}: add \`modules:\` to ${entryOf(k)}`;
+}
+
 /** Where this kind of kernel gets its config from, named by the catalog actually read. */
 function enableHint(k: CatalogKernel): string {
   if (k.kind === 'source')
     return `enable them in a fragment in ${labPath(k, 'kconfig')}/ listed under config.fragments of ${k.name} in ${k.file}; check their dependencies, since make olddefconfig drops options whose dependencies are off`;
   if (k.kind === 'package') return `this Debian kernel is built without them: run the scenario on another kernel (e.g. a source: entry in ${k.file})`;
+  if (k.kind === 'rpm') return `this RPM's kernel is built without them: run the scenario on another kernel (e.g. a source: entry in ${k.file})`;
   return `rebuild the kernel of ${entryOf(k)} with them enabled, and give its .config as config:`;
 }

@@ -9,7 +9,8 @@ import { readFile, writeFile, copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
 import type { KernelArtifact } from './artifact.ts';
-import { parseKernelConfig, assertConfigMeets, type Requirement } from './requirements.ts';
+import { parseKernelConfig, assertConfigMeets, missingRequirements, wantedFor, type Requirement } from './requirements.ts';
+import { explainOptions } from './kconfig-explain.ts';
 import { cachedDir, cachePath } from '../util/cache.ts';
 import { runAllowFail, requireTool } from '../util/exec.ts';
 import { sha256, sha256File, short } from '../util/hash.ts';
@@ -52,8 +53,11 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
     await makeConfig(ctx, k, tree, objdir, base, fragments, configKey);
     const configPath = join(objdir, '.config');
     const configText = await readFile(configPath, 'utf8');
-    // Fail before a long build when the scenario cannot run on this config.
-    assertConfigMeets(k, configPath, parseKernelConfig(configText), reqs, false);
+    // Fail before a long build when the scenario cannot run on this config (saying why, from the tree's Kconfig).
+    const config = parseKernelConfig(configText);
+    const missing = missingRequirements(config, reqs, false);
+    const explained = missing.length > 0 ? await explainOptions(ctx, tree.dir, objdir, base, fragments, wantedFor(missing)) : undefined;
+    assertConfigMeets(k, configPath, config, reqs, false, explained);
     const artifactKey = 'src-' + short(sha256(tree.key, configText, ...patches.map((p) => p.text)));
     const dir = await cachedDir(ctx, 'kernels', artifactKey, async (tmp) => {
       await applyPatches(ctx, k, tree, patches);

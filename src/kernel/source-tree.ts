@@ -1,16 +1,16 @@
-// Owns where a source build compiles: Debian's linux-source unpacked in
-// the cache, a commit of a user's git tree in a private clone, or the user's
+// Owns where a source build compiles: Debian's linux-source (installed, or
+// a version fetched by debian-source.ts) unpacked in the cache, a commit of a user's git tree in a private clone, or the user's
 // working tree itself.
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { CatalogKernel, SourceKernel } from './catalog.ts';
-import { cachedDir, exists } from '../util/cache.ts';
-import { run, runAllowFail } from '../util/exec.ts';
+import { cachedDir } from '../util/cache.ts';
+import { run } from '../util/exec.ts';
 import { sha256 } from '../util/hash.ts';
-import { LeaklabError } from '../util/errors.ts';
 import { gitTopLevel, resolveCommit, describeCommit, refuseUncommitted, privateClone, privateClonePath, checkoutCommit, git } from './git-tree.ts';
 import type { SourceTree } from './source-types.ts';
 import { restoreTree } from './patch-set.ts';
+import { debianSourceTarball } from './debian-source.ts';
 import type { Context } from '../util/context.ts';
 
 /**
@@ -28,14 +28,7 @@ export async function sourceTree(ctx: Context, k: SourceKernel & CatalogKernel):
     const identity = `tree ${top} at ${await describeCommit(ctx, top, head)}${diff ? ' (with uncommitted changes)' : ''}`;
     return { kind: 'worktree', dir: top, key: sha256('tree', head, diff), objdirKey: sha256('worktree', top), identity, prepare: async () => {} };
   }
-  const pkg = k.source.debian;
-  const version = (await runAllowFail(ctx, 'dpkg-query', ['-W', '-f=${Version}', pkg], { timeoutMs: 30_000, what: 'dpkg-query' })).stdout.trim();
-  const tarball = `/usr/src/${pkg}.tar.xz`;
-  if (!version || !(await exists(tarball))) {
-    throw new LeaklabError('tool', `the Debian package ${pkg} is not installed (kernel ${k.name} is built from it)`, {
-      hint: `apt-get install ${pkg} (or run scripts/setup.sh)`,
-    });
-  }
+  const { package: pkg, version, tarball } = await debianSourceTarball(ctx, k, k.source);
   const key = sha256('debian', pkg, version);
   const unpack = () =>
     cachedDir(ctx, 'sources', `${pkg}_${version}`, async (tmp) => {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { cellName, type RunResult } from '../run/result.ts';
 import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel, detailLines, subjectOf } from './text.ts';
-import { rateFigures, LABEL } from '../verdict/figures.ts';
+import { rateFigures, fmtRate, LABEL } from '../verdict/figures.ts';
 import { leakingCaches, type Verdict, type CacheVerdict } from '../verdict/verdict.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
@@ -78,6 +78,55 @@ function expectedCell(r: RunResult): string {
   return r.asExpected === undefined ? '-' : r.asExpected ? 'as expected' : `UNEXPECTED: ${r.why}`;
 }
 
+/** A cell of the kernel x scenario table: the verdict in a few words, with the figure that matters ("LEAK +1.00", "no leak < 0.0018"). */
+export function matrixCell(r: RunResult): string {
+  if (r.error) return 'ERROR';
+  const v = r.verdict;
+  const e = v.deciding.estimate;
+  const figure = v.verdict === 'leak' ? `${e.rate >= 0 ? '+' : ''}${fmtRate(e.rate)}` : v.verdict === 'no-leak' ? `< ${fmtRate(e.high)}` : '';
+  const against = r.asExpected === false ? ' (UNEXPECTED)' : '';
+  return `${LABEL[v.verdict]}${figure ? ` ${figure}` : ''}${against}`;
+}
+
+/** Kernels as rows, scenarios as columns, in the order the run met them; a missing pair is empty. */
+export function resultMatrix(results: RunResult[]): {
+  kernels: string[];
+  scenarios: string[];
+  cell: (kernel: string, scenario: string) => RunResult | undefined;
+} {
+  const kernels = [...new Set(results.map(cellName))];
+  const scenarios = [...new Set(results.map((r) => r.scenario))];
+  const byPair = new Map(results.map((r) => [`${cellName(r)}\n${r.scenario}`, r]));
+  return { kernels, scenarios, cell: (kernel, scenario) => byPair.get(`${kernel}\n${scenario}`) };
+}
+
+function matrixMarkdown(results: RunResult[], md: (t: string) => string): string[] {
+  const m = resultMatrix(results);
+  if (m.kernels.length < 2 && m.scenarios.length < 2) return [];
+  return [
+    `| kernel \\ scenario (obj/packet) | ${m.scenarios.map(md).join(' | ')} |`,
+    `| --- | ${m.scenarios.map(() => '---').join(' | ')} |`,
+    ...m.kernels.map((k) => `| ${md(k)} | ${m.scenarios.map((s) => md(cellText(m.cell(k, s)))).join(' | ')} |`),
+    '',
+  ];
+}
+
+function matrixHtml(results: RunResult[]): string {
+  const m = resultMatrix(results);
+  if (m.kernels.length < 2 && m.scenarios.length < 2) return '';
+  const cellHtml = (r: RunResult | undefined) => {
+    const cls = !r ? '' : r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : r.verdict.verdict;
+    return `<td class="${cls}">${esc(cellText(r))}</td>`;
+  };
+  return `<table id="matrix"><thead><tr><th>kernel \\ scenario (obj/packet)</th>${m.scenarios.map((s) => `<th>${esc(s)}</th>`).join('')}</tr></thead><tbody>
+${m.kernels.map((k) => `<tr><th>${esc(k)}</th>${m.scenarios.map((s) => cellHtml(m.cell(k, s))).join('')}</tr>`).join('\n')}
+</tbody></table>`;
+}
+
+function cellText(r: RunResult | undefined): string {
+  return r ? matrixCell(r) : '';
+}
+
 function provenance(r: RunResult): string {
   return Object.entries(r.provenance ?? {})
     .map(([k, v]) => `${k}: ${v}`)
@@ -91,6 +140,7 @@ export function runMarkdown(results: RunResult[]): string {
     '',
     summaryLine(results),
     '',
+    ...matrixMarkdown(results, md),
     '| scenario | kernel | verdict | packets | objects kept | expectation |',
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map(
@@ -123,12 +173,14 @@ export function runHtml(results: RunResult[]): string {
 <style>
 body { font: 14px system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left }
-tr.unexpected td { background: #fdd } tr.noverdict td { background: #ffd }
+tr.unexpected td, td.unexpected { background: #fdd } tr.noverdict td, td.noverdict { background: #ffd } td.leak { font-weight: bold }
+#matrix { margin-bottom: 1em }
 figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 440px } figcaption { font-size: 12px }
 </style></head>
 <body>
 <h1>leaklab report</h1>
 <p id="summary">${esc(summaryLine(results))}</p>
+${matrixHtml(results)}
 <table><thead><tr><th>scenario</th><th>kernel</th><th>verdict</th><th>packets</th><th>objects kept</th><th>expectation</th></tr></thead>
 <tbody>
 ${rows.join('\n')}

@@ -104,7 +104,7 @@ export function catalogSourceKernel(catalog: Catalog, name: string): SourceKerne
   if (k.kind !== 'source') {
     throw new LeaklabError(
       'usage',
-      `--source ${name} is a ${k.kind === 'package' ? 'Debian package' : 'prebuilt bzImage'}: a patch needs a kernel leaklab builds from source`,
+      `--source ${name} is a ${{ package: 'Debian package', rpm: 'kernel RPM', image: 'prebuilt bzImage' }[k.kind]}: a patch needs a kernel leaklab builds from source`,
       {
         hint: `use one of: ${sourceKernels(catalog)
           .map((s) => s.name)

@@ -161,7 +161,40 @@ test('a kernel missing a config option the scenario needs: named before building
   const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'no-netfilter', '--runs-dir', join(dir, 'runs')], {
     env: { LEAKLAB_CATALOG: catalog },
   });
-  expectNoVerdict(t, r, /kernel no-netfilter lacks \d+ config options? the scenario needs: .*CONFIG_IPV6\b.*CONFIG_NFT_FIB_IPV6/);
+  // Why, from the tree's own Kconfig: the first option in the message, every one in the details, all the lines to add in the next step.
+  expectNoVerdict(
+    t,
+    r,
+    /kernel no-netfilter lacks \d+ config options the scenario needs: CONFIG_VETH=y \(the scenario, for the veth pair between guest and peer\) is not set: it depends on NET_CORE && NETDEVICES, and NET_CORE is not set \(its default\)/,
+  );
+  t.regex(r.stdout + r.stderr, /next step: add .*"CONFIG_IPV6=y".*"CONFIG_NF_TABLES_IPV6=y".*"CONFIG_NFT_FIB_IPV6=y" to a fragment in /);
+  t.deepEqual(cacheEntries('kernels'), before, 'nothing built');
+});
+
+test("a fragment option make olddefconfig drops on 6.12: why, from the kernel's own Kconfig, and the line that keeps it", async (t) => {
+  // The shipped leaklab-base as it was before 6.12: without its "# CONFIG_SLUB_TINY is not set".
+  const dir = tempDir(t);
+  const labDir = join(dir, 'lab');
+  mkdirSync(join(labDir, 'kconfig'), { recursive: true });
+  for (const f of ['leaklab-base', 'ipv6-netfilter']) {
+    const text = readFileSync(join(ROOT, 'lab/kconfig', `${f}.config`), 'utf8');
+    writeFileSync(join(labDir, 'kconfig', `${f}.config`), text.replace(/^# CONFIG_SLUB_TINY is not set\n/m, ''));
+  }
+  writeFileSync(
+    join(labDir, 'kernels.yaml'),
+    'kernels:\n  old-fragments:\n    source: { debian: linux-source-6.12 }\n    config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }\n',
+  );
+  const before = cacheEntries('kernels');
+  const r = await leaklab(['run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'old-fragments', '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_CATALOG: join(labDir, 'kernels.yaml') },
+  });
+  expectNoVerdict(
+    t,
+    r,
+    /kernel old-fragments: CONFIG_SLUB_DEBUG=y \(leaklab-base\) was dropped: it depends on SYSFS && !SLUB_TINY, and SLUB_TINY=y \(set by tinyconfig\)/,
+  );
+  t.regex(r.stdout + r.stderr, /next step: add "# CONFIG_SLUB_TINY is not set" to a fragment of old-fragments/);
+  t.regex(r.stdout + r.stderr, /fix \(checked with the kernel’s Kconfig\): "# CONFIG_SLUB_TINY is not set"/);
   t.deepEqual(cacheEntries('kernels'), before, 'nothing built');
 });
 

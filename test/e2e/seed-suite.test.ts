@@ -1,23 +1,24 @@
-// End to end: the whole scenario suite on the catalog's three kernels, in
-// real QEMU guests. The leak must show on the fix-reverted kernel for the
-// seed scenario only, at about one object per received packet.
+// End to end: the whole scenario suite on the catalog's six kernels (both
+// Debian lines: built with and without the fix, and Debian's cloud kernel),
+// in real QEMU guests. The leak must show on the fix-reverted kernels for
+// the seed scenarios only, at about one object per received packet.
 import test from 'ava';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { leaklab, qemuProcesses, tempDir } from '../helpers/cli.ts';
 
-test('the suite gives LEAK only for the seed scenarios (ping, UDP, workaround) on v6.1-fix-reverted', async (t) => {
+test('the suite gives LEAK only for the seed scenarios (ping, UDP, workaround) on v6.1-fix-reverted and v6.12-fix-reverted', async (t) => {
   const dir = tempDir(t);
   const report = join(dir, 'report.json');
-  const r = await leaklab(['run', 'scenarios/', '--json', report, '--runs-dir', join(dir, 'runs')]);
+  const r = await leaklab(['run', 'scenarios/', '--json', report, '--report', join(dir, 'report'), '--runs-dir', join(dir, 'runs')]);
   t.log(r.stdout);
   if (r.code !== 0) t.log(r.stderr.split('\n').slice(-30).join('\n'));
   const results = JSON.parse(readFileSync(report, 'utf8')).results as any[];
-  t.is(results.length, 24, 'eight scenarios x three kernels');
+  t.is(results.length, 48, 'seven scenarios x six kernels, and the IPv4 control of each line on its three');
   for (const res of results) {
     const label = `${res.scenario} on ${res.kernel}`;
     t.is(res.error, undefined, `${label}: ${res.error?.message}`);
-    const shouldLeak = res.scenario.startsWith('fib6-suppress') && res.kernel === 'v6.1-fix-reverted';
+    const shouldLeak = res.scenario.startsWith('fib6-suppress') && res.kernel.endsWith('-fix-reverted');
     const workaround = res.scenario === 'fib6-suppress-workaround';
     t.is(res.verdict?.verdict, shouldLeak ? 'leak' : 'no-leak', label);
     t.true(res.verdict.packetsIn >= 1900, `${label}: ${res.verdict.packetsIn} packets counted by the guest`);
@@ -36,7 +37,14 @@ test('the suite gives LEAK only for the seed scenarios (ping, UDP, workaround) o
   // The stock kernel boots without slab_nomerge only if asked; the suite uses it, so the
   // cache is counted under its own name everywhere.
   t.is(r.code, 0, 'every verdict as the scenarios expect');
-  t.regex(r.stdout, /v6\.1-fix-reverted\s+LEAK\s+ip6_dst_cache\s+\+(0\.9\d|1\.0\d) obj\/packet \[0\.\d\d, 1\.\d\d\]/);
-  t.regex(r.stdout, /v6\.1 +no leak +ip6_dst_cache +< 0\.0\d+ obj\/packet at 95 %/);
+  for (const line of ['6.1', '6.12']) {
+    t.regex(
+      r.stdout,
+      new RegExp(`v${line.replace('.', '\\.')}-fix-reverted\\s+LEAK\\s+ip6_dst_cache\\s+\\+(0\\.9\\d|1\\.0\\d) obj/packet \\[0\\.\\d\\d, 1\\.\\d\\d\\]`),
+    );
+    t.regex(r.stdout, new RegExp(`v${line.replace('.', '\\.')} +no leak +ip6_dst_cache +< 0\\.0\\d+ obj/packet at 95 %`));
+  }
+  // The report's kernel x scenario table: one row per kernel.
+  t.regex(readFileSync(join(dir, 'report', 'report.md'), 'utf8'), /\n\| v6\.12-fix-reverted \|[^\n]*\| LEAK \+(0\.9\d|1\.0\d) \|/);
   t.deepEqual(qemuProcesses(dir), [], 'no guest left running');
 });

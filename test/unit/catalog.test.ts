@@ -67,9 +67,9 @@ test('an entry is exactly one kind: source and bzImage together are one problem 
   );
   const err = await t.throwsAsync(loadCatalog(file), { instanceOf: LeaklabError });
   t.deepEqual(err!.details!.split('\n'), [
-    `${file}:3:5: kernels.both: has source and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)`,
-    `${file}:6:5: kernels.three: has source, package and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)`,
-    `${file}:11:5: kernels.none: has none of source, package and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package) or bzImage (a kernel you built, with modules and config)`,
+    `${file}:3:5: kernels.both: has source and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package), bzImage (a kernel you built, with modules and config) or rpm (a kernel RPM)`,
+    `${file}:6:5: kernels.three: has source, package and bzImage: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package), bzImage (a kernel you built, with modules and config) or rpm (a kernel RPM)`,
+    `${file}:11:5: kernels.none: has none of source, package, bzImage and rpm: an entry is exactly one kind: source (built from source, with config and patches), package (a Debian package), bzImage (a kernel you built, with modules and config) or rpm (a kernel RPM)`,
   ]);
 });
 
@@ -87,4 +87,33 @@ test('with a catalog of your own, next steps name its file and its kconfig/ and 
   const missing = t.throws(() => assertConfigMeets(k, '/x/.config', noVeth, [{ option: 'VETH', why: 'the veth pair' }], false), { instanceOf: LeaklabError });
   t.regex(missing!.hint!, new RegExp(`in a fragment in ${dir}/kconfig/ listed under config\\.fragments of k in ${file.replace(/\./g, '\\.')};`));
   t.notRegex(`${fragment!.hint} ${patch!.hint} ${missing!.hint}`, /lab\//);
+});
+
+test('both Debian lines in the shipped catalog, and its series of released cloud kernels as archive patterns', async (t) => {
+  const c = await loadCatalog('lab/kernels.yaml');
+  for (const name of ['v6.12', 'v6.12-fix-reverted']) t.deepEqual((findKernel(c, name) as any).source, { debian: 'linux-source-6.12' });
+  t.is((findKernel(c, 'debian-6.12-cloud') as any).package, 'linux-image-6.12-cloud-amd64');
+  t.deepEqual(c.series.get('debian-6.1-cloud-released'), { debian: 'linux-image-6.1.0-*-cloud-amd64' });
+  t.deepEqual(c.series.get('debian-6.12-cloud-released'), { debian: 'linux-image-6.12.*-cloud-amd64' });
+});
+
+test('versions and series forms: pinned versions load; a bad version, a pattern over other packages, a series named like a kernel are refused at their line', async (t) => {
+  const dir = tempDir(t);
+  const file = join(dir, 'kernels.yaml');
+  writeFileSync(
+    file,
+    'kernels:\n  old:\n    source: { debian: linux-source-6.1, version: 6.1.176-1 }\n    config: { base: tinyconfig }\n  cloud-57:\n    package: linux-image-6.1.0-57-cloud-amd64\n    version: 6.1.192-3\nseries:\n  all: { debian: "linux-image-6.1.0-*-cloud-amd64" }\n  two: [old, cloud-57]\n',
+  );
+  const c = await loadCatalog(file);
+  t.deepEqual((findKernel(c, 'old') as any).source, { debian: 'linux-source-6.1', version: '6.1.176-1' });
+  t.is((findKernel(c, 'cloud-57') as any).version, '6.1.192-3');
+  t.deepEqual(c.series.get('two'), { kernels: ['old', 'cloud-57'] });
+  writeFileSync(
+    file,
+    'kernels:\n  old:\n    package: linux-image-x\n    version: "6.1 176"\nseries:\n  old: [old, old2]\n  tools: { debian: "linux-tools-*" }\n',
+  );
+  const err = await t.throwsAsync(loadCatalog(file), { instanceOf: LeaklabError });
+  t.regex(err!.details!, /kernels\.yaml:4:\d+: kernels\.old\.version/);
+  t.regex(err!.details!, /kernels\.yaml:7:\d+: series\.tools/);
+  t.regex(err!.details!, /kernels\.yaml:6:\d+: series\.old: has the name of a kernel/);
 });

@@ -7,6 +7,7 @@ import { cellName, type RunResult, type CellInfo } from '../../src/run/result.ts
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { judge } from '../../src/verdict/verdict.ts';
 import { recordedMeasurement } from '../helpers/fixtures.ts';
+import { resultMatrix, matrixCell, runMarkdown, runHtml } from '../../src/report/run-report.ts';
 
 test('rates print two significant digits (at least two decimals), never -0.00', (t) => {
   t.is(fmtRate(1), '1.00');
@@ -71,4 +72,38 @@ test('every argument a report shows to paste survives the shell as it was', (t) 
   t.deepEqual(pasted.split('\n').slice(0, -1), words);
   t.is(shWord('scenarios/fib6-suppress-leak.yaml'), 'scenarios/fib6-suppress-leak.yaml');
   t.is(shQuote("it's"), "'it'\\''s'");
+});
+
+test('the kernel x scenario table: kernels as rows, scenarios as columns, each cell the verdict and its figure (recorded runs)', async (t) => {
+  const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+  const noRule = { ...seed, name: 'control-no-rule' };
+  const result = (s: typeof seed, kernel: string, run: string, asExpected: boolean): RunResult => {
+    const samples = recordedMeasurement(run, s);
+    return { ...cell({ scenario: s.name, kernel }), error: undefined, verdict: judge(s, samples), samples, asExpected };
+  };
+  const results = [
+    result(seed, 'v6.1-fix-reverted', 'seed-v6.1-fix-reverted', true),
+    result(noRule, 'v6.1-fix-reverted', 'seed-v6.1', true),
+    result(seed, '6.1.0-47-cloud-amd64', 'seed-v6.1', true),
+    { ...cell({ scenario: 'control-no-rule', kernel: '6.1.0-47-cloud-amd64' }) },
+    result(seed, '6.1.0-57-cloud-amd64', 'seed-v6.1', false),
+  ];
+  const m = resultMatrix(results);
+  t.deepEqual(m.kernels, ['v6.1-fix-reverted', '6.1.0-47-cloud-amd64', '6.1.0-57-cloud-amd64']);
+  t.deepEqual(m.scenarios, ['fib6-suppress-leak', 'control-no-rule']);
+  t.is(matrixCell(m.cell('v6.1-fix-reverted', 'fib6-suppress-leak')!), 'LEAK +1.00');
+  t.regex(matrixCell(m.cell('v6.1-fix-reverted', 'control-no-rule')!), /^no leak < 0\.00\d+$/);
+  t.is(matrixCell(m.cell('6.1.0-47-cloud-amd64', 'control-no-rule')!), 'ERROR');
+  t.regex(matrixCell(m.cell('6.1.0-57-cloud-amd64', 'fib6-suppress-leak')!), /^no leak < 0\.00\d+ \(UNEXPECTED\)$/);
+  t.is(m.cell('6.1.0-57-cloud-amd64', 'control-no-rule'), undefined);
+  const md = runMarkdown(results);
+  t.regex(
+    md,
+    /\| kernel \\ scenario \(obj\/packet\) \| fib6-suppress-leak \| control-no-rule \|\n\| --- \| --- \| --- \|\n\| v6\.1-fix-reverted \| LEAK \+1\.00 \| no leak < 0\.00\d+ \|\n/,
+  );
+  t.regex(md, /\| 6\.1\.0-57-cloud-amd64 \| no leak < 0\.00\d+ \(UNEXPECTED\) \| {2}\|\n/);
+  t.regex(
+    runHtml(results),
+    /<table id="matrix">.*<th>fib6-suppress-leak<\/th><th>control-no-rule<\/th>.*<tr><th>v6\.1-fix-reverted<\/th><td class="leak">LEAK \+1\.00<\/td>/s,
+  );
 });

@@ -12,7 +12,7 @@ test('every scenario shipped in scenarios/ is valid', async (t) => {
   t.true(scenarios.length >= 6);
   const seed = scenarios.find((s) => s.name === 'fib6-suppress-leak')!;
   t.deepEqual(seed.rules, ['from all lookup main suppress_prefixlength 0']);
-  t.deepEqual(seed.kernels, ['v6.1-fix-reverted', 'v6.1', 'debian-6.1-cloud']);
+  t.deepEqual(seed.kernels, ['v6.1-fix-reverted', 'v6.1', 'debian-6.1-cloud', 'v6.12-fix-reverted', 'v6.12', 'debian-6.12-cloud']);
   t.is(seed.traffic.packets, 2000);
   t.is(seed.topology.remote, '2001:db8:ffff::1/128');
   t.deepEqual(seed.expect['v6.1-fix-reverted'], { verdict: 'leak', minPerPacket: 0.9, maxPerPacket: 1.1 });
@@ -224,7 +224,7 @@ test('backends: qemu by default; --backend overrides; a container cell per scena
   t.is(s.traffic.packetsInContainer, 10 * s.traffic.packets);
   t.deepEqual(
     planCells([s], {}).map((c) => `${c.backend}:${c.k}`),
-    ['qemu:v6.1-fix-reverted', 'qemu:v6.1', 'qemu:debian-6.1-cloud'],
+    ['qemu:v6.1-fix-reverted', 'qemu:v6.1', 'qemu:debian-6.1-cloud', 'qemu:v6.12-fix-reverted', 'qemu:v6.12', 'qemu:debian-6.12-cloud'],
   );
   t.deepEqual(
     planCells([s], { backends: ['docker'] }).map((c) => `${c.backend}:${c.k}`),
