@@ -10,7 +10,6 @@ import { checkOutputs } from '../report/outputs.ts';
 import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
 import { parseJobs } from './jobs.ts';
 import { loadCatalog } from '../kernel/catalog.ts';
-import { suiteForKernel } from '../validate/suite-select.ts';
 import { validationKernels } from '../validate/patch-input.ts';
 import { sweepLeftovers, checkEnvironment, makeRunDir } from './run-dir.ts';
 import { loadScenarioFile, loadScenarios } from '../scenario/load.ts';
@@ -48,13 +47,9 @@ export async function validatePatchCommand(ctx: Context, scenario: string, opts:
   const others = suite === false ? [] : (await loadScenarios(suite, known)).filter((s) => s.name !== target.name);
   await checkRecipes(ctx.config.imagesDir, [target, ...others]);
   await checkOutputs({ json: opts.json });
-  const catalog = await loadCatalog(ctx.config.catalogFile);
-  const kernels = await validationKernels(ctx, catalog, opts.source, opts.patch ?? [], opts.configFrom);
-  const forKernel = suiteForKernel(catalog, kernels.base, others);
-  for (const s of forKernel.skipped)
-    process.stderr.write(`leaklab: suite: ${s.name} is not run: its kernels (${s.kernels.join(', ')}) are of another kernel line than ${kernels.base.name}\n`);
+  const kernels = await validationKernels(ctx, await loadCatalog(ctx.config.catalogFile), opts.source, opts.patch ?? [], opts.configFrom);
   const runDir = await makeRunDir(opts.runsDir, 'validate-');
-  const report = await validatePatch(ctx, { kernels, target, others: forKernel.run, runs, runDir, jobs });
+  const report = await validatePatch(ctx, { kernels, target, others, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');
   await writeOutput(join(runDir, 'report.md'), validationMarkdown(report, process.argv.slice(2)), RUNS_DIR_WHERE);

@@ -37,6 +37,20 @@ export interface Sample {
 
 export const SECTION = '#leaklab#';
 
+/**
+ * A watch: entry is a cache name, or alternatives "a|b" for a cache that
+ * kernels name differently (IPv4's dst cache: ip_dst_cache up to 6.1,
+ * rtable in 6.12): counted under the entry, from the first the kernel has.
+ */
+export function alternativesOf(entry: string): string[] {
+  return entry.split('|');
+}
+
+/** Every cache name a watch list may read. */
+function readNames(watch: string[]): string[] {
+  return [...new Set(watch.flatMap(alternativesOf))];
+}
+
 /** The lines of /proc/meminfo the parsers read. */
 export const MEMINFO_SCRIPT = `echo '${SECTION} meminfo'; while read -r k v x; do case "$k" in MemTotal:|SUnreclaim:) echo "$k $v";; esac; done < /proc/meminfo`;
 
@@ -56,8 +70,10 @@ export function parseMeminfo(text: string | undefined): Pick<Sample, 'memTotalKb
  */
 export function sampleScript(watch: string[], listAliases = false): string {
   // Shell builtins only where possible: under TCG every fork costs tens of ms.
-  const names = watch.join(' ');
-  const rows = watch.map((w) => `"${w} "*`).join('|');
+  const names = readNames(watch).join(' ');
+  const rows = readNames(watch)
+    .map((w) => `"${w} "*`)
+    .join('|');
   const aliasLoop = listAliases
     ? `    for l in /sys/kernel/slab/*; do [ -L "$l" ] || continue; r=$(readlink "$l"); [ "\${r##*/}" = "$t" ] && [ "\${l##*/}" != "$c" ] && echo "alias \${l##*/}"; done`
     : '';
@@ -177,7 +193,8 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
   const s = sections(text);
   const slabinfo = parseSlabinfo(s.get('slabinfo') ?? '');
   const caches: Record<string, CacheCount> = {};
-  for (const name of watch) {
+  for (const entry of watch) {
+    const name = alternativesOf(entry).find((n) => /^objects /m.test(s.get(`sysfs ${n}`) ?? '') || slabinfo.has(n)) ?? entry;
     const sysfs = s.get(`sysfs ${name}`) ?? '';
     const objects = /^objects (\d+)/m.exec(sysfs);
     const link = /^link (\S+)/m.exec(sysfs);
@@ -190,17 +207,18 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
         .map((m) => m[1])
         .filter((n) => n !== name)
         .sort();
-      caches[name] = { name, objects: Number(objects[1]), mergedInto: link[1], sharedWith, bytesPerObject };
+      caches[entry] = { name, objects: Number(objects[1]), mergedInto: link[1], sharedWith, bytesPerObject };
     } else if (objects) {
       // The least of three shrunk reads (sampleScript); /proc/slabinfo's count is one read.
-      caches[name] = { name, objects: Number(objects[1]), bytesPerObject };
+      caches[entry] = { name, objects: Number(objects[1]), bytesPerObject };
     } else if (row) {
-      caches[name] = { name, objects: row.activeObjs, bytesPerObject };
+      caches[entry] = { name, objects: row.activeObjs, bytesPerObject };
     } else {
       const known = [...(s.get('names') ?? '').split('\n').filter(Boolean), ...slabinfo.keys()];
-      const closest = closestNames(name, known);
+      const names = alternativesOf(entry);
+      const closest = [...new Set(names.flatMap((n) => closestNames(n, known)))];
       throw new MissingCacheError(
-        `slab cache ${name} does not exist in this kernel (not in /proc/slabinfo nor /sys/kernel/slab)${closest.length ? `; closest: ${closest.join(', ')}` : ''}`,
+        `slab cache ${names.length > 1 ? `${names.join(' or ')} (any of them)` : name} does not exist in this kernel (not in /proc/slabinfo nor /sys/kernel/slab)${closest.length ? `; closest: ${closest.join(', ')}` : ''}`,
       );
     }
   }
@@ -217,15 +235,16 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
  * Builtins only: no fork per poll. `slabDir` is for tests.
  */
 export function settleScript(caches: string[], maxSeconds: number, stablePolls = 2, slabDir = '/sys/kernel/slab'): string {
-  const read = caches.map((c, i) => {
+  const names = readNames(caches);
+  const read = names.map((c, i) => {
     const d = `${slabDir}/${c}`;
     // `|| :` everywhere: this runs under set -e, and a read-only /sys (containers) must not end the phase.
     return `  { echo 1 > ${d}/shrink; } 2>/dev/null || :; o${i}=0; [ -r ${d}/objects ] && read -r o${i} x < ${d}/objects || :`;
   });
   return settleLoop({
     read: [...read, '  :'],
-    keep: caches.map((_, i) => `p${i}=$o${i}`).join('; '),
-    fell: caches.map((_, i) => `[ "$o${i}" -lt "$p${i}" ]`).join(' || '),
+    keep: names.map((_, i) => `p${i}=$o${i}`).join('; '),
+    fell: names.map((_, i) => `[ "$o${i}" -lt "$p${i}" ]`).join(' || '),
     maxSeconds,
     stablePolls,
   });

@@ -154,9 +154,10 @@ export const ScenarioSchema = Type.Object(
       { additionalProperties: false },
     ),
     watch: Type.Optional(
-      Type.Union([Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+$' }), { minItems: 1 }), Type.Literal('all')], {
+      Type.Union([Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+(\\|[A-Za-z0-9_:.-]+)*$' }), { minItems: 1 }), Type.Literal('all')], {
         default: 'all',
-        description: 'slab caches to measure; "all" (or no watch:) surveys every slab cache and reports each that grows with the traffic',
+        description:
+          'slab caches to measure ("a|b": the first of these the kernel has, for a cache kernels name differently, e.g. ip_dst_cache|rtable); "all" (or no watch:) surveys every slab cache and reports each that grows with the traffic',
       }),
     ),
     attribute: Type.Optional(

@@ -56,7 +56,10 @@ test('an unknown kernel is refused before anything is built', async (t) => {
 test("an unknown kernel in a scenario's own kernels: list is blamed on that file, for run and matrix", async (t) => {
   const dir = tempDir(t);
   const file = join(dir, 'typo.yaml');
-  writeFileSync(file, readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^kernels: .*$/m, 'kernels: [v6.1-fix-reverted, v6.1.0]'));
+  writeFileSync(
+    file,
+    readFileSync(join(ROOT, 'scenarios/fib6-suppress-leak.yaml'), 'utf8').replace(/^kernels: .*$/m, 'kernels: [v6.1-fix-reverted, v6.12-fix-reverted, v6.1.0]'),
+  );
   for (const args of [
     ['run', file, '--runs-dir', join(dir, 'runs')],
     ['matrix', file],

@@ -162,3 +162,27 @@ test('a sample takes the least of three shrunk reads: a CPU slab activated betwe
   t.is(out.trim(), '7');
   rmSync(d, { recursive: true, force: true });
 });
+
+test('a cache kernels name differently (ip_dst_cache|rtable): counted under the entry, from the one this kernel has; none of them is a clear error', async (t) => {
+  const { sampleScript, settleScript: settle } = await import('../../src/probe/slab.ts');
+  const watch = ['ip6_dst_cache', 'ip_dst_cache|rtable'];
+  // Recorded runs of scenarios/control-ipv4.yaml: 6.1 has ip_dst_cache, 6.12 names the same cache rtable.
+  for (const [run, name] of [
+    ['control-ipv4-v6.1', 'ip_dst_cache'],
+    ['control-ipv4-v6.12', 'rtable'],
+  ]) {
+    const baseline = recordedPhases(run).find((p) => p.kind === 'baseline')!.text;
+    const s = parseSample(baseline, watch, 'ipv4');
+    t.is(s.caches['ip_dst_cache|rtable'].name, name, run);
+    t.true(s.caches['ip_dst_cache|rtable'].objects >= 0);
+    t.deepEqual(Object.keys(s.caches), watch);
+  }
+  // The guest reads every alternative: sysfs and the slabinfo line of each, and the settle loop polls each.
+  t.regex(sampleScript(watch), /for c in ip6_dst_cache ip_dst_cache rtable; do/);
+  t.regex(settle(watch, 1), /\/sys\/kernel\/slab\/rtable\/objects/);
+  const baseline = recordedPhases('control-ipv4-v6.12').find((p) => p.kind === 'baseline')!.text;
+  t.throws(() => parseSample(baseline, ['nope_cache|nada_cache'], 'ipv4'), {
+    instanceOf: MissingCacheError,
+    message: /^slab cache nope_cache or nada_cache \(any of them\) does not exist in this kernel/,
+  });
+});
