@@ -54,7 +54,12 @@ program
   .command('run')
   .description('run scenario files (or directories of them) on their kernels and print one verdict per scenario x kernel')
   .argument('<paths...>', 'scenario .yaml files or directories, e.g. scenarios/ or scenarios/fib6-suppress-leak.yaml')
-  .option('-k, --kernel <names>', "comma-separated catalog kernels to run on instead of each scenario's own list (repeatable)", collect, [])
+  .option(
+    '-k, --kernel <names>',
+    "comma-separated catalog kernels or series (e.g. debian-6.1-cloud-released: every released Debian 6.1 cloud kernel) to run on instead of each scenario's own list (repeatable)",
+    collect,
+    [],
+  )
   .option(
     '-b, --backend <qemu|docker|all>',
     "qemu guests on catalog kernels, a container on the host's kernel, or both (default: each scenario's backends:, else qemu)",
@@ -200,7 +205,7 @@ program
   .command('matrix')
   .description("print a GitHub Actions matrix (JSON) of the suite's shards: one job per kernel, so each kernel is built once")
   .argument('<paths...>', 'scenario files or directories, as for run')
-  .option('-k, --kernel <names>', "comma-separated catalog kernels instead of each scenario's own list", collect, [])
+  .option('-k, --kernel <names>', "comma-separated catalog kernels or series instead of each scenario's own list", collect, [])
   .option('-b, --backend <qemu|docker|all>', 'as for run')
   .option('--max-jobs <n>', 'pack the kernels into at most n jobs')
   .addHelpText(

@@ -59,7 +59,7 @@ export async function makeConfig(
   });
   const config = parseKernelConfig(await readFile(join(objdir, '.config'), 'utf8'));
   const dropped = droppedOptions(fragments, config);
-  if (dropped.length > 0) throw await droppedError(ctx, k, tree, objdir, base, fragments, dropped);
+  if (dropped.length > 0) throw await droppedError(ctx, { k, treeDir: tree.dir, objdir, base, fragments }, dropped);
   await writeFile(stamp, configKey);
 }
 
@@ -79,14 +79,11 @@ export function droppedOptions(fragments: NamedText[], config: KernelConfig): Wa
 /** One error for every dropped line: why, from the tree's own Kconfig, and the lines that would keep it. */
 async function droppedError(
   ctx: Context,
-  k: CatalogKernel,
-  tree: SourceTree,
-  objdir: string,
-  base: string,
-  fragments: NamedText[],
+  made: { k: CatalogKernel; treeDir: string; objdir: string; base: string; fragments: NamedText[] },
   dropped: WantedOption[],
 ): Promise<LeaklabError> {
-  const explained = await explainOptions(ctx, tree.dir, objdir, base, fragments, dropped);
+  const { k } = made;
+  const explained = await explainOptions(ctx, made.treeDir, made.objdir, made.base, made.fragments, dropped);
   const where = `a fragment of ${k.name} (${labPath(k, 'kconfig')}/, listed under config.fragments in ${k.file})`;
   const count = `${dropped.length} fragment option${dropped.length === 1 ? ' was' : 's were'} dropped by make olddefconfig`;
   if ('unexplained' in explained) {
