@@ -58,7 +58,8 @@ export interface Attribution {
 
 /** The caches to boot with tracking for these leaks: each leaking cache and every cache its slab holds (a merged slab's own name is not a cache). */
 export function cachesToTrack(leaks: CacheVerdict[]): string[] {
-  const names = leaks.flatMap((c) => [c.cache, ...(c.sharedWith ?? [])]).filter((n) => !n.startsWith(':'));
+  // By the name the kernel has: a watch: entry of alternatives is tracked as the one it was counted as.
+  const names = leaks.flatMap((c) => [c.counted ?? c.cache, ...(c.sharedWith ?? [])]).filter((n) => !n.startsWith(':'));
   return [...new Set(names)];
 }
 

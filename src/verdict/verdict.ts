@@ -46,6 +46,8 @@ export interface CacheVerdict {
   sharedWith?: string[];
   /** Bytes one object takes with its share of the slab (projections); unknown for a kernel that did not say. */
   bytesPerObject?: number;
+  /** The cache the kernel has, for a watch: entry of alternatives ("ip_dst_cache|rtable" counted as rtable). */
+  counted?: string;
   reason: string;
 }
 
@@ -231,6 +233,7 @@ function judgeCache(s: Scenario, m: Measurement, name: string, level: number, pa
     mergedInto: first?.mergedInto,
     sharedWith: first?.sharedWith,
     bytesPerObject: first?.bytesPerObject,
+    counted: first && first.name !== name ? first.name : undefined,
   };
   if (packetsIn < minPackets) {
     return {

@@ -186,3 +186,22 @@ test('a cache kernels name differently (ip_dst_cache|rtable): counted under the 
     message: /^slab cache nope_cache or nada_cache \(any of them\) does not exist in this kernel/,
   });
 });
+
+test('a verdict on a cache of alternatives says which one was counted, and attribution tracks that one', async (t) => {
+  const { loadScenarioFile } = await import('../../src/scenario/load.ts');
+  const { judge } = await import('../../src/verdict/verdict.ts');
+  const { cachesToTrack } = await import('../../src/verdict/attribution.ts');
+  const { recordedMeasurement } = await import('../helpers/fixtures.ts');
+  const s = await loadScenarioFile('scenarios/control-ipv4.yaml');
+  for (const [run, counted] of [
+    ['control-ipv4-v6.1', 'ip_dst_cache'],
+    ['control-ipv4-v6.12', 'rtable'],
+  ]) {
+    const v = judge(s, recordedMeasurement(run, s));
+    const c = v.caches.find((x) => x.cache === 'ip_dst_cache|rtable')!;
+    t.is(c.counted, counted, run);
+    t.is(c.verdict, 'no-leak', run);
+    t.deepEqual(cachesToTrack([c]), [counted]);
+    t.is(v.caches.find((x) => x.cache === 'ip6_dst_cache')!.counted, undefined);
+  }
+});
