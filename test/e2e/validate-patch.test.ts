@@ -103,7 +103,7 @@ test('bad input: an empty patch, a missing patch, a package kernel as source', a
     [['-s', 'debian-6.1-cloud', '-p', 'lab/patches/fib6-suppress-fix.patch'], /is a Debian package: a patch needs a kernel leaklab builds from source/],
     [
       ['-s', 'v9-nope', '-p', 'lab/patches/fib6-suppress-fix.patch'],
-      /--source v9-nope is neither a catalog kernel nor a directory[^]*use one of: v6\.1, v6\.1-fix-reverted, v6\.1-keep-1-in-2, [^(]*\(catalog entries with source:\)/,
+      /--source v9-nope is neither a catalog kernel nor a directory[^]*use one of: v6\.1, v6\.1-fix-reverted, v6\.12, v6\.12-fix-reverted, v6\.1-keep-1-in-2, [^(]*\(catalog entries with source:\)/,
     ],
   ];
   for (const [args, message] of cases) {

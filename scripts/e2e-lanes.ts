@@ -1,0 +1,66 @@
+// Runs test/e2e in two lanes side by side, each one ava process taking its
+// files one at a time. Why: most end-to-end tests boot one TCG guest at a
+// time, which keeps one of two cores busy; the bisect and suite tests are
+// long and self-contained (their own kernel history, the 6.12 line), so
+// they run beside the rest. Files that reap what dead leaklab processes
+// left (guests, temp dirs) stay together in the other lane, where nothing
+// starts a leaklab between their steps. Each line is prefixed with its
+// lane; the exit code is the first failing lane's, else 0.
+//   node --import=tsx scripts/e2e-lanes.ts            (what npm test runs)
+//   npx ava test/e2e/FILE.test.ts                      (one file on its own)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+
+/** The lane that runs beside the rest: long tests that share nothing short-lived with it. */
+const SIDE_LANE = ['test/e2e/bisect.test.ts', 'test/e2e/seed-suite.test.ts'];
+/** Longer than any lane has taken (about 45 minutes cold on 2 cores): a hung lane is ended, not waited for. */
+const LANE_TIMEOUT_MS = 85 * 60_000;
+
+function lanes(): string[][] {
+  const all = readdirSync('test/e2e')
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => `test/e2e/${f}`)
+    .sort();
+  return [all.filter((f) => !SIDE_LANE.includes(f)), SIDE_LANE.filter((f) => all.includes(f))];
+}
+
+function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.WriteStream): void {
+  createInterface({ input: stream }).on('line', (line) => out.write(`${prefix}${line}\n`));
+}
+
+function runLane(name: string, files: string[], children: Set<ChildProcess>): Promise<number> {
+  const started = Date.now();
+  const child = spawn('node_modules/.bin/ava', files, { stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  prefixLines(child.stdout, `[${name}] `, process.stdout);
+  prefixLines(child.stderr, `[${name}] `, process.stderr);
+  const timer = setTimeout(() => {
+    process.stderr.write(`[${name}] lane timed out after ${LANE_TIMEOUT_MS / 60_000} min: ending it\n`);
+    child.kill('SIGTERM');
+  }, LANE_TIMEOUT_MS);
+  return new Promise((resolve) => {
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      children.delete(child);
+      const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+      process.stderr.write(`[${name}] ${files.length} files, ${minutes} min, ${signal ? `ended by ${signal}` : `exit ${code}`}\n`);
+      resolve(code ?? 1);
+    });
+  });
+}
+
+async function main(): Promise<number> {
+  const children = new Set<ChildProcess>();
+  // Ctrl-C or a CI timeout: every lane gets the signal (ava stops its workers, leaklab its guests), then we exit with it.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      for (const child of children) child.kill(signal);
+    });
+  }
+  const [main, side] = lanes();
+  const codes = await Promise.all([runLane('e2e', main, children), runLane('e2e-side', side, children)]);
+  return codes.find((c) => c !== 0) ?? 0;
+}
+
+process.exitCode = await main();
