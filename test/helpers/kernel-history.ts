@@ -33,7 +33,7 @@ export function kernelHistory(): string {
     renameSync(tmp, final);
   } catch (err) {
     rmSync(tmp, { recursive: true, force: true });
-    // Test files run side by side (ava's concurrency): another one may have made it meanwhile.
+    // Test files run side by side (scripts/e2e-lanes.ts): another one may have made it meanwhile.
     if (existsSync(final)) return final;
     throw err;
   }
