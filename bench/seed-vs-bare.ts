@@ -23,6 +23,7 @@ import { plannedBursts } from '../src/measure/protocol.ts';
 import { sampleScript, settleScript, FLUSH_SCRIPT } from '../src/probe/slab.ts';
 import { chooseAccel } from '../src/guest/qemu/accel.ts';
 import { createContext } from '../src/util/context.ts';
+import { guestTools } from '../src/image/guest-programs.ts';
 
 const scenarioFile = process.argv[2] ?? 'scenarios/fib6-suppress-leak.yaml';
 const kernelName = process.argv[3] ?? 'v6.1-fix-reverted';
@@ -31,7 +32,7 @@ const s = await loadScenarioFile(scenarioFile);
 const kernel = await prepareKernel(ctx, findKernel(await loadCatalog(ctx.config.catalogFile), kernelName), scenarioRequirements(s));
 const config = kernel.configPath ? await readKernelConfig(kernel.configPath) : new Map();
 const modules = kernel.modulesDir ? modulesToLoad(config, scenarioRequirements(s)) : [];
-const initrd = await initramfsFor(ctx, await loadRecipe(ctx.config.imagesDir, s.guest.image), kernel, modules);
+const initrd = await initramfsFor(ctx, await loadRecipe(ctx.config.imagesDir, s.guest.image), kernel, modules, await guestTools(ctx));
 const { accel } = await chooseAccel(ctx.config.accel);
 
 // The bare run: the same initrd with /init replaced by a script that does

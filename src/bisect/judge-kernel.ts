@@ -4,6 +4,7 @@
 // "flaky", runs that stay inconclusive (each retry with more packets)
 // "inconclusive"; a run without a verdict (boot failure, guest not answering) is an
 // infrastructure failure that stops the bisect: never read as "no leak".
+import { unitNames } from '../scenario/unit.ts';
 import { join } from 'node:path';
 import type { CatalogKernel } from '../kernel/catalog.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
@@ -82,7 +83,7 @@ export async function judgeKernel(ctx: Context, k: CatalogKernel, opts: JudgeOpt
       scenario = more;
       ctx.progress.step(
         'bisect',
-        `${k.name}: inconclusive; the next run sends ${scenario.traffic.packets} packets${scenario.traffic.untilDecided ? ' at most' : ''}`,
+        `${k.name}: inconclusive; the next run does ${scenario.traffic.packets} ${unitNames(scenario.unit.kind).many}${scenario.traffic.untilDecided ? ' at most' : ''}`,
       );
     }
   }

@@ -1,5 +1,6 @@
 // Owns `leaklab run`: load scenarios, run the suite, print a line per
 // result as it comes, write the JSON report, return the exit code.
+import { compileWorkloads } from '../image/guest-programs.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { parseJobs } from './jobs.ts';
 import { sweepLeftovers, checkEnvironment, makeRunDir } from './run-dir.ts';
@@ -59,6 +60,7 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
   // A series given with -k stands for its kernels (a Debian series: what the archive has now, each version pinned).
   const { catalog, names: kernels } = await expandGiven(ctx, await loadCatalog(ctx.config.catalogFile), given);
   await checkRecipes(ctx.config.imagesDir, scenarios);
+  await compileWorkloads(ctx, scenarios);
   const backends = parseBackend(opts.backend);
   const planned = planCells(scenarios, { kernels, backends });
   const shard = opts.shard ? parseShard(opts.shard) : undefined;

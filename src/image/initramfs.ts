@@ -1,13 +1,15 @@
-// Owns the QEMU guest's initramfs: the recipe's rootfs, leaklab's init and
-// the kernel modules the scenario needs, as concatenated cpio archives (the
-// kernel unpacks them in order). The rootfs archive is made once per recipe;
-// only the small modules and init archives differ between kernels.
+// Owns the QEMU guest's initramfs: the recipe's rootfs, leaklab's init, the
+// kernel modules the scenario needs and the programs compiled for the guest
+// (leaklab's tools, a scenario's reproducer), as concatenated cpio archives
+// (the kernel unpacks them in order). The rootfs archive is made once per
+// recipe; only the small modules, programs and init archives differ.
 import { readFile, writeFile, mkdir, copyFile, readdir, stat } from 'node:fs/promises';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { join, dirname, basename } from 'node:path';
 import { rootfsTar, GUEST_INIT, type Recipe } from './recipe.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
+import { GUEST_PROGRAM_DIR, type GuestProgram } from './guest-programs.ts';
 import { cachedDir } from '../util/cache.ts';
 import { run, requireTool } from '../util/exec.ts';
 import { sha256, short } from '../util/hash.ts';
@@ -106,14 +108,27 @@ async function initArchive(ctx: Context, tmp: string): Promise<string> {
   return out;
 }
 
-/** The initrd for this recipe, kernel and module list (cached). */
-export async function initramfsFor(ctx: Context, recipe: Recipe, kernel: KernelArtifact, modules: string[]): Promise<string> {
+async function programsArchive(ctx: Context, programs: GuestProgram[], tmp: string): Promise<string | undefined> {
+  if (programs.length === 0) return undefined;
+  const root = join(tmp, 'programs-root');
+  const bin = join(root, GUEST_PROGRAM_DIR);
+  await mkdir(bin, { recursive: true });
+  for (const p of programs) await copyFile(p.binary, join(bin, p.name));
+  await run(ctx, 'chmod', ['-R', 'a+rx', bin], { timeoutMs: 10_000, what: 'chmod the guest programs' });
+  const out = join(tmp, 'programs.cpio');
+  await cpio(ctx, root, out);
+  return out;
+}
+
+/** The initrd for this recipe, kernel, module list and programs (cached; a program's binary path names its content). */
+export async function initramfsFor(ctx: Context, recipe: Recipe, kernel: KernelArtifact, modules: string[], programs: GuestProgram[]): Promise<string> {
   const base = await baseArchive(ctx, recipe);
   const initText = await readFile(GUEST_INIT, 'utf8');
   const baseInfo = await stat(base);
   const key = short(
     sha256(
-      'initrd-v1',
+      'initrd-v2',
+      programs.map((p) => `${p.name}=${p.binary}`).join(','),
       recipe.key,
       kernel.modulesDir ?? '',
       kernel.provenance.debSha256 ?? kernel.provenance.bzImageSha256 ?? '',
@@ -123,7 +138,9 @@ export async function initramfsFor(ctx: Context, recipe: Recipe, kernel: KernelA
     ),
   );
   const dir = await cachedDir(ctx, 'initramfs', key, async (tmp) => {
-    const parts = [base, await modulesArchive(ctx, kernel, modules, tmp), await initArchive(ctx, tmp)].filter((p): p is string => !!p);
+    const parts = [base, await modulesArchive(ctx, kernel, modules, tmp), await programsArchive(ctx, programs, tmp), await initArchive(ctx, tmp)].filter(
+      (p): p is string => !!p,
+    );
     const out = createWriteStream(join(tmp, 'initrd.cpio'));
     for (const p of parts) await pipeline(createReadStream(p), out, { end: false });
     await new Promise<void>((res, rej) => out.end((err?: Error | null) => (err ? rej(err) : res())));

@@ -20,6 +20,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
+import { unitNames } from '../scenario/unit.ts';
 import type { Guest } from '../guest/guest.ts';
 import { topologySteps } from '../network/topology.ts';
 import { burstScript, reachabilityScript, destination } from '../network/traffic.ts';
@@ -109,14 +110,17 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   try {
     let segment = 0;
     for (const [i, count] of sizes.entries()) {
-      task.update(i, `sending burst ${i + 1}/${sizes.length} (${count} packets)`);
+      task.update(i, `sending burst ${i + 1}/${sizes.length} (${count} ${unitNames(s.unit.kind).many})`);
       // Mid-run changes (e.g. a workaround) go in right before the next burst.
       const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
       for (const c of changes) ctx.progress.step(opts.scope, `applying ${c.name}`);
       segment += changes.length;
       const smp = await settled('traffic', segment, count, [...changes, burstStep(s, `burst ${i + 1}`, count)], { timeoutMs: 10 * 60_000 });
       await settled('idle', segment, 0, []);
-      ctx.progress.step(opts.scope, `burst ${i + 1}/${sizes.length}: ${smp.packetsIn - baseline.packetsIn} packets in, ${keptSoFar(s, baseline, smp)}`);
+      ctx.progress.step(
+        opts.scope,
+        `burst ${i + 1}/${sizes.length}: ${smp.units - baseline.units} ${unitNames(s.unit.kind).counted}, ${keptSoFar(s, baseline, smp)}`,
+      );
       if (opts.untilDecided && i >= 1 && opts.decided?.(m)) {
         m.stop = 'decided';
         break;
@@ -154,7 +158,8 @@ function showSetup(ctx: Context, s: Scenario, scope: string): () => void {
 
 /** What the setup phase runs before its flush: topology, rules, firewall, setup commands, one answered echo, a warm-up burst. */
 export function setupSteps(s: Scenario, warmup: number): Step[] {
-  return [...topologySteps(s), reachStep(s), burstStep(s, 'warm-up', warmup)];
+  // A program sends nothing that must arrive: no reachability check.
+  return [...topologySteps(s), ...(s.workload ? [] : [reachStep(s)]), burstStep(s, 'warm-up', warmup)];
 }
 
 /** What ends every phase before its sample: a route flush, and the wait until what it released is freed. */
@@ -185,10 +190,25 @@ export function burstStep(s: Scenario, name: string, count: number): Step {
     name,
     timed: true,
     script: burstScript(s, count),
-    failure: (output, code) =>
-      new LeaklabError('guest', `traffic ${name} failed (exit ${code})`, {
-        hint: 'check traffic: in the scenario; the message below is what the sender said',
-        details: output,
-      }),
+    failure: (output, code) => (s.workload ? programFailure(s, name, output) : trafficFailure(name, output, code)),
   };
+}
+
+function trafficFailure(name: string, output: string, code: number): LeaklabError {
+  return new LeaklabError('guest', `traffic ${name} failed (exit ${code})`, {
+    hint: 'check traffic: in the scenario; the message below is what the sender said',
+    details: output,
+  });
+}
+
+/** A run of the scenario's program that failed, crashed or hung: the scenario's error, in the runner's words ("run 3 of 500 was killed by signal 11"). */
+function programFailure(s: Scenario, name: string, output: string): LeaklabError {
+  const said = /leaklab-run: (.*)/.exec(output)?.[1] ?? 'the runner failed';
+  const hung = /hung/.test(said);
+  return new LeaklabError('scenario', `the program ${s.workload!.program} failed in ${name}: ${said}`, {
+    hint: hung
+      ? 'a run must end within workload.timeout seconds: fix the program, or raise workload.timeout'
+      : 'every run must exit 0 (an iteration is a run that did): fix the program or its args; what it printed is below',
+    details: output,
+  });
 }

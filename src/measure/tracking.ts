@@ -64,5 +64,5 @@ export async function readTracking(ctx: Context, s: Scenario, guest: Guest, opts
   });
   const tracesAfter = parseAllocTracesDump(await exec('3-alloc_traces.txt', allocTracesScript(opts.tracked)));
   const report = kmemleak ? parseKmemleak(await exec('4-kmemleak.txt', kmemleakReportScript(), 10 * 60_000)) : undefined;
-  return { before: tracesBefore, after: tracesAfter, packets: after.packetsIn - before.packetsIn, kmemleak: report };
+  return { before: tracesBefore, after: tracesAfter, packets: after.units - before.units, kmemleak: report };
 }

@@ -6,7 +6,7 @@
 // words), so every variant is again a scenario file.
 import type { ScenarioInput } from '../scenario/schema.ts';
 import { nftRules, withoutNftRules } from './nft-ruleset.ts';
-import { DEFAULTS } from '../scenario/defaults.ts';
+import { DEFAULTS, trafficTo } from '../scenario/defaults.ts';
 
 export type IngredientKind = 'rule' | 'rule4' | 'route' | 'nft' | 'nft-rule' | 'ip6tables' | 'setup' | 'change' | 'remote';
 
@@ -80,7 +80,7 @@ function remoteEnd(s: ScenarioInput): 'to' | 'source' | undefined {
   const t = s.topology;
   const cidr = v4 ? (t?.remote4 === undefined ? DEFAULTS.topology.remote4 : t.remote4) : t?.remote === undefined ? DEFAULTS.topology.remote : t.remote;
   const isRemote = (end: string | undefined) => end === 'remote' || (cidr !== null && end === cidr.split('/')[0]);
-  if (isRemote(s.traffic.to ?? DEFAULTS.traffic.to)) return 'to';
+  if (isRemote(trafficTo(s))) return 'to';
   if (isRemote(s.traffic.source)) return 'source';
   return undefined;
 }

@@ -5,7 +5,7 @@
 // A check the scenario cannot express (IPv4 with IPv6 addresses in its
 // rules) says why instead of running.
 import type { ScenarioInput } from '../scenario/schema.ts';
-import { DEFAULTS } from '../scenario/defaults.ts';
+import { DEFAULTS, trafficFrom, trafficTo } from '../scenario/defaults.ts';
 import { ENDPOINTS } from '../scenario/scenario.ts';
 import { nftForIpv4, namesIpv6 } from './nft-ruleset.ts';
 
@@ -36,7 +36,7 @@ function withTraffic(s: ScenarioInput, traffic: Partial<ScenarioInput['traffic']
 function loopback(s: ScenarioInput): TrafficCheck {
   const check = { id: 'loopback', label: 'to ::1 (loopback)', slug: 'loopback' } as const;
   const family = s.traffic.family ?? DEFAULTS.traffic.family;
-  const to = s.traffic.to ?? DEFAULTS.traffic.to;
+  const to = trafficTo(s);
   const label = family === 'ipv6' ? check.label : 'to 127.0.0.1 (loopback)';
   if (isLoopback(to)) return { ...check, label, notApplicable: 'the traffic already goes to loopback' };
   if ((s.traffic.generator ?? DEFAULTS.traffic.generator) === 'trafgen')
@@ -52,7 +52,7 @@ function ipv4(s: ScenarioInput): TrafficCheck {
   if ((s.routes ?? []).length > 0) return no('routes: are IPv6 routes, which have no IPv4 form in a scenario file');
   if ((s.firewall?.ip6tables ?? []).length > 0) return no('ip6tables: lines have no IPv4 form in a scenario file');
   if ((s.rules ?? []).some((r) => r.includes(':'))) return no('a rule names IPv6 addresses');
-  const ends = [s.traffic.to ?? DEFAULTS.traffic.to, s.traffic.source];
+  const ends = [trafficTo(s), s.traffic.source];
   if (ends.includes('remote') && s.topology?.remote4 === null) return no('topology.remote4 is null: the remote end has no IPv4 address');
   // Setup written for IPv6 (ip -6, IPv6 sysctls or addresses) would do nothing for IPv4 traffic: a "no leak" would be the missing translation's.
   const commands = [...(s.setup ?? []).map((c) => ['setup', c]), ...(s.changes ?? []).map((c) => ['change', c.run])];
@@ -82,8 +82,8 @@ function ipv4(s: ScenarioInput): TrafficCheck {
 function otherProtocol(s: ScenarioInput): TrafficCheck {
   const now = s.traffic.protocol ?? DEFAULTS.traffic.protocol;
   const other = now === 'icmp' ? 'udp' : 'icmp';
-  const from = s.traffic.from ?? DEFAULTS.traffic.from;
-  const to = s.traffic.to ?? DEFAULTS.traffic.to;
+  const from = trafficFrom(s);
+  const to = trafficTo(s);
   const check = { id: 'protocol', label: `${other} instead of ${now}`, slug: other } as const;
   const trafgen = (s.traffic.generator ?? DEFAULTS.traffic.generator) === 'trafgen';
   const oneWay = other === 'udp' && from === 'guest' && !trafgen && !isLoopback(to) && to !== 'guest';
@@ -102,8 +102,8 @@ function otherProtocol(s: ScenarioInput): TrafficCheck {
  * the remote address as source, to the guest.
  */
 function otherDirection(s: ScenarioInput): TrafficCheck {
-  const from = s.traffic.from ?? DEFAULTS.traffic.from;
-  const to = s.traffic.to ?? DEFAULTS.traffic.to;
+  const from = trafficFrom(s);
+  const to = trafficTo(s);
   const source = s.traffic.source ?? from;
   const otherFrom = from === 'guest' ? 'peer' : 'guest';
   const check = { id: 'direction', label: `the other direction (${otherFrom} sends, from ${to} to ${source})`, slug: 'other-direction' } as const;

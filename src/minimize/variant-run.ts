@@ -3,6 +3,7 @@
 // it showed in), has it gone, or can this run not tell (inconclusive after a
 // retry with more packets, no verdict at all, a kernel without what the
 // variant needs). A run that cannot tell is never read as "gone".
+import { unitNames } from '../scenario/unit.ts';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
@@ -28,7 +29,7 @@ export interface VariantRun {
   cache?: string;
   /** Every cache the variant leaks in (the scenario as given: where the leak shows). */
   leaking?: string[];
-  packetsIn?: number;
+  units?: number;
 }
 
 export interface VariantOptions {
@@ -50,7 +51,7 @@ export async function runVariant(ctx: Context, s: Scenario, runDir: string, opts
     const r = await runScenarioOnKernel(ctx, scenario, opts.kernel, dir);
     if (r.error) return { ...run, figures: `no verdict: ${r.error.message} (${join(dir, 'console.log')})` };
     const read = readVerdict(r.verdict, opts.caches);
-    Object.assign(run, read, { packetsIn: r.verdict.packetsIn, leaking: leakingCaches(r.verdict).map((c) => c.cache) });
+    Object.assign(run, read, { units: r.verdict.units, leaking: leakingCaches(r.verdict).map((c) => c.cache) });
     if (read.state !== 'undecided') return run;
     const more = withMorePackets(scenario, r.verdict.packetsToDecide);
     if (more.traffic.packets <= scenario.traffic.packets) break;
@@ -82,7 +83,7 @@ export function readVerdict(v: Verdict, caches: string[]): Pick<VariantRun, 'sta
     return v.survey
       ? {
           state: 'no-leak',
-          figures: `no leak: ${names} never appeared in this run (no object in any sample, ${v.packetsIn} packets)`,
+          figures: `no leak: ${names} never appeared in this run (no object in any sample, ${v.units} ${unitNames(v.unit).many})`,
           rate: 0,
           cache: caches[0],
         }

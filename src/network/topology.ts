@@ -1,6 +1,8 @@
 // Owns the guest's network as shell commands: a `peer` namespace joined to
 // the guest by a veth pair, the remote address on the peer's lo reached
-// through the guest's default route, then the scenario's rules, routes,
+// through the guest's default route, with topology.router a `far` namespace
+// on a second veth pair and forwarding on (peer and far route through the
+// guest), for TCP no TIME_WAIT sockets, then the scenario's rules, routes,
 // firewall and setup commands (each cut off after setupTimeout). Every
 // address lives inside the guest. Addresses are quoted (shWord); rules,
 // routes, ip6tables arguments and setup commands are shell by design (the
@@ -10,6 +12,13 @@ import { shQuote, shWord } from '../util/shell.ts';
 import { LeaklabError } from '../util/errors.ts';
 
 export const PEER_NS = 'peer';
+/** The namespace on the router's other side (topology.router). */
+export const FAR_NS = 'far';
+
+/** The file `ip netns exec NAME` enters, for tools that enter a namespace themselves (setns). */
+export function netnsFile(ns: string): string {
+  return `/run/netns/${ns}`;
+}
 
 /** The address part of an address/prefix. */
 export const hostOf = (cidr: string) => cidr.split('/')[0];
@@ -64,6 +73,13 @@ export function topologySteps(s: Scenario): Step[] {
     t.defaultRoute ? `ip -6 route add default via ${shWord(hostOf(t.peer))} dev veth0` : '',
     t.defaultRoute && v4 ? `ip -4 route add default via ${shWord(hostOf(t.peer4))} dev veth0` : '',
   ].filter(Boolean);
+  if (t.router) lines.push(...routerLines(s, v4));
+  // A closed TCP connection would keep a TIME_WAIT socket for 60 s: counted
+  // as kept objects, and its port unusable. Off in every namespace (a setup
+  // command can turn it back on); connections still close with FIN both ways.
+  if (s.traffic.protocol === 'tcp')
+    for (const ns of ['', PEER_NS, ...(t.router ? [FAR_NS] : [])])
+      lines.push(`${ns ? `ip netns exec ${ns} ` : ''}sh -c 'echo 0 > /proc/sys/net/ipv4/tcp_max_tw_buckets'`);
   const steps: Step[] = [{ name: 'topology', script: lines.join('\n') }];
   for (const r of s.rules) steps.push({ name: `ip -6 rule add ${r}`, script: `ip -6 rule add ${r}` });
   for (const r of s.rules4) steps.push({ name: `ip -4 rule add ${r}`, script: `ip -4 rule add ${r}` });
@@ -72,6 +88,37 @@ export function topologySteps(s: Scenario): Step[] {
   for (const l of s.firewall.ip6tables) steps.push({ name: `ip6tables ${l}`, script: `ip6tables ${l}` });
   s.setup.forEach((c, i) => steps.push(setupCommand(c, i, s.setupTimeout)));
   return steps;
+}
+
+/**
+ * The router's far side: namespace `far` on veth2 (guest) / veth3 (far),
+ * forwarding on in the guest, peer and far with default routes via the
+ * guest, so traffic between them crosses the guest's forwarding path (its
+ * rules, routes and firewall).
+ */
+function routerLines(s: Scenario, v4: boolean): string[] {
+  const t = s.topology;
+  return [
+    `ip netns add ${FAR_NS} 2>/tmp/leaklab.netns-add || { rc=$?; cat /tmp/leaklab.netns-add >&2; exit $rc; }`,
+    `ip netns exec ${FAR_NS} sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'`,
+    `ip link add veth2 type veth peer name veth3`,
+    `ip link set veth3 netns ${FAR_NS}`,
+    `ip -n ${FAR_NS} link set lo up`,
+    `ip -6 addr add ${shWord(t.guestFar)} dev veth2 nodad`,
+    `ip -n ${FAR_NS} -6 addr add ${shWord(t.far)} dev veth3 nodad`,
+    v4 ? `ip -4 addr add ${shWord(t.guestFar4)} dev veth2` : '',
+    v4 ? `ip -n ${FAR_NS} -4 addr add ${shWord(t.far4)} dev veth3` : '',
+    `ip link set veth2 up`,
+    `ip -n ${FAR_NS} link set veth3 up`,
+    operstateUp('veth2'),
+    `ip netns exec ${FAR_NS} sh -ec ${shQuote(operstateUp('veth3'))}`,
+    `echo 1 > /proc/sys/net/ipv6/conf/all/forwarding`,
+    v4 ? `echo 1 > /proc/sys/net/ipv4/ip_forward` : '',
+    `ip -n ${PEER_NS} -6 route add default via ${shWord(hostOf(t.guest))} dev veth1`,
+    `ip -n ${FAR_NS} -6 route add default via ${shWord(hostOf(t.guestFar))} dev veth3`,
+    v4 ? `ip -n ${PEER_NS} -4 route add default via ${shWord(hostOf(t.guest4))} dev veth1` : '',
+    v4 ? `ip -n ${FAR_NS} -4 route add default via ${shWord(hostOf(t.guestFar4))} dev veth3` : '',
+  ].filter(Boolean);
 }
 
 /** The exit code of a setup command that was cut off (as coreutils' timeout says it). */

@@ -1,11 +1,16 @@
-// Owns the scenario's traffic as shell commands: where echo requests go
-// (remote, peer, guest, loopback or an address), from which namespace, and
-// how many per burst (a fixed split, or a schedule for traffic until decided).
+// Owns the scenario's traffic as shell commands: where echo requests,
+// datagrams or TCP connections go (remote, peer, guest, loopback, far or an
+// address), from which namespace, and how many per burst (a fixed split, or
+// a schedule for traffic until decided). TCP is leaklab's own tool
+// (images/tools/leaklab-tcp.c): it listens in the namespace that holds `to`
+// and connects from the sender's.
 // Flood ping is bounded by count and by a deadline; trafgen (one way, from
 // the peer's end of the veth link) sends exactly its count. Every value from
 // the scenario is quoted (shWord): the loader checks them, this makes sure.
-import type { Scenario } from '../scenario/scenario.ts';
-import { PEER_NS, hostOf } from './topology.ts';
+import type { Scenario, Workload } from '../scenario/scenario.ts';
+import { PEER_NS, FAR_NS, hostOf, netnsFile } from './topology.ts';
+import { GUEST_PROGRAM_DIR, PROGRAM_NAME } from '../image/guest-programs.ts';
+import { ITERATIONS_FILE } from '../scenario/unit.ts';
 import { shQuote, shWord } from '../util/shell.ts';
 import { LeaklabError } from '../util/errors.ts';
 
@@ -28,6 +33,8 @@ export function endpointAddress(s: Scenario, endpoint: string): string {
       return hostOf(v6 ? t.guest : t.guest4);
     case 'loopback':
       return v6 ? '::1' : '127.0.0.1';
+    case 'far':
+      return hostOf(v6 ? t.far : t.far4);
     default:
       return endpoint;
   }
@@ -51,7 +58,9 @@ function senderPrefix(s: Scenario): string {
  * read of `count` x 16 zero bytes, so exactly `count` datagrams leave.
  */
 export function burstScript(s: Scenario, count: number): string {
+  if (s.workload) return programScript(s.workload, count);
   if (s.traffic.generator === 'trafgen') return trafgenScript(s, count);
+  if (s.traffic.protocol === 'tcp') return tcpScript(s, count);
   const fam = s.traffic.family === 'ipv6' ? '-6' : '-4';
   const src = s.traffic.source ? endpointAddress(s, s.traffic.source) : undefined;
   if (s.traffic.protocol === 'udp') {
@@ -75,10 +84,56 @@ export function burstScript(s: Scenario, count: number): string {
  * since the first may be lost while neighbour discovery settles.
  */
 export function reachabilityScript(s: Scenario): string {
+  // One connection: a firewall may pass TCP and drop echo requests.
+  if (s.traffic.protocol === 'tcp') return tcpScript(s, 1, 10);
   const fam = s.traffic.family === 'ipv6' ? '-6' : '-4';
   const src = s.traffic.source ? ` -I ${shWord(endpointAddress(s, s.traffic.source))}` : '';
   const one = `${senderPrefix(s)}ping ${fam} -c 1 -W 2${src} ${shWord(destination(s))}`;
   return `${one} || ${one} || ${one}`;
+}
+
+/** Where the last run of a scenario's program wrote what it printed (each run replaces it). */
+const PROGRAM_OUTPUT = '/tmp/leaklab-program.out';
+
+/**
+ * `count` runs of the scenario's program, one after another, by leaklab's
+ * runner (images/tools/leaklab-run.c): each run that exits 0 is added to
+ * the iteration count the samples read; a run that fails, crashes or
+ * outlives workload.timeout ends the burst with its status.
+ */
+export function programScript(w: Workload, count: number): string {
+  const words = [
+    `${GUEST_PROGRAM_DIR}/leaklab-run`,
+    ITERATIONS_FILE,
+    PROGRAM_OUTPUT,
+    String(count),
+    String(w.timeout),
+    `${GUEST_PROGRAM_DIR}/${PROGRAM_NAME}`,
+    ...w.args,
+  ];
+  return words.map(shWord).join(' ');
+}
+
+/** The namespace file of the namespace an endpoint lives in, "-" for the guest's own (where burst scripts run). */
+function namespaceOf(s: Scenario, endpoint: string): string {
+  if (endpoint === 'peer' || endpoint === 'remote') return netnsFile(PEER_NS);
+  if (endpoint === 'far') return netnsFile(FAR_NS);
+  if (endpoint === 'loopback' && s.traffic.from === 'peer') return netnsFile(PEER_NS);
+  return '-';
+}
+
+/**
+ * `count` TCP connections, one after another, each sending traffic.bytes:
+ * leaklab-tcp listens in the namespace of `to` (the loader allows only
+ * endpoint names there) and connects from the sender's. Bounded by a
+ * deadline like ping (50 connections/s at worst).
+ */
+export function tcpScript(s: Scenario, count: number, deadline = Math.max(30, Math.ceil(count / 50))): string {
+  const t = s.traffic;
+  const client = t.from === 'peer' ? netnsFile(PEER_NS) : '-';
+  const args = [t.family === 'ipv6' ? '-6' : '-4', client, namespaceOf(s, t.to), destination(s), t.port, count, t.bytes, deadline];
+  if (t.source) args.push(endpointAddress(s, t.source));
+  return `${GUEST_PROGRAM_DIR}/leaklab-tcp ${args.map((a) => shWord(String(a))).join(' ')}`;
 }
 
 /** Where trafgen's config is written in the guest. */

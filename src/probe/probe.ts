@@ -12,7 +12,7 @@ export function sampleCommand(s: Scenario, firstOfBoot = false): string {
 
 /** Parses what sampleCommand printed. Throws MissingCacheError for a watched cache the kernel lacks. */
 export function parseSampleOf(s: Scenario, text: string): Sample {
-  return s.survey ? parseSurvey(text, s.traffic.family) : parseSample(text, s.watch, s.traffic.family);
+  return s.survey ? parseSurvey(text, s.unit) : parseSample(text, s.watch, s.unit);
 }
 
 /** The wait after a route flush until what it released has been freed (at most settleSeconds). */

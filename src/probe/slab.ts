@@ -3,6 +3,7 @@
 // counters of /proc/net/snmp6 and /proc/net/snmp), and the parsers that turn
 // that dump into a Sample. Packets are counted by the kernel, not assumed.
 import type { Family } from '../scenario/scenario.ts';
+import { ITERATIONS_FILE, type UnitCounter } from '../scenario/unit.ts';
 import { closestNames } from '../util/closest.ts';
 
 export interface SlabinfoRow {
@@ -27,7 +28,7 @@ export interface CacheCount {
 }
 
 export interface Sample {
-  packetsIn: number;
+  units: number;
   caches: Record<string, CacheCount>;
   /** SUnreclaim of /proc/meminfo (kB): the kernel's total of unreclaimable slab (every survey sample; the first of a boot otherwise). */
   sunreclaimKb?: number;
@@ -82,8 +83,7 @@ export function sampleScript(watch: string[], listAliases = false): string {
     // the watched caches first hands those back, so the count is objects in use.
     `for c in ${names}; do [ -w /sys/kernel/slab/$c/shrink ] && echo 1 > /sys/kernel/slab/$c/shrink; done 2>/dev/null`,
     // Only the lines the parsers read: every byte crosses an emulated serial port.
-    `echo '${SECTION} snmp6'; [ -r /proc/net/snmp6 ] && while read -r k v; do [ "$k" = Ip6InReceives ] && echo "$k $v"; done < /proc/net/snmp6`,
-    `echo '${SECTION} snmp'; while read -r l; do case "$l" in Ip:*) echo "$l";; esac; done < /proc/net/snmp`,
+    COUNTERS_SCRIPT,
     `echo '${SECTION} slabinfo'; while read -r l; do case "$l" in slabinfo*|"# name"*|${rows}) echo "$l";; esac; done < /proc/slabinfo`,
     listAliases ? MEMINFO_SCRIPT : '',
     // Once per boot: every cache name, so a name under watch: the kernel lacks can be answered with the closest ones.
@@ -143,27 +143,55 @@ export function parseSlabinfo(text: string): Map<string, SlabinfoRow> {
   return rows;
 }
 
-/** Ip6InReceives from /proc/net/snmp6 text. */
-export function parseSnmp6InReceives(text: string): number {
-  const m = /^Ip6InReceives\s+(\d+)/m.exec(text);
-  if (!m) throw new Error('no Ip6InReceives in /proc/net/snmp6 (is IPv6 enabled?)');
+/** A counter of /proc/net/snmp6 text ("Ip6InReceives 123" lines). */
+export function parseSnmp6Counter(text: string, name: string): number {
+  const m = new RegExp(`^${name}\\s+(\\d+)`, 'm').exec(text);
+  if (!m) throw new Error(`no ${name} in /proc/net/snmp6 (is IPv6 enabled?)`);
   return Number(m[1]);
 }
 
-/** Ip InReceives from /proc/net/snmp text (a header line, then a value line). */
-export function parseSnmpInReceives(text: string): number {
-  const lines = text.split('\n').filter((l) => l.startsWith('Ip:'));
-  if (lines.length < 2) throw new Error('no Ip: lines in /proc/net/snmp');
+/** A counter of /proc/net/snmp text: its group ("Ip", "Tcp") has a header line, then a value line. */
+export function parseSnmpCounter(text: string, group: string, name: string): number {
+  const lines = text.split('\n').filter((l) => l.startsWith(`${group}:`));
+  if (lines.length < 2) throw new Error(`no ${group}: lines in /proc/net/snmp`);
   const names = lines[0].split(/\s+/);
   const values = lines[1].split(/\s+/);
-  const i = names.indexOf('InReceives');
-  if (i < 0) throw new Error('no InReceives in /proc/net/snmp');
+  const i = names.indexOf(name);
+  if (i < 0) throw new Error(`no ${group} ${name} in /proc/net/snmp`);
   return Number(values[i]);
 }
 
-/** The packets received, from the counter of the traffic's family. */
-export function packetsReceived(s: Map<string, string>, family: Family): number {
-  return family === 'ipv6' ? parseSnmp6InReceives(s.get('snmp6') ?? '') : parseSnmpInReceives(s.get('snmp') ?? '');
+/** Ip6InReceives from /proc/net/snmp6 text. */
+export function parseSnmp6InReceives(text: string): number {
+  return parseSnmp6Counter(text, 'Ip6InReceives');
+}
+
+/** Ip InReceives from /proc/net/snmp text. */
+export function parseSnmpInReceives(text: string): number {
+  return parseSnmpCounter(text, 'Ip', 'InReceives');
+}
+
+/** The lines of the counters every unit needs (snmp6, snmp, leaklab's iteration count), builtins only. */
+export const COUNTERS_SCRIPT = [
+  `echo '${SECTION} snmp6'; [ -r /proc/net/snmp6 ] && while read -r k v; do case "$k" in Ip6InReceives|Ip6OutForwDatagrams) echo "$k $v";; esac; done < /proc/net/snmp6`,
+  `echo '${SECTION} snmp'; while read -r l; do case "$l" in Ip:*|Tcp:*) echo "$l";; esac; done < /proc/net/snmp`,
+  `echo '${SECTION} iterations'; n=0; [ -r ${ITERATIONS_FILE} ] && read -r n < ${ITERATIONS_FILE}; echo "$n"`,
+].join('\n');
+
+/** The units of work done so far, from the counter the scenario's unit is counted by (a bare family: packets received). */
+export function unitsCounted(s: Map<string, string>, counting: Family | UnitCounter): number {
+  const c: UnitCounter = typeof counting === 'string' ? { kind: 'packet', family: counting, from: 'guest' } : counting;
+  const v6 = c.family === 'ipv6';
+  switch (c.kind) {
+    case 'packet':
+      return v6 ? parseSnmp6InReceives(s.get('snmp6') ?? '') : parseSnmpInReceives(s.get('snmp') ?? '');
+    case 'forwarded':
+      return v6 ? parseSnmp6Counter(s.get('snmp6') ?? '', 'Ip6OutForwDatagrams') : parseSnmpCounter(s.get('snmp') ?? '', 'Ip', 'ForwDatagrams');
+    case 'connection':
+      return parseSnmpCounter(s.get('snmp') ?? '', 'Tcp', c.from === 'guest' ? 'ActiveOpens' : 'PassiveOpens');
+    case 'iteration':
+      return Number((s.get('iterations') ?? '0').trim()) || 0;
+  }
 }
 
 /** The dump cut at its "#leaklab# NAME" lines: NAME -> the lines under it. */
@@ -189,7 +217,7 @@ export function footprint(pagesPerSlab: number, objPerSlab: number, pageSize = 4
 }
 
 /** Parses the output of sampleScript. */
-export function parseSample(text: string, watch: string[], family: Family): Sample {
+export function parseSample(text: string, watch: string[], counting: Family | UnitCounter): Sample {
   const s = sections(text);
   const slabinfo = parseSlabinfo(s.get('slabinfo') ?? '');
   const caches: Record<string, CacheCount> = {};
@@ -222,7 +250,7 @@ export function parseSample(text: string, watch: string[], family: Family): Samp
       );
     }
   }
-  return { packetsIn: packetsReceived(s, family), caches, ...parseMeminfo(s.get('meminfo')) };
+  return { units: unitsCounted(s, counting), caches, ...parseMeminfo(s.get('meminfo')) };
 }
 
 /**

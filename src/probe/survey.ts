@@ -12,11 +12,13 @@
 // Caches are keyed by their /proc/slabinfo name, the way the field saw
 // pool_workqueue grow: a merged slab's line names every cache it holds.
 import type { Family } from '../scenario/scenario.ts';
+import type { UnitCounter } from '../scenario/unit.ts';
 import {
   SECTION,
   sections,
   parseSlabinfo,
-  packetsReceived,
+  unitsCounted,
+  COUNTERS_SCRIPT,
   leastOfShrunkReads,
   footprint,
   settleLoop,
@@ -31,8 +33,7 @@ const SLAB_DIR = '/sys/kernel/slab';
 /** The command that dumps one survey sample (builtins only but `cd`, which is one too: under TCG a fork costs tens of ms). */
 export function surveyScript(slabDir = SLAB_DIR): string {
   return [
-    `echo '${SECTION} snmp6'; [ -r /proc/net/snmp6 ] && while read -r k v; do [ "$k" = Ip6InReceives ] && echo "$k $v"; done < /proc/net/snmp6`,
-    `echo '${SECTION} snmp'; while read -r l; do case "$l" in Ip:*) echo "$l";; esac; done < /proc/net/snmp`,
+    COUNTERS_SCRIPT,
     `echo '${SECTION} links'; for l in ${slabDir}/*; do [ -L "$l" ] && cd -P "$l" 2>/dev/null && echo "\${l##*/} \${PWD##*/}"; done; cd /`,
     // Shrunk and read first: /proc/slabinfo is then read right after the shrinks (its counts are the fallback without SLUB_DEBUG).
     `echo '${SECTION} slabs'; for d in ${slabDir}/*; do [ -L "$d" ] && continue; [ -d "$d" ] || continue; ${leastOfShrunkReads()}; [ -n "$o" ] && echo "\${d##*/} $o"; done`,
@@ -53,7 +54,7 @@ export function parseLinks(text: string): Map<string, string> {
 }
 
 /** Parses the output of surveyScript: one count per slab, keyed by the name /proc/slabinfo gives it. */
-export function parseSurvey(text: string, family: Family): Sample {
+export function parseSurvey(text: string, counting: Family | UnitCounter): Sample {
   const s = sections(text);
   const links = parseLinks(s.get('links') ?? '');
   const slabs = parseLinks(s.get('slabs') ?? '');
@@ -77,7 +78,7 @@ export function parseSurvey(text: string, family: Family): Sample {
     }
     caches[row.name] = count;
   }
-  return { packetsIn: packetsReceived(s, family), caches, ...parseMeminfo(s.get('meminfo')) };
+  return { units: unitsCounted(s, counting), caches, ...parseMeminfo(s.get('meminfo')) };
 }
 
 /**

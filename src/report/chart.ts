@@ -19,10 +19,10 @@ export interface ChartPoint {
 export function chartPoints(r: RunResult, cache = r.verdict?.deciding.cache): ChartPoint[] {
   if (r.error || cache === undefined) return [];
   const phases = measuredPhases(r.samples);
-  const base = phases[0].sample.packetsIn;
+  const base = phases[0].sample.units;
   let burst = 0;
   return phases.map((p) => ({
-    packets: p.sample.packetsIn - base,
+    packets: p.sample.units - base,
     objects: p.sample.caches[cache]?.objects ?? 0,
     label: p.kind === 'traffic' ? `burst ${++burst}` : p.kind,
   }));

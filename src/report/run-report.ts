@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { cellName, type RunResult } from '../run/result.ts';
 import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel, detailLines, subjectOf } from './text.ts';
-import { rateFigures, fmtRate, LABEL } from '../verdict/figures.ts';
+import { rateFigures, fmtRate, LABEL, perUnit } from '../verdict/figures.ts';
 import { leakingCaches, type Verdict, type CacheVerdict } from '../verdict/verdict.ts';
 import { svgChart } from './chart.ts';
 import { escapeXml as esc } from './xml.ts';
@@ -26,7 +26,10 @@ export function surveyRows(v: Verdict, others = 5): CacheVerdict[] {
   return [...leaking, ...rest.slice(0, others)];
 }
 
-const SURVEY_HEADER = ['cache', 'verdict', 'obj/packet', 'objects kept', 'noise', 'bytes/object', 'slab'];
+/** A survey table's columns; its rate is per the verdict's unit. */
+function surveyHeader(v: Verdict): string[] {
+  return ['cache', 'verdict', perUnit(v), 'objects kept', 'noise', 'bytes/object', 'slab'];
+}
 
 function surveyCells(v: Verdict, c: CacheVerdict): string[] {
   const slab = c.mergedInto ? `${c.mergedInto}${c.sharedWith?.length ? ` (with ${c.sharedWith.join(', ')})` : ''}` : 'own';
@@ -49,8 +52,10 @@ function detailsMarkdown(r: RunResult, md: (t: string) => string): string[] {
   if (!v.survey) return head;
   return [
     ...head,
-    `| ${SURVEY_HEADER.join(' | ')} |`,
-    `| ${SURVEY_HEADER.map(() => '---').join(' | ')} |`,
+    `| ${surveyHeader(v).join(' | ')} |`,
+    `| ${surveyHeader(v)
+      .map(() => '---')
+      .join(' | ')} |`,
     ...surveyRows(v).map((c) => `| ${surveyCells(v, c).map(md).join(' | ')} |`),
     '',
   ];
@@ -62,7 +67,9 @@ function detailsHtml(r: RunResult): string {
   const v = r.verdict;
   const lines = detailLines(v, r.attribution).map((l) => `<li>${esc(l)}</li>`);
   const table = v.survey
-    ? `<table class="survey"><thead><tr>${SURVEY_HEADER.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${surveyRows(v)
+    ? `<table class="survey"><thead><tr>${surveyHeader(v)
+        .map((h) => `<th>${esc(h)}</th>`)
+        .join('')}</tr></thead><tbody>${surveyRows(v)
         .map((c) => `<tr><td>${surveyCells(v, c).map(esc).join('</td><td>')}</td></tr>`)
         .join('')}</tbody></table>`
     : '';
@@ -100,11 +107,17 @@ export function resultMatrix(results: RunResult[]): {
   return { kernels, scenarios, cell: (kernel, scenario) => byPair.get(`${kernel}\n${scenario}`) };
 }
 
+/** The matrix's unit: "obj/packet" when every verdict is per packet (per connection, ...); else each scenario's own. */
+function matrixUnit(results: RunResult[]): string {
+  const units = [...new Set(results.filter((r) => !r.error).map((r) => perUnit(r.verdict)))];
+  return units.length === 1 ? units[0] : 'objects kept per unit of work: each scenario its own';
+}
+
 function matrixMarkdown(results: RunResult[], md: (t: string) => string): string[] {
   const m = resultMatrix(results);
   if (m.kernels.length < 2 && m.scenarios.length < 2) return [];
   return [
-    `| kernel \\ scenario (obj/packet) | ${m.scenarios.map(md).join(' | ')} |`,
+    `| kernel \\ scenario (${matrixUnit(results)}) | ${m.scenarios.map(md).join(' | ')} |`,
     `| --- | ${m.scenarios.map(() => '---').join(' | ')} |`,
     ...m.kernels.map((k) => `| ${md(k)} | ${m.scenarios.map((s) => md(cellText(m.cell(k, s)))).join(' | ')} |`),
     '',
@@ -118,7 +131,7 @@ function matrixHtml(results: RunResult[]): string {
     const cls = !r ? '' : r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : r.verdict.verdict;
     return `<td class="${cls}">${esc(cellText(r))}</td>`;
   };
-  return `<table id="matrix"><thead><tr><th>kernel \\ scenario (obj/packet)</th>${m.scenarios.map((s) => `<th>${esc(s)}</th>`).join('')}</tr></thead><tbody>
+  return `<table id="matrix"><thead><tr><th>kernel \\ scenario (${esc(matrixUnit(results))})</th>${m.scenarios.map((s) => `<th>${esc(s)}</th>`).join('')}</tr></thead><tbody>
 ${m.kernels.map((k) => `<tr><th>${esc(k)}</th>${m.scenarios.map((s) => cellHtml(m.cell(k, s))).join('')}</tr>`).join('\n')}
 </tbody></table>`;
 }
@@ -141,11 +154,11 @@ export function runMarkdown(results: RunResult[]): string {
     summaryLine(results),
     '',
     ...matrixMarkdown(results, md),
-    '| scenario | kernel | verdict | packets | objects kept | expectation |',
+    '| scenario | kernel | verdict | units counted | objects kept | expectation |',
     '| --- | --- | --- | --- | --- | --- |',
     ...results.map(
       (r) =>
-        `| ${md(r.scenario)} | ${md(cellName(r))} | ${md(verdictCell(r))} | ${r.verdict?.packetsIn ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`,
+        `| ${md(r.scenario)} | ${md(cellName(r))} | ${md(verdictCell(r))} | ${r.verdict?.units ?? ''} | ${r.verdict?.deciding.objectsKept ?? ''} | ${md(expectedCell(r))} |`,
     ),
     '',
     ...results.flatMap((r) => detailsMarkdown(r, md)),
@@ -162,7 +175,7 @@ export function runMarkdown(results: RunResult[]): string {
 export function runHtml(results: RunResult[]): string {
   const rows = results.map(
     (r) =>
-      `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.packetsIn ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`,
+      `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.units ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`,
   );
   const figures = results.map(
     (r) =>
@@ -186,7 +199,7 @@ ${matrixHtml(results)}
 ${rows.join('\n')}
 </tbody></table>
 ${results.map(detailsHtml).filter(Boolean).join('\n')}
-<h2>Watched cache against packets received</h2>
+<h2>Watched cache against units of work counted</h2>
 <p>Points: the samples before the traffic and after each burst; square: after the route flush. A leak is a line that climbs and stays up after the flush.</p>
 ${figures.join('\n')}
 </body></html>

@@ -10,13 +10,15 @@ import { projectionText } from '../verdict/projection.ts';
 import type { Attribution } from '../verdict/attribution.ts';
 import { LABEL, rateFigures, fmtRate } from '../verdict/figures.ts';
 import { shWord } from '../util/shell.ts';
+import { unitNames, type UnitKind } from '../scenario/unit.ts';
 
 /** "(6000 packets, 373 kept, noise ±3)" plus what a reader needs to trust it (of the deciding cache, or another). */
 export function rateNumbers(v: Verdict, c: CacheVerdict = v.deciding): string {
   const merged = c.mergedInto ? `, counted in merged slab ${c.mergedInto}${c.sharedWith?.length ? ` with ${c.sharedWith.join(', ')}` : ''}` : '';
   const drift = Math.abs(c.drift) >= 0.5 ? `, drift ${c.drift >= 0 ? '+' : ''}${c.drift.toFixed(1)}/phase` : '';
-  const more = v.packetsToDecide && c === v.deciding ? `, about ${v.packetsToDecide} packets would decide it` : '';
-  return `(${v.packetsIn} packets, ${c.objectsKept} kept, noise ±${c.noise < 10 ? c.noise.toFixed(1) : Math.round(c.noise)}${drift}${merged}${more})`;
+  const many = unitNames(v.unit).many;
+  const more = v.packetsToDecide && c === v.deciding ? `, about ${v.packetsToDecide} ${many} would decide it` : '';
+  return `(${v.units} ${many}, ${c.objectsKept} kept, noise ±${c.noise < 10 ? c.noise.toFixed(1) : Math.round(c.noise)}${drift}${merged}${more})`;
 }
 
 /** One line per segment of a run with mid-run changes. */
@@ -40,10 +42,10 @@ export function otherLeaks(v: Verdict): string[] {
     .map((c) => `also LEAK: ${c.cache}  ${rateFigures(v, c.estimate)}  ${rateNumbers(v, c)}`);
 }
 
-/** "survey: 104 caches, 1 leaking; SUnreclaim +0.26 kB/packet [0.21, 0.31]". */
+/** "survey: 104 caches, 1 leaking; SUnreclaim +0.26 kB/${unitNames(v.unit).one} [0.21, 0.31]". */
 export function surveyText(v: Verdict): string {
   const slab = v.sunreclaim
-    ? `; SUnreclaim ${v.sunreclaim.rate >= 0 ? '+' : ''}${fmtRate(v.sunreclaim.rate)} kB/packet [${fmtRate(v.sunreclaim.low)}, ${fmtRate(v.sunreclaim.high)}]`
+    ? `; SUnreclaim ${v.sunreclaim.rate >= 0 ? '+' : ''}${fmtRate(v.sunreclaim.rate)} kB/${unitNames(v.unit).one} [${fmtRate(v.sunreclaim.low)}, ${fmtRate(v.sunreclaim.high)}]`
     : '';
   return `survey: ${v.caches.length} caches, ${leakingCaches(v).length} leaking${slab}`;
 }
@@ -54,7 +56,7 @@ export function detailLines(v: Verdict, attribution?: Attribution): string[] {
     ...otherLeaks(v),
     ...(v.survey ? [surveyText(v)] : []),
     ...(v.projection ? [`projection: ${projectionText(v.projection)}`] : []),
-    ...(attribution ? attributionLines(attribution) : []),
+    ...(attribution ? attributionLines(attribution, v.unit) : []),
   ];
 }
 
@@ -66,13 +68,13 @@ const SHOWN_FRAMES = 6;
  * and, where vmlinux placed them, "  source: dst_alloc net/core/dst.c:88, ..."; then kmemleak's
  * word and why anything is missing.
  */
-export function attributionLines(a: Attribution): string[] {
+export function attributionLines(a: Attribution, unit: UnitKind = 'packet'): string[] {
   const stacks = a.caches.flatMap((c) =>
     c.stacks.flatMap((st) => {
       const more = st.frames.length > SHOWN_FRAMES ? ' <- ...' : '';
       const of = c.cache === c.leak ? c.cache : `${c.cache} (in ${c.leak})`;
       const source = st.lines.length > 0 ? [`  source: ${st.lines.map((l) => `${l.frame} ${l.at}`).join(', ')}`] : [];
-      return [`allocated at: ${of} ${fmtRate(st.rate)}/packet  ${st.frames.slice(0, SHOWN_FRAMES).join(' <- ')}${more}`, ...source];
+      return [`allocated at: ${of} ${fmtRate(st.rate)}/${unitNames(unit).one}  ${st.frames.slice(0, SHOWN_FRAMES).join(' <- ')}${more}`, ...source];
     }),
   );
   const kmemleak = a.kmemleak ? [`kmemleak: ${a.kmemleak.says}`] : [];

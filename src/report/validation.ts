@@ -16,10 +16,10 @@ const SIDE_LABEL: Record<string, string> = { ...LABEL, flaky: 'FLAKY' };
 export function sideText(s: Side | undefined): string {
   if (!s) return 'not run';
   const runs = s.consensus === 'flaky' || s.consensus === 'inconclusive' ? describeCounts(s) : `${s.counts[s.consensus]}/${s.runs} runs`;
-  if (s.consensus === 'no-leak') return `${SIDE_LABEL[s.consensus]} < ${fmtRate(Math.max(...s.highs))} obj/packet (${runs})`;
+  if (s.consensus === 'no-leak') return `${SIDE_LABEL[s.consensus]} < ${fmtRate(Math.max(...s.highs))} ${s.per} (${runs})`;
   const rate = mean(s.rates);
   const d = (x: number) => fmtRate(x, rate);
-  return `${SIDE_LABEL[s.consensus]} ${rate >= 0 ? '+' : ''}${d(rate)} obj/packet [${d(Math.min(...s.lows))}, ${d(Math.max(...s.highs))}] (${runs})`;
+  return `${SIDE_LABEL[s.consensus]} ${rate >= 0 ? '+' : ''}${d(rate)} ${s.per} [${d(Math.min(...s.lows))}, ${d(Math.max(...s.highs))}] (${runs})`;
 }
 
 export function validationLine(r: ValidationReport): string {
@@ -42,6 +42,7 @@ function row(c: ScenarioComparison): string {
 }
 
 export function validationMarkdown(r: ValidationReport, command: string[]): string {
+  const per = r.target.base?.per ?? 'obj/packet';
   const prov = (name: string, p: Record<string, string>) =>
     `- **${name}**: ${Object.entries(p)
       .map(([k, v]) => `${k} \`${v}\``)
@@ -54,7 +55,7 @@ export function validationMarkdown(r: ValidationReport, command: string[]): stri
     ...r.warnings.map((w) => `> warning: ${w}\n`),
     r.why + (r.regressions.length ? `; ${r.regressions.length} regression(s): ${r.regressions.join(', ')}` : ''),
     '',
-    '| scenario | base | base obj/packet per run | patched | patched obj/packet per run | |',
+    `| scenario | base | base ${per} per run | patched | patched ${per} per run | |`,
     '| --- | --- | --- | --- | --- | --- |',
     row(r.target),
     ...r.others.map(row),

@@ -5,6 +5,7 @@ import { join, basename } from 'node:path';
 import type { Scenario, Backend } from '../scenario/scenario.ts';
 import { loadCatalog, findKernel, type Catalog } from '../kernel/catalog.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
+import { compileWorkloads } from '../image/guest-programs.ts';
 import { scenarioRequirements, type Requirement } from '../kernel/requirements.ts';
 import type { KernelArtifact } from '../kernel/artifact.ts';
 import { runCell as runOneCell } from './run-scenario.ts';
@@ -37,6 +38,11 @@ export async function runSuite(ctx: Context, plan: Cell[], opts: SuiteOptions): 
   const vms = plan.filter((c) => c.bootsKernel);
   // Unknown kernel names are bad input: refuse before building anything.
   for (const { k } of vms) findKernel(catalog, k);
+  // So is a program that does not compile: it is compiled (and cached) before any kernel is built.
+  await compileWorkloads(
+    ctx,
+    plan.map((c) => c.s),
+  );
   const reqsByKernel = new Map<string, Requirement[]>();
   for (const { s, k } of vms) reqsByKernel.set(k, [...(reqsByKernel.get(k) ?? []), ...scenarioRequirements(s)]);
   // Kernels first, one at a time (a build already uses every core).

@@ -12,8 +12,15 @@ export const DEFAULTS = {
     peer4: '192.0.2.2/24',
     remote4: '198.51.100.1/32',
     defaultRoute: true,
+    router: false,
+    // The far side of a router: its own prefixes (198.18.0.0/15 is reserved for such benches).
+    guestFar: '2001:db8:2::1/64',
+    far: '2001:db8:2::2/64',
+    guestFar4: '198.18.0.1/24',
+    far4: '198.18.0.2/24',
   },
-  traffic: { protocol: 'icmp', family: 'ipv6', from: 'guest', to: 'remote', port: 9, generator: 'socket', bursts: 4 },
+  traffic: { protocol: 'icmp', family: 'ipv6', from: 'guest', to: 'remote', port: 9, bytes: 0, generator: 'socket', bursts: 4 },
+  workload: { timeout: 10 },
   /** Containers send this many times the packets (or budget): their counts are host-wide. */
   containerPacketFactor: 10,
   settleSeconds: 3,
@@ -21,3 +28,18 @@ export const DEFAULTS = {
   setupTimeout: 30,
   thresholds: { tolerance: 0, confidence: 0.95, minPackets: 100 },
 } as const;
+
+/** Where traffic goes from and to when the file does not say: across a router from peer to far, else from the guest to the remote address. */
+export function defaultEnds(router: boolean | undefined): { from: 'guest' | 'peer'; to: string } {
+  return router ? { from: 'peer', to: 'far' } : { from: DEFAULTS.traffic.from, to: DEFAULTS.traffic.to };
+}
+
+/** The sending namespace of a scenario file's traffic, its default filled in. */
+export function trafficFrom(s: { topology?: { router?: boolean }; traffic: { from?: 'guest' | 'peer' } }): 'guest' | 'peer' {
+  return s.traffic.from ?? defaultEnds(s.topology?.router).from;
+}
+
+/** Where a scenario file's traffic goes, its default filled in. */
+export function trafficTo(s: { topology?: { router?: boolean }; traffic: { to?: string } }): string {
+  return s.traffic.to ?? defaultEnds(s.topology?.router).to;
+}

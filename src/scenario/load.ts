@@ -6,10 +6,10 @@ import { readdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { isIPv4, isIPv6 } from 'node:net';
 import { validateYaml, readYamlFile, formatProblem, NAME_PATTERN, type ExtraCheck, type YamlProblem } from '../util/yaml-schema.ts';
-import { ScenarioSchema, type ScenarioInput } from './schema.ts';
+import { ScenarioSchema, withTraffic, type ScenarioInput } from './schema.ts';
 import { toScenario, ENDPOINTS, type Scenario } from './scenario.ts';
 import { LeaklabError } from '../util/errors.ts';
-import { DEFAULTS } from './defaults.ts';
+import { DEFAULTS, trafficFrom, trafficTo } from './defaults.ts';
 
 export const SCENARIO_HINT = 'fix the lines named below; the format is described in README.md, "Scenario files"';
 
@@ -71,7 +71,11 @@ export async function loadScenarioInput(file: string, known: Known = {}): Promis
 
 /** Parses and validates a scenario's text; returns every problem instead of throwing. */
 export function parseScenarioText(text: string, file: string, known: Known = {}): { value?: ScenarioInput; problems: YamlProblem[] } {
-  return validateYaml(text, file, ScenarioSchema, (s, at) => [...semanticProblems(s, at), ...imageProblems(s, at, known)]);
+  const { value, problems } = validateYaml(text, file, ScenarioSchema, (raw, at) => {
+    const s = withTraffic(raw);
+    return [...semanticProblems(s, at), ...imageProblems(s, at, known)];
+  });
+  return { value: value && withTraffic(value), problems };
 }
 
 /** guest.image becomes a file name (images/NAME.yaml): a name, never a path; one of the recipes when they are known. */
@@ -94,8 +98,8 @@ function imageProblems(s: ScenarioInput, at: Parameters<ExtraCheck<ScenarioInput
  */
 const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
   if (s.traffic.generator !== 'trafgen') return [];
-  const from = s.traffic.from ?? DEFAULTS.traffic.from;
-  const to = s.traffic.to ?? DEFAULTS.traffic.to;
+  const from = trafficFrom(s);
+  const to = trafficTo(s);
   const source = s.traffic.source;
   const loopback = (a: string) => a === 'loopback' || a === '::1' || a.startsWith('127.');
   // from guest: packets come back from `to` (beyond the peer) to the guest; from peer: they go to `to` in the guest.
@@ -117,6 +121,36 @@ const trafgenProblems: ExtraCheck<ScenarioInput> = (s, at) => {
         `is "${source}", which is not on the ${from}'s side of the veth link; with generator: trafgen give ${from === 'guest' ? 'guest or an address of the guest' : 'peer, remote or an address of the peer'}`,
       ),
     );
+  }
+  return out;
+};
+
+/**
+ * What TCP traffic and a router need: the TCP server runs in the namespace
+ * that holds `to` (so an endpoint name, not an address) and the guest's own
+ * TCP counters must see each connection; a router's traffic crosses the
+ * guest, from peer to far.
+ */
+const workloadProblems: ExtraCheck<ScenarioInput> = (s, at) => {
+  const out: YamlProblem[] = [];
+  const router = s.topology?.router === true;
+  const from = trafficFrom(s);
+  const to = trafficTo(s);
+  if (to === 'far' && !router) out.push(at('/traffic/to', 'is "far", which exists only with topology.router: true'));
+  if (router) {
+    if (from !== 'peer') out.push(at('/traffic/from', 'must be peer with topology.router: a router forwards traffic between peer and far'));
+    if (to !== 'far')
+      out.push(at('/traffic/to', `is "${to}", which traffic from peer reaches without being forwarded by the guest; with topology.router send to far`));
+  }
+  if (s.traffic.protocol === 'tcp') {
+    if (router) out.push(at('/traffic/protocol', 'tcp across a router is not supported yet: the guest counts only the connections it opens or accepts'));
+    if (s.traffic.generator === 'trafgen') out.push(at('/traffic/generator', 'is trafgen, which writes single packets: tcp needs the socket generator'));
+    if (!(ENDPOINTS as readonly string[]).includes(to))
+      out.push(
+        at('/traffic/to', `is an address; with protocol tcp give an endpoint (${ENDPOINTS.join(', ')}): the server runs in the namespace that holds it`),
+      );
+    else if (from === 'peer' && to !== 'guest')
+      out.push(at('/traffic/to', `is "${to}": connections from peer counted by the guest must end in the guest; give to: guest (or from: guest)`));
   }
   return out;
 };
@@ -143,7 +177,18 @@ const endpointProblems: ExtraCheck<ScenarioInput> = (s, at) => {
 
 /** The schema's patterns say which characters; this says whether they make an address and a prefix length. */
 const topologyProblems: ExtraCheck<ScenarioInput> = (s, at) => {
-  const fields = { guest: 'ipv6', peer: 'ipv6', remote: 'ipv6', guest4: 'ipv4', peer4: 'ipv4', remote4: 'ipv4' } as const;
+  const fields = {
+    guest: 'ipv6',
+    peer: 'ipv6',
+    remote: 'ipv6',
+    guestFar: 'ipv6',
+    far: 'ipv6',
+    guest4: 'ipv4',
+    peer4: 'ipv4',
+    remote4: 'ipv4',
+    guestFar4: 'ipv4',
+    far4: 'ipv4',
+  } as const;
   return Object.entries(fields).flatMap(([key, family]) => {
     const cidr = s.topology?.[key as keyof typeof fields];
     if (typeof cidr !== 'string') return [];
@@ -176,44 +221,73 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
     // A second run on the same kernel would write into the first's run directory.
     if (s.kernels.indexOf(k) !== i) out.push(at(`/kernels/${i}`, `lists "${k}" twice: each kernel runs once per scenario; remove this one`));
   });
-  const bursts = s.traffic.bursts ?? DEFAULTS.traffic.bursts;
+  const w = s.workload;
+  // Where the count is and what it counts: a workload's runs, TCP's connections, else packets (the keys are named after the unit).
+  const tcp = !w && s.traffic.protocol === 'tcp';
+  const base = w ? '/workload' : '/traffic';
+  const from = (w ?? s.traffic) as Partial<Record<string, unknown>>;
+  const number = (key: string) => (typeof from[key] === 'number' ? (from[key] as number) : undefined);
+  const [countKey, maxKey, noun] = w
+    ? (['iterations', 'maxIterations', 'iterations'] as const)
+    : tcp
+      ? (['connections', 'maxConnections', 'connections'] as const)
+      : (['packets', 'maxPackets', 'packets'] as const);
+  const bursts = (w ? w.bursts : s.traffic.bursts) ?? DEFAULTS.traffic.bursts;
   // A bursts that is not a finite number is the schema's to report: checks against it would only echo it.
   const burstsKnown = Number.isFinite(bursts);
-  const { packets, maxPackets } = s.traffic;
-  if (packets === undefined && maxPackets === undefined) {
-    out.push(at('/traffic', 'needs packets (a fixed count) or maxPackets (a budget: traffic until decided)'));
+  const packets = number(countKey);
+  const maxPackets = number(maxKey);
+  if (w && Object.keys(s.traffic).length > 0) out.push(at('/traffic', 'cannot be given with workload: a scenario runs a program or drives traffic, not both'));
+  const wrongKeys = w
+    ? []
+    : (tcp ? (['packets', 'maxPackets'] as const) : (['connections', 'maxConnections', 'bytes'] as const)).filter((k) => s.traffic[k] !== undefined);
+  for (const wrong of wrongKeys) {
+    out.push(
+      at(
+        `/traffic/${wrong}`,
+        tcp
+          ? `is for icmp and udp: tcp traffic is counted in connections (give ${wrong === 'packets' ? 'connections' : 'maxConnections'})`
+          : 'is for protocol: tcp',
+      ),
+    );
+  }
+  // A count given under the other unit's name is already said: not again as a missing one.
+  if (packets === undefined && maxPackets === undefined && !wrongKeys.some((k) => k !== 'bytes')) {
+    out.push(at(base, `needs ${countKey} (a fixed count) or ${maxKey} (a budget: ${w ? 'runs' : 'traffic'} until decided)`));
   }
   if (packets !== undefined && maxPackets !== undefined) {
-    out.push(at('/traffic/maxPackets', 'cannot be given with packets: give packets for a fixed count, or maxPackets to send until decided'));
+    out.push(at(`${base}/${maxKey}`, `cannot be given with ${countKey}: give ${countKey} for a fixed count, or ${maxKey} to go on until decided`));
   }
   if (burstsKnown && packets !== undefined && packets < bursts) {
-    out.push(at('/traffic/packets', `must be at least traffic.bursts (${bursts}): every burst sends packets/bursts packets`));
+    out.push(at(`${base}/${countKey}`, `must be at least ${base.slice(1)}.bursts (${bursts}): every burst has ${countKey}/bursts ${noun}`));
   }
   if (burstsKnown && packets !== undefined && packets / bursts > MAX_BURST) {
     out.push(
       at(
-        '/traffic/packets',
-        `cannot be sent within a guest's time limit: bursts of ${Math.ceil(packets / bursts)} packets take over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; raise traffic.bursts`,
+        `${base}/${countKey}`,
+        `cannot be done within a guest's time limit: bursts of ${Math.ceil(packets / bursts)} ${noun} take over 10 minutes at the ${WORST_RATE}/s a TCG guest reaches at worst; raise ${base.slice(1)}.bursts`,
       ),
     );
   }
   if (maxPackets !== undefined) {
     if (maxPackets < 2 * FIRST_BURST)
       out.push(
-        at('/traffic/maxPackets', `must be at least ${2 * FIRST_BURST}: traffic until decided sends two bursts of ${FIRST_BURST} before its first decision`),
+        at(`${base}/${maxKey}`, `must be at least ${2 * FIRST_BURST}: going on until decided takes two bursts of ${FIRST_BURST} before its first decision`),
       );
     const largest = Math.max(...sequentialSizes(maxPackets));
     if (largest > MAX_BURST)
       out.push(
         at(
-          '/traffic/maxPackets',
-          `cannot be spent within a guest's time limit: its largest burst (${largest} packets) takes over 10 minutes at the ${WORST_RATE} packets/s a TCG guest reaches at worst; at most ${maxBudget()}`,
+          `${base}/${maxKey}`,
+          `cannot be spent within a guest's time limit: its largest burst (${largest} ${noun}) takes over 10 minutes at the ${WORST_RATE}/s a TCG guest reaches at worst; at most ${maxBudget()}`,
         ),
       );
-    if (s.traffic.bursts !== undefined)
-      out.push(at('/traffic/bursts', 'is for a fixed packets count: with maxPackets the bursts follow their own schedule (100, 100, 200, 400, ...)'));
+    if (number('bursts') !== undefined)
+      out.push(at(`${base}/bursts`, `is for a fixed ${countKey} count: with ${maxKey} the bursts follow their own schedule (100, 100, 200, 400, ...)`));
     if ((s.changes ?? []).length > 0)
-      out.push(at('/changes', 'need a fixed traffic.packets (a change comes after a numbered burst); maxPackets with changes is not supported yet'));
+      out.push(
+        at('/changes', `need a fixed ${base.slice(1)}.${countKey} (a change comes after a numbered burst); ${maxKey} with changes is not supported yet`),
+      );
   }
   if (burstsKnown && s.traffic.packetsInContainer !== undefined && s.traffic.packetsInContainer < bursts) {
     out.push(at('/traffic/packetsInContainer', `must be at least traffic.bursts (${bursts}): every burst sends packetsInContainer/bursts packets`));
@@ -232,19 +306,27 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
           `names a kernel not in kernels: (${s.kernels.join(', ')}); use "*" for any other kernel`,
         ),
       );
-    if (typeof e === 'object' && e.minPerPacket !== undefined && e.maxPerPacket !== undefined && e.minPerPacket > e.maxPerPacket)
-      out.push(at(`/expect/${kernel}/minPerPacket`, 'is above maxPerPacket'));
+    if (typeof e === 'object') {
+      for (const [unit, packet] of [
+        ['minPerUnit', 'minPerPacket'],
+        ['maxPerUnit', 'maxPerPacket'],
+      ] as const)
+        if (e[unit] !== undefined && e[packet] !== undefined) out.push(at(`/expect/${kernel}/${packet}`, `is the older name of ${unit}: give one of them`));
+      const [min, max] = [e.minPerUnit ?? e.minPerPacket, e.maxPerUnit ?? e.maxPerPacket];
+      if (min !== undefined && max !== undefined && min > max)
+        out.push(at(`/expect/${kernel}/${e.minPerUnit !== undefined ? 'minPerUnit' : 'minPerPacket'}`, 'is above the upper bound (maxPerUnit)'));
+    }
   }
   for (const [kernel, e] of Object.entries(s.expect ?? {})) {
     if (typeof e === 'object' && e.stopsAfter !== undefined && !changeNames.has(e.stopsAfter))
       out.push(at(`/expect/${kernel}/stopsAfter`, `names no change (changes: ${[...changeNames].join(', ') || 'none'})`));
     if (typeof e === 'object' && e.cache !== undefined) out.push(...expectedCacheProblems(s, e.cache, e.verdict, `/expect/${kernel}/cache`, at));
   }
-  out.push(...endpointProblems(s, at), ...topologyProblems(s, at), ...trafgenProblems(s, at));
+  out.push(...endpointProblems(s, at), ...topologyProblems(s, at), ...trafgenProblems(s, at), ...workloadProblems(s, at));
   const fam = s.traffic.family ?? DEFAULTS.traffic.family;
   const remote = fam === 'ipv6' ? s.topology?.remote : s.topology?.remote4;
   for (const key of ['to', 'source'] as const) {
-    if ((s.traffic[key] ?? (key === 'to' ? DEFAULTS.traffic.to : undefined)) === 'remote' && remote === null) {
+    if ((key === 'to' ? trafficTo(s) : s.traffic.source) === 'remote' && remote === null) {
       out.push(at(`/traffic/${key === 'to' ? 'to' : 'source'}`, `is "remote" but topology.${fam === 'ipv6' ? 'remote' : 'remote4'} is null`));
     }
   }

@@ -1,7 +1,9 @@
 // Owns the Scenario type the harness runs: a validated file with every
 // default filled in, plus the helpers that read expectations from it.
 import type { ScenarioInput, ExpectationInput } from './schema.ts';
-import { DEFAULTS } from './defaults.ts';
+import { dirname, resolve } from 'node:path';
+import { DEFAULTS, trafficFrom, trafficTo } from './defaults.ts';
+import type { UnitCounter, UnitKind } from './unit.ts';
 
 type Input = ScenarioInput;
 type Traffic = Input['traffic'];
@@ -11,11 +13,12 @@ type Filled<T> = { [K in keyof T]-?: Exclude<T[K], undefined> };
 
 export type Family = Filled<Traffic>['family'];
 /** The names traffic.to and traffic.source may use instead of an address (network/traffic.ts resolves them). */
-export const ENDPOINTS = ['remote', 'peer', 'guest', 'loopback'] as const;
+export const ENDPOINTS = ['remote', 'peer', 'guest', 'loopback', 'far'] as const;
 
 /** Where a scenario runs: QEMU guests booting catalog kernels, or a container on the host's kernel. */
 export type Backend = Filled<Input>['backends'][number];
-export type Expectation = Exclude<ExpectationInput, string>;
+/** An expectation in its long form, the per-packet names folded into the per-unit ones. */
+export type Expectation = Omit<Exclude<ExpectationInput, string>, 'minPerPacket' | 'maxPerPacket'>;
 export type ExpectedVerdict = Expectation['verdict'];
 
 /**
@@ -38,18 +41,45 @@ export interface Scenario extends Filled<
   guest: Filled<NonNullable<Input['guest']>>;
   topology: Filled<NonNullable<Input['topology']>>;
   firewall: Pick<NonNullable<Input['firewall']>, 'nft'> & Filled<Pick<NonNullable<Input['firewall']>, 'ip6tables'>>;
-  traffic: Filled<Omit<Traffic, 'packets' | 'maxPackets' | 'source'>> &
+  traffic: Filled<Omit<Traffic, 'packets' | 'maxPackets' | 'connections' | 'maxConnections' | 'source'>> &
     Pick<Traffic, 'source'> & {
-      /** A fixed count, or the budget of traffic until decided (untilDecided). */
+      /**
+       * Units of work (see `unit`: packets, or connections for tcp): a fixed
+       * count, or the budget of traffic until decided (untilDecided).
+       */
       packets: number;
       untilDecided: boolean;
     };
   thresholds: Filled<NonNullable<Input['thresholds']>>;
   expect: Record<string, Expectation>;
+  /** What the rates are per, and the kernel counter that counts it (unit.ts). */
+  unit: UnitCounter;
+  /** A program run instead of traffic (traffic.packets is then its iterations). */
+  workload?: Workload;
+}
+
+export interface Workload {
+  /** The C file, absolute (the file names it relative to itself). */
+  program: string;
+  args: string[];
+  /** Seconds one run may take. */
+  timeout: number;
+}
+
+/** The unit a scenario file's rates are per: connections for tcp, forwarded packets across a router, else packets received. */
+export function unitKindOf(s: ScenarioInput): UnitKind {
+  if (s.workload) return 'iteration';
+  if (s.traffic.protocol === 'tcp') return 'connection';
+  if (s.topology?.router) return 'forwarded';
+  return 'packet';
 }
 
 export function toScenario(s: ScenarioInput, file: string): Scenario {
   const t = s.topology ?? {};
+  const w = s.workload;
+  const count = w
+    ? (w.iterations ?? w.maxIterations ?? 0)
+    : (s.traffic.connections ?? s.traffic.maxConnections ?? s.traffic.packets ?? s.traffic.maxPackets ?? 0);
   return {
     file,
     name: s.name,
@@ -65,6 +95,11 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
       peer4: t.peer4 ?? DEFAULTS.topology.peer4,
       remote4: t.remote4 === undefined ? DEFAULTS.topology.remote4 : t.remote4,
       defaultRoute: t.defaultRoute ?? DEFAULTS.topology.defaultRoute,
+      router: t.router ?? DEFAULTS.topology.router,
+      guestFar: t.guestFar ?? DEFAULTS.topology.guestFar,
+      far: t.far ?? DEFAULTS.topology.far,
+      guestFar4: t.guestFar4 ?? DEFAULTS.topology.guestFar4,
+      far4: t.far4 ?? DEFAULTS.topology.far4,
     },
     rules: s.rules ?? [],
     rules4: s.rules4 ?? [],
@@ -76,16 +111,17 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
     traffic: {
       protocol: s.traffic.protocol ?? DEFAULTS.traffic.protocol,
       family: s.traffic.family ?? DEFAULTS.traffic.family,
-      from: s.traffic.from ?? DEFAULTS.traffic.from,
-      to: s.traffic.to ?? DEFAULTS.traffic.to,
+      from: trafficFrom(s),
+      to: trafficTo(s),
       source: s.traffic.source,
       port: s.traffic.port ?? DEFAULTS.traffic.port,
       generator: s.traffic.generator ?? DEFAULTS.traffic.generator,
-      // The loader refuses a file with both or neither.
-      packets: s.traffic.packets ?? s.traffic.maxPackets ?? 0,
-      untilDecided: s.traffic.maxPackets !== undefined,
-      bursts: s.traffic.bursts ?? DEFAULTS.traffic.bursts,
-      packetsInContainer: s.traffic.packetsInContainer ?? DEFAULTS.containerPacketFactor * (s.traffic.packets ?? s.traffic.maxPackets ?? 0),
+      bytes: s.traffic.bytes ?? DEFAULTS.traffic.bytes,
+      // The loader refuses a file with both or neither (connections for tcp, packets else).
+      packets: count,
+      untilDecided: s.traffic.maxPackets !== undefined || s.traffic.maxConnections !== undefined || w?.maxIterations !== undefined,
+      bursts: w?.bursts ?? s.traffic.bursts ?? DEFAULTS.traffic.bursts,
+      packetsInContainer: s.traffic.packetsInContainer ?? DEFAULTS.containerPacketFactor * count,
     },
     watch: s.watch === undefined || s.watch === 'all' ? [] : s.watch,
     survey: s.watch === undefined || s.watch === 'all',
@@ -98,6 +134,8 @@ export function toScenario(s: ScenarioInput, file: string): Scenario {
       minPackets: s.thresholds?.minPackets ?? DEFAULTS.thresholds.minPackets,
     },
     expect: Object.fromEntries(Object.entries(s.expect ?? {}).map(([k, v]) => [k, normalizeExpectation(v)])),
+    unit: { kind: unitKindOf(s), family: s.traffic.family ?? DEFAULTS.traffic.family, from: trafficFrom(s) },
+    workload: w && { program: resolve(dirname(file), w.program), args: w.args ?? [], timeout: w.timeout ?? DEFAULTS.workload.timeout },
   };
 }
 
@@ -111,7 +149,13 @@ export function parseSize(size: string): number {
 }
 
 function normalizeExpectation(e: ExpectationInput): Expectation {
-  return typeof e === 'string' ? { verdict: e } : e;
+  if (typeof e === 'string') return { verdict: e };
+  const { minPerPacket, maxPerPacket, ...rest } = e;
+  // The loader refuses a file that gives both names of one bound.
+  const out: Expectation = { ...rest };
+  if ((e.minPerUnit ?? minPerPacket) !== undefined) out.minPerUnit = e.minPerUnit ?? minPerPacket;
+  if ((e.maxPerUnit ?? maxPerPacket) !== undefined) out.maxPerUnit = e.maxPerUnit ?? maxPerPacket;
+  return out;
 }
 
 /** The expectation for a kernel: its own entry, else "*", else none. */

@@ -15,9 +15,11 @@ const Expectation = Type.Union(
     Type.Object(
       {
         verdict: Type.Union([Type.Literal('leak'), Type.Literal('no-leak')]),
-        minPerPacket: Type.Optional(Type.Number({ description: 'lowest acceptable objects kept per packet' })),
+        minPerUnit: Type.Optional(Type.Number({ description: 'lowest acceptable objects kept per unit of work (packet, connection, iteration)' })),
+        maxPerUnit: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per unit of work' })),
+        minPerPacket: Type.Optional(Type.Number({ description: 'the same as minPerUnit (its older name)' })),
         stopsAfter: Type.Optional(Type.String({ description: 'the leak must stop after the change of this name' })),
-        maxPerPacket: Type.Optional(Type.Number({ description: 'highest acceptable objects kept per packet' })),
+        maxPerPacket: Type.Optional(Type.Number({ description: 'the same as maxPerUnit (its older name)' })),
         cache: Type.Optional(
           Type.String({
             pattern: '^[A-Za-z0-9_:.-]+$',
@@ -28,7 +30,7 @@ const Expectation = Type.Union(
       { additionalProperties: false },
     ),
   ],
-  { description: '"leak", "no-leak", or {verdict, minPerPacket, maxPerPacket, stopsAfter, cache}' },
+  { description: '"leak", "no-leak", or {verdict, minPerUnit, maxPerUnit, stopsAfter, cache}' },
 );
 
 export const ScenarioSchema = Type.Object(
@@ -67,6 +69,17 @@ export const ScenarioSchema = Type.Object(
           peer4: Type.Optional(Cidr4),
           remote4: Type.Optional(Type.Union([Cidr4, Type.Null()])),
           defaultRoute: Type.Optional(Type.Boolean({ default: DEFAULTS.topology.defaultRoute, description: 'guest default routes via the peer' })),
+          router: Type.Optional(
+            Type.Boolean({
+              default: false,
+              description:
+                'the guest as a router: a second namespace (far) on another veth link, forwarding on in the guest, the peer and far routed through it; traffic goes from peer to far and is counted as packets the guest forwarded',
+            }),
+          ),
+          guestFar: Type.Optional(Cidr6),
+          far: Type.Optional(Cidr6),
+          guestFar4: Type.Optional(Cidr4),
+          far4: Type.Optional(Cidr4),
         },
         { additionalProperties: false },
       ),
@@ -105,53 +118,111 @@ export const ScenarioSchema = Type.Object(
         { description: 'changes made to the guest mid-run (e.g. a workaround); the verdict gives the leak rate before and after each' },
       ),
     ),
-    traffic: Type.Object(
-      {
-        protocol: Type.Optional(
-          Type.Union([Type.Literal('icmp'), Type.Literal('udp')], {
-            default: DEFAULTS.traffic.protocol,
-            description: 'icmp: echo requests (flood ping); udp: datagrams sent with socat',
-          }),
-        ),
-        family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: DEFAULTS.traffic.family })),
-        from: Type.Optional(
-          Type.Union([Type.Literal('guest'), Type.Literal('peer')], { default: DEFAULTS.traffic.from, description: 'namespace that sends the echo requests' }),
-        ),
-        generator: Type.Optional(
-          Type.Union([Type.Literal('socket'), Type.Literal('trafgen')], {
-            default: DEFAULTS.traffic.generator,
+    traffic: Type.Optional(
+      Type.Object(
+        {
+          protocol: Type.Optional(
+            Type.Union([Type.Literal('icmp'), Type.Literal('udp'), Type.Literal('tcp')], {
+              default: DEFAULTS.traffic.protocol,
+              description:
+                'icmp: echo requests (flood ping); udp: datagrams sent with socat; tcp: connections opened and closed (give connections or maxConnections; rates are per connection)',
+            }),
+          ),
+          family: Type.Optional(Type.Union([Type.Literal('ipv6'), Type.Literal('ipv4')], { default: DEFAULTS.traffic.family })),
+          from: Type.Optional(
+            Type.Union([Type.Literal('guest'), Type.Literal('peer')], {
+              description: 'namespace that sends (or connects): guest (default) or peer (the only choice with router)',
+            }),
+          ),
+          generator: Type.Optional(
+            Type.Union([Type.Literal('socket'), Type.Literal('trafgen')], {
+              default: DEFAULTS.traffic.generator,
+              description:
+                'socket: ping -f or socat send from the from namespace (round trips); trafgen: the packets the guest receives are written onto the veth link from the peer namespace, one way (several times faster)',
+            }),
+          ),
+          to: Type.Optional(
+            Type.String({ description: 'remote | peer | guest | loopback | far (router) | an address of traffic.family (default: remote; far with router)' }),
+          ),
+          source: Type.Optional(
+            Type.String({
+              description: 'source address of the sender: remote | peer | guest | loopback | an address of traffic.family (default: chosen by the kernel)',
+            }),
+          ),
+          port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.traffic.port, description: 'UDP destination port' })),
+          packets: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests or datagrams sent in all (a fixed count; or give maxPackets)' }),
+          ),
+          maxPackets: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 10_000_000,
+              description: 'traffic until decided: bursts go on until the verdict is reached at the configured confidence or this many packets were sent',
+            }),
+          ),
+          connections: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 1_000_000,
+              description: 'protocol tcp: connections opened and closed in all (a fixed count; or give maxConnections)',
+            }),
+          ),
+          maxConnections: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'protocol tcp: connections until decided (as maxPackets)' }),
+          ),
+          bytes: Type.Optional(
+            Type.Integer({
+              minimum: 0,
+              maximum: 1_048_576,
+              default: DEFAULTS.traffic.bytes,
+              description: 'protocol tcp: bytes each connection sends before it closes (the server reads them all)',
+            }),
+          ),
+          bursts: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 100, default: DEFAULTS.traffic.bursts, description: 'samples are taken after every burst' }),
+          ),
+          packetsInContainer: Type.Optional(
+            Type.Integer({
+              minimum: 1,
+              maximum: 10_000_000,
+              description:
+                "packets (or, with maxPackets, the budget) when run in a container (default: 10 x packets or maxPackets): slab counts are host-wide there, and more packets dilute the host's own churn",
+            }),
+          ),
+        },
+        { additionalProperties: false, description: 'the packets or connections the guest exchanges (or give workload: instead)' },
+      ),
+    ),
+    workload: Type.Optional(
+      Type.Object(
+        {
+          program: Type.String({
+            minLength: 1,
             description:
-              'socket: ping -f or socat send from the from namespace (round trips); trafgen: the packets the guest receives are written onto the veth link from the peer namespace, one way (several times faster)',
+              'a C file (relative to the scenario file), compiled on the host with gcc -static and run in the guest as /usr/local/bin/leaklab-program; e.g. a syzbot reproducer',
           }),
-        ),
-        to: Type.Optional(Type.String({ default: DEFAULTS.traffic.to, description: 'remote | peer | guest | loopback | an address of traffic.family' })),
-        source: Type.Optional(
-          Type.String({
-            description: 'source address of the sender: remote | peer | guest | loopback | an address of traffic.family (default: chosen by the kernel)',
-          }),
-        ),
-        port: Type.Optional(Type.Integer({ minimum: 1, maximum: 65535, default: DEFAULTS.traffic.port, description: 'UDP destination port' })),
-        packets: Type.Optional(
-          Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'echo requests or datagrams sent in all (a fixed count; or give maxPackets)' }),
-        ),
-        maxPackets: Type.Optional(
-          Type.Integer({
-            minimum: 1,
-            maximum: 10_000_000,
-            description: 'traffic until decided: bursts go on until the verdict is reached at the configured confidence or this many packets were sent',
-          }),
-        ),
-        bursts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: DEFAULTS.traffic.bursts, description: 'samples are taken after every burst' })),
-        packetsInContainer: Type.Optional(
-          Type.Integer({
-            minimum: 1,
-            maximum: 10_000_000,
-            description:
-              "packets (or, with maxPackets, the budget) when run in a container (default: 10 x packets or maxPackets): slab counts are host-wide there, and more packets dilute the host's own churn",
-          }),
-        ),
-      },
-      { additionalProperties: false },
+          iterations: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 1_000_000, description: 'runs of the program in all (a fixed count; or give maxIterations)' }),
+          ),
+          maxIterations: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'runs until decided (as traffic.maxPackets)' })),
+          args: Type.Optional(Type.Array(Type.String(), { description: 'arguments of every run (no shell: passed as they are)' })),
+          timeout: Type.Optional(
+            Type.Number({
+              exclusiveMinimum: 0,
+              maximum: 600,
+              default: DEFAULTS.workload.timeout,
+              description: 'seconds one run may take; a run still going then is killed and the run fails saying it hung',
+            }),
+          ),
+          bursts: Type.Optional(
+            Type.Integer({ minimum: 1, maximum: 100, default: DEFAULTS.traffic.bursts, description: 'samples are taken after every burst' }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description: 'a program run N times instead of traffic; rates are per iteration (a run that exited 0), counted by leaklab',
+        },
+      ),
     ),
     watch: Type.Optional(
       Type.Union([Type.Array(Type.String({ pattern: '^[A-Za-z0-9_:.-]+(\\|[A-Za-z0-9_:.-]+)*$' }), { minItems: 1 }), Type.Literal('all')], {
@@ -217,5 +288,13 @@ export const ScenarioSchema = Type.Object(
   { additionalProperties: false, $id: 'https://leaklab.invalid/scenario.schema.json' },
 );
 
-export type ScenarioInput = Static<typeof ScenarioSchema>;
+/** A scenario file as written: traffic: is optional there (a workload: instead). */
+export type ScenarioFile = Static<typeof ScenarioSchema>;
+/** A scenario file as the checks and the rest read it: traffic: always present, empty for a workload (the loader fills it). */
+export type ScenarioInput = Omit<ScenarioFile, 'traffic'> & { traffic: NonNullable<ScenarioFile['traffic']> };
+
+/** The file's words with traffic: filled in (empty) when a workload: replaces it. */
+export function withTraffic(s: ScenarioFile): ScenarioInput {
+  return { ...s, traffic: s.traffic ?? {} };
+}
 export type ExpectationInput = Static<typeof Expectation>;

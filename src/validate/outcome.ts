@@ -9,7 +9,7 @@
 import type { JudgedResult } from '../run/result.ts';
 import { agreement } from '../verdict/agreement.ts';
 import type { VerdictKind } from '../verdict/verdict.ts';
-import { fmtRate } from '../verdict/figures.ts';
+import { fmtRate, perUnit } from '../verdict/figures.ts';
 
 export type Outcome = 'FIX HOLDS' | 'PARTIAL FIX' | 'FIX DOES NOT HOLD' | 'BASE DOES NOT REPRODUCE' | 'FLAKY';
 
@@ -27,8 +27,10 @@ export interface Side {
   consensus: VerdictKind | 'flaky';
   counts: Record<VerdictKind, number>;
   runs: number;
-  /** Objects kept per packet of each run, with its interval. */
+  /** Objects kept per unit of work of each run, with its interval. */
   rates: number[];
+  /** "obj/packet", "obj/connection", ...: what the rates are per. */
+  per: string;
   lows: number[];
   highs: number[];
 }
@@ -45,6 +47,7 @@ export function side(kernel: string, results: JudgedResult[]): Side {
     rates: est.map((e) => e.rate),
     lows: est.map((e) => e.low),
     highs: est.map((e) => e.high),
+    per: perUnit({ unit: results[0]?.verdict.unit }),
   };
   s.consensus = agreement(results.map((r) => r.verdict));
   return s;
@@ -80,19 +83,19 @@ export function outcome(base: Side, patched: Side | undefined): { outcome: Outco
   if (patched.consensus === 'no-leak')
     return {
       outcome: 'FIX HOLDS',
-      why: `leak in ${base.counts.leak}/${base.runs} base runs, none in ${patched.runs}/${patched.runs} patched runs (each < ${fmtRate(Math.max(...patched.highs))} obj/packet)`,
+      why: `leak in ${base.counts.leak}/${base.runs} base runs, none in ${patched.runs}/${patched.runs} patched runs (each < ${fmtRate(Math.max(...patched.highs))} ${patched.per})`,
     };
   if (patched.consensus === 'leak' && Math.max(...patched.highs) < Math.min(...base.lows)) {
     const b = mean(base.rates);
     const p = mean(patched.rates);
     return {
       outcome: 'PARTIAL FIX',
-      why: `base ${fmtRate(b)} -> patched ${fmtRate(p)} obj/packet: leak reduced ${p > 0 ? `${Number((b / p).toPrecision(2))}x` : ''}, not gone`,
+      why: `base ${fmtRate(b)} -> patched ${fmtRate(p)} ${patched.per}: leak reduced ${p > 0 ? `${Number((b / p).toPrecision(2))}x` : ''}, not gone`,
     };
   }
   return {
     outcome: 'FIX DOES NOT HOLD',
-    why: `patched ${patched.kernel} gave ${describeCounts(patched)} in ${patched.runs} runs (${patched.rates.map((r) => fmtRate(r)).join(', ')} obj/packet)`,
+    why: `patched ${patched.kernel} gave ${describeCounts(patched)} in ${patched.runs} runs (${patched.rates.map((r) => fmtRate(r)).join(', ')} ${patched.per})`,
   };
 }
 

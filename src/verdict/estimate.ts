@@ -53,18 +53,23 @@ export const NOISE_FLOOR = 0.5;
 
 /** Fits drift and one rate per segment; `level` is the two-sided confidence of each interval. */
 export function fitRates(incs: Increment[], segmentCount: number, level: number): Fit {
-  const p = 1 + segmentCount;
+  // A segment in which the kernel counted no unit of work (a counter the
+  // workload never moved) says nothing of its rate: its phases inform only
+  // the drift, and its own rate is unbounded (never a "no leak").
+  const counted = Array.from({ length: segmentCount }, (_, s) => incs.some((inc) => inc.segment === s && inc.packets > 0));
+  const column = counted.map((c, s) => (c ? 1 + counted.slice(0, s).filter(Boolean).length : -1));
+  const p = 1 + counted.filter(Boolean).length;
   const rows = incs.map((inc) => {
     const x = new Array<number>(p).fill(0);
     x[0] = 1;
-    x[1 + inc.segment] = inc.packets;
+    if (column[inc.segment] > 0) x[column[inc.segment]] = inc.packets;
     return x;
   });
   const ys = incs.map((inc) => inc.objects);
   const xtx = Array.from({ length: p }, (_, a) => Array.from({ length: p }, (_, b) => rows.reduce((s, x) => s + x[a] * x[b], 0)));
   const xty = Array.from({ length: p }, (_, a) => rows.reduce((s, x, j) => s + x[a] * ys[j], 0));
   const inv = invert(xtx);
-  if (!inv) throw new Error('fitRates: every segment needs packets and the run an idle phase (the protocol guarantees both)');
+  if (!inv) throw new Error('fitRates: the run needs an idle phase (the protocol guarantees one)');
   const beta = inv.map((row) => row.reduce((s, v, b) => s + v * xty[b], 0));
   const rss = rows.reduce((s, x, j) => s + (ys[j] - x.reduce((t, v, a) => t + v * beta[a], 0)) ** 2, 0);
   const df = incs.length - p;
@@ -74,15 +79,27 @@ export function fitRates(incs: Increment[], segmentCount: number, level: number)
   const segments = Array.from({ length: segmentCount }, (_, s) => {
     const mine = incs.filter((inc) => inc.segment === s);
     const packets = mine.reduce((a, inc) => a + inc.packets, 0);
-    const rate = beta[1 + s];
     const kept = mine.reduce((a, inc) => a + inc.objects, 0) - beta[0] * mine.length;
-    const varNoise = noise ** 2 * inv[1 + s][1 + s];
+    const trafficPhases = mine.filter((i) => i.traffic).length;
+    if (column[s] < 0) return { rate: 0, low: -Infinity, high: Infinity, level, packets, kept, trafficPhases };
+    const rate = beta[column[s]];
+    const varNoise = noise ** 2 * inv[column[s]][column[s]];
     const varCount = packets > 0 ? Math.max(rate, 0) / packets : 0;
     const half = t * Math.sqrt(varNoise + varCount);
     const high = Math.max(rate + half, poissonUpper(Math.max(0, Math.round(kept)), level) / Math.max(packets, 1));
-    return { rate, low: rate - half, high, level, packets, kept, trafficPhases: mine.filter((i) => i.traffic).length };
+    return { rate, low: rate - half, high, level, packets, kept, trafficPhases };
   });
   return { segments, drift: beta[0], noise, df };
+}
+
+/**
+ * Whether a count kept from the first sample to the last (both after a
+ * flush and settling, the last after an idle phase) lies above `allowed`
+ * beyond what the noise of two samples explains, at `level`.
+ */
+export function keptBeyondNoise(kept: number, allowed: number, fit: Pick<Fit, 'noise' | 'df'>, level: number): boolean {
+  const t = tQuantile(1 - (1 - level) / 2, Math.max(fit.df, 1));
+  return kept - t * fit.noise * Math.SQRT2 > allowed;
 }
 
 /** Exact upper limit of a Poisson mean after seeing k events (two-sided level). */

@@ -4,6 +4,7 @@
 // detection limit of a "no leak".
 import type { Verdict } from './verdict.ts';
 import type { RateEstimate } from './estimate.ts';
+import { unitNames, objPer } from '../scenario/unit.ts';
 
 /** How a verdict is written wherever one is printed. */
 export const LABEL = { leak: 'LEAK', 'no-leak': 'no leak', inconclusive: 'INCONCLUSIVE' } as const;
@@ -20,11 +21,17 @@ export function fmtRate(x: number, ...alongside: number[]): string {
   return /^-0\.0*$/.test(s) ? s.slice(1) : s;
 }
 
-/** The deciding figures: "+0.062 obj/packet [0.058, 0.067]", or "< 0.00040 obj/packet at 95 %" for no leak. */
+/** "obj/packet", "obj/connection", "obj/iteration": what a verdict's rates are per. */
+export function perUnit(v: Pick<Verdict, 'unit'>): string {
+  return objPer(v.unit);
+}
+
+/** The deciding figures: "+0.062 obj/packet [0.058, 0.067]", or "< 0.00040 obj/packet at 95 %" for no leak (per the verdict's unit). */
 export function rateFigures(v: Verdict, e: RateEstimate = v.deciding.estimate): string {
-  if (v.verdict === 'no-leak' && v.tolerance === 0) return `< ${fmtRate(e.high)} obj/packet at ${pct(v.confidence)}`;
+  if (!Number.isFinite(e.high)) return `no rate: no ${unitNames(v.unit).one} counted`;
+  if (v.verdict === 'no-leak' && v.tolerance === 0) return `< ${fmtRate(e.high)} ${perUnit(v)} at ${pct(v.confidence)}`;
   const d = (x: number) => fmtRate(x, Math.abs(e.rate) > 0 ? e.rate : e.high);
-  return `${e.rate >= 0 ? '+' : ''}${d(e.rate)} obj/packet [${d(e.low)}, ${d(e.high)}]`;
+  return `${e.rate >= 0 ? '+' : ''}${d(e.rate)} ${perUnit(v)} [${d(e.low)}, ${d(e.high)}]`;
 }
 
 export function pct(level: number): string {

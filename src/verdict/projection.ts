@@ -6,6 +6,7 @@
 // It is arithmetic on the kernel's own figures: a rate held up forever, with
 // nothing else using memory; the report says so.
 import type { RateEstimate } from './estimate.ts';
+import { unitNames, type UnitKind } from '../scenario/unit.ts';
 
 /** What a projection needs of a leaking cache (verdict.ts's CacheVerdict has it). */
 export interface LeakingCache {
@@ -15,7 +16,10 @@ export interface LeakingCache {
 }
 
 export interface ProjectionBasis {
+  /** Units of work per second (packets, connections, iterations: see unit). */
   packetsPerSecond: number;
+  /** The unit the rate counts (absent in an older report.json: packets). */
+  unit?: UnitKind;
   /** Where the rate comes from: the scenario's project: (or --packets-per-second), or the bursts of this run. */
   rateFrom: 'given' | 'measured';
   memoryBytes: number;
@@ -87,7 +91,7 @@ export function fmtDuration(seconds: number): string {
 
 /** The projection as one sentence. */
 export function projectionText(p: Projection): string {
-  const rate = `${Math.round(p.packetsPerSecond)} packets/s${p.rateFrom === 'measured' ? ' (the rate of this run)' : ''}`;
+  const rate = `${Number(p.packetsPerSecond.toPrecision(2)) >= 100 ? Math.round(p.packetsPerSecond) : Number(p.packetsPerSecond.toPrecision(2))} ${unitNames(p.unit).many}/s${p.rateFrom === 'measured' ? ' (the rate of this run)' : ''}`;
   const memory = `${fmtMemory(p.memoryBytes)}${p.memoryFrom === 'guest' ? " (the guest's memory)" : ''}`;
   const range = `${fmtDuration(p.soonest)} to ${p.latest === undefined ? 'never' : fmtDuration(p.latest)}`;
   const unknown = p.unknownFootprint.length ? `; not counted (no footprint known): ${p.unknownFootprint.join(', ')}` : '';

@@ -24,7 +24,7 @@ test('the suite gives LEAK only for the seed scenarios (ping, UDP, workaround) o
     const shouldLeak = res.scenario.startsWith('fib6-suppress') && res.kernel.endsWith('-fix-reverted');
     const workaround = res.scenario === 'fib6-suppress-workaround';
     t.is(res.verdict?.verdict, shouldLeak ? 'leak' : 'no-leak', label);
-    t.true(res.verdict.packetsIn >= 1900, `${label}: ${res.verdict.packetsIn} packets counted by the guest`);
+    t.true(res.verdict.units >= 1900, `${label}: ${res.verdict.units} packets counted by the guest`);
     const e = res.verdict.deciding.estimate;
     if (shouldLeak && workaround) {
       // 1500 of 2000 packets arrive before the rule is deleted; the first segment leaks one per packet.

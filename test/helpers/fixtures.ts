@@ -28,7 +28,7 @@ export function recordedMeasurement(run: string, s: Scenario, watch = s.watch): 
   let segment = 0;
   const phases = recordedPhases(run).map(({ kind, text }) => {
     if (kind === 'traffic') segment += s.changes.filter((c) => c.afterBurst === burst++).length;
-    const sample = s.survey ? parseSampleOf(s, text) : parseSample(text, watch, s.traffic.family);
+    const sample = s.survey ? parseSampleOf(s, text) : parseSample(text, watch, s.unit);
     return { kind, segment, sent: 0, sample, seconds: 0 };
   });
   return { phases, stop: 'fixed', looks: 1 };

@@ -30,7 +30,7 @@ function kmemleakReport(kernel: string): string {
 }
 
 function readings(kernel: string, cache: string): TraceReadings {
-  const packets = (f: string) => parseSample(fixture('attribution', kernel, f), [cache], 'ipv6').packetsIn;
+  const packets = (f: string) => parseSample(fixture('attribution', kernel, f), [cache], 'ipv6').units;
   return {
     before: parseAllocTracesDump(fixture('attribution', kernel, 'before-alloc_traces.txt')),
     after: parseAllocTracesDump(fixture('attribution', kernel, 'after-alloc_traces.txt')),

@@ -15,7 +15,8 @@ test('every scenario shipped in scenarios/ is valid', async (t) => {
   t.deepEqual(seed.kernels, ['v6.1-fix-reverted', 'v6.1', 'debian-6.1-cloud', 'v6.12-fix-reverted', 'v6.12', 'debian-6.12-cloud']);
   t.is(seed.traffic.packets, 2000);
   t.is(seed.topology.remote, '2001:db8:ffff::1/128');
-  t.deepEqual(seed.expect['v6.1-fix-reverted'], { verdict: 'leak', minPerPacket: 0.9, maxPerPacket: 1.1 });
+  // The file says minPerPacket/maxPerPacket: the older names of minPerUnit/maxPerUnit.
+  t.deepEqual(seed.expect['v6.1-fix-reverted'], { verdict: 'leak', minPerUnit: 0.9, maxPerUnit: 1.1 });
   t.deepEqual(seed.expect['*'], { verdict: 'no-leak' });
 });
 
@@ -36,11 +37,15 @@ test('a YAML syntax error is reported with its position', (t) => {
   t.is(problems[0].file, 'broken.yaml');
 });
 
-test('a missing required key names the key', (t) => {
+test('a missing required key names the key; no traffic: (nor workload:) names the count it needs', (t) => {
   const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\nwatch: [ip6_dst_cache]\n', 'no-traffic.yaml');
-  t.is(problems.length, 1);
-  t.is(problems[0].key, 'traffic');
-  t.regex(problems[0].message, /required/i);
+  t.deepEqual(
+    problems.map((p) => `${p.key}: ${p.message}`),
+    ['traffic: needs packets (a fixed count) or maxPackets (a budget: traffic until decided)'],
+  );
+  const noName = parseScenarioText('kernels: [v6.1]\ntraffic: { packets: 100 }\n', 'no-name.yaml').problems;
+  t.is(noName[0].key, 'name');
+  t.regex(noName[0].message, /required/i);
 });
 
 test('statistical settings out of range, and traffic that cannot be sent, are rejected with their lines', (t) => {
@@ -197,12 +202,12 @@ test('expectations for kernels the scenario does not run, and min above max, are
 
 test('choices and misspelt keys inside a union are named precisely', (t) => {
   const { problems } = parseScenarioText(
-    'name: x\nkernels: [v6.1]\ntraffic: { packets: 100, protocol: tcp }\nwatch: [a]\nexpect: { v6.1: { verdict: leak, stopAfter: x } }\n',
+    'name: x\nkernels: [v6.1]\ntraffic: { packets: 100, protocol: sctp }\nwatch: [a]\nexpect: { v6.1: { verdict: leak, stopAfter: x } }\n',
     'u.yaml',
   );
   t.deepEqual(
     problems.map((p) => `${p.key}: ${p.message}`),
-    ['traffic.protocol: must be one of: "icmp", "udp"; got "tcp"', 'expect.v6.1.stopAfter: unknown key (check its spelling and level)'],
+    ['traffic.protocol: must be one of: "icmp", "udp", "tcp"; got "sctp"', 'expect.v6.1.stopAfter: unknown key (check its spelling and level)'],
   );
 });
 
@@ -275,12 +280,14 @@ test('traffic.to and traffic.source are an endpoint name or an address of the tr
     t.deepEqual(problemsOf(ok), [], ok);
   }
   t.deepEqual(problemsOf('to: "2001:db8:ffff::1; touch /tmp/x"'), [
-    '3:30 traffic.to: is "2001:db8:ffff::1; touch /tmp/x": give an endpoint (remote, peer, guest, loopback) or an IPv6 address',
+    '3:30 traffic.to: is "2001:db8:ffff::1; touch /tmp/x": give an endpoint (remote, peer, guest, loopback, far) or an IPv6 address',
   ]);
-  t.deepEqual(problemsOf('to: not-an-address'), ['3:30 traffic.to: is "not-an-address": give an endpoint (remote, peer, guest, loopback) or an IPv6 address']);
+  t.deepEqual(problemsOf('to: not-an-address'), [
+    '3:30 traffic.to: is "not-an-address": give an endpoint (remote, peer, guest, loopback, far) or an IPv6 address',
+  ]);
   t.deepEqual(problemsOf('to: 192.0.2.2'), ['3:30 traffic.to: is an IPv4 address but traffic.family is ipv6: give an IPv6 address, or family: ipv4']);
   t.deepEqual(problemsOf('family: ipv4, to: peer, source: "$(reboot)"'), [
-    '3:58 traffic.source: is "$(reboot)": give an endpoint (remote, peer, guest, loopback) or an IPv4 address',
+    '3:58 traffic.source: is "$(reboot)": give an endpoint (remote, peer, guest, loopback, far) or an IPv4 address',
   ]);
 });
 

@@ -46,7 +46,7 @@ test('a survey sample counts every slab, keyed by the name /proc/slabinfo gives 
   t.true(s.caches['kmalloc-64'].objects > 0);
   t.true(s.memTotalKb! > 400 * 1024 && s.memTotalKb! < 512 * 1024, `${s.memTotalKb}`);
   t.true(s.sunreclaimKb! > 0);
-  t.true(s.packetsIn > 0);
+  t.true(s.units > 0);
 });
 
 test('the fixed kernel: no cache grows; "no leak" gives the detection limit of the noisiest cache', (t) => {
@@ -81,7 +81,7 @@ test('a leak in a general-purpose cache is found there (calibration kernel: one 
     ['kmalloc-64'],
   );
   t.true(Math.abs(v.deciding.estimate.rate - 1) < 0.1, `${v.deciding.estimate.rate}`);
-  t.true(meetsExpectation(v, { verdict: 'leak', cache: 'kmalloc-64', minPerPacket: 0.9 }).ok);
+  t.true(meetsExpectation(v, { verdict: 'leak', cache: 'kmalloc-64', minPerUnit: 0.9 }).ok);
   const wrong = meetsExpectation(v, { verdict: 'leak', cache: 'ip6_dst_cache' });
   t.false(wrong.ok);
   t.is(wrong.why, 'expected the leak in ip6_dst_cache, found it in kmalloc-64');
@@ -101,7 +101,7 @@ test('without slab_nomerge a leak is named by the slab slabtop shows, with every
   t.is(leak.cache, 'maple_node', 'the name /proc/slabinfo gives the slab on this kernel');
   t.is(leak.mergedInto, ':0000256');
   t.deepEqual(leak.sharedWith, ['filp', 'ip6_dst_cache', 'pool_workqueue'], 'every other name of the slab, sorted');
-  t.true(meetsExpectation(v, { verdict: 'leak', cache: 'ip6_dst_cache', minPerPacket: 0.9, maxPerPacket: 1.1 }).ok, 'found through the slab that holds it');
+  t.true(meetsExpectation(v, { verdict: 'leak', cache: 'ip6_dst_cache', minPerUnit: 0.9, maxPerUnit: 1.1 }).ok, 'found through the slab that holds it');
 });
 
 test('links are "name slab" lines; a cache created mid-run counts 0 objects before it existed', (t) => {

@@ -16,6 +16,7 @@ const s = (consensus: Side['consensus'], leak: number, noLeak: number, inconclus
     rates: Array(runs).fill(rate),
     lows: Array(runs).fill(rate - half),
     highs: Array(runs).fill(rate + half),
+    per: 'obj/packet',
   };
 };
 

@@ -28,7 +28,7 @@ function twoCaches(run: string, otherRun: string): { s: Scenario; m: Measurement
 
 test('the counts a verdict reports are the recorded ones: before, after, kept, packets', (t) => {
   const v = judge(seed, recordedMeasurement('seed-v6.1-fix-reverted', seed));
-  t.is(v.packetsIn, 2049);
+  t.is(v.units, 2049);
   t.is(v.deciding.objectsBefore, 71);
   t.is(v.deciding.objectsAfter, 2119);
   t.is(v.deciding.objectsKept, 2048);
@@ -102,7 +102,10 @@ test('too few packets: inconclusive, the reason names minPackets, and no packet 
   const strict = toScenario({ name: 'x', kernels: ['k'], traffic: { packets: 10 }, watch: ['ip6_dst_cache'], thresholds: { minPackets: 100000 } }, '/x.yaml');
   const v = judge(strict, recordedMeasurement('seed-v6.1-fix-reverted', strict));
   t.is(v.verdict, 'inconclusive');
-  t.is(v.reason, 'only 2049 packets received (thresholds.minPackets is 100000): check that the traffic reaches its destination');
+  t.is(
+    v.reason,
+    'only 2049 packets counted by Ip6InReceives (/proc/net/snmp6) (thresholds.minPackets is 100000): check that the traffic reaches its destination',
+  );
   t.is(v.packetsToDecide, undefined);
   // Exactly minPackets is enough.
   const exact = toScenario({ name: 'x', kernels: ['k'], traffic: { packets: 10 }, watch: ['ip6_dst_cache'], thresholds: { minPackets: 2049 } }, '/x.yaml');
@@ -132,9 +135,9 @@ test('expectations: each way a verdict can miss one says how', (t) => {
   const leak = judge(seed, recordedMeasurement('seed-v6.1-fix-reverted', seed));
   t.deepEqual(meetsExpectation(leak, { verdict: 'leak' }), { ok: true, why: 'as expected (leak)' });
   t.deepEqual(meetsExpectation(leak, { verdict: 'no-leak' }), { ok: false, why: 'expected no-leak, got leak' });
-  t.deepEqual(meetsExpectation(leak, { verdict: 'leak', minPerPacket: 1.1 }), { ok: false, why: 'expected at least 1.1 obj/packet, got 1.000' });
-  t.deepEqual(meetsExpectation(leak, { verdict: 'leak', maxPerPacket: 0.9 }), { ok: false, why: 'expected at most 0.9 obj/packet, got 1.000' });
-  t.true(meetsExpectation(leak, { verdict: 'leak', minPerPacket: 0.9, maxPerPacket: 1.1 }).ok);
+  t.deepEqual(meetsExpectation(leak, { verdict: 'leak', minPerUnit: 1.1 }), { ok: false, why: 'expected at least 1.1 obj/packet, got 1.000' });
+  t.deepEqual(meetsExpectation(leak, { verdict: 'leak', maxPerUnit: 0.9 }), { ok: false, why: 'expected at most 0.9 obj/packet, got 1.000' });
+  t.true(meetsExpectation(leak, { verdict: 'leak', minPerUnit: 0.9, maxPerUnit: 1.1 }).ok);
   t.deepEqual(meetsExpectation(leak, { verdict: 'leak', stopsAfter: 'remove rule' }), {
     ok: false,
     why: 'expected the leak to stop after "remove rule", it did not stop (start: 1.000)',

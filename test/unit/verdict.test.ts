@@ -73,7 +73,7 @@ test('a container on the host kernel (recorded, fixed 6.18): host-wide churn is 
   t.true(v.deciding.noise > 10, `noise ${v.deciding.noise}`);
   const e = v.deciding.estimate;
   t.true(e.high > 0.002 && e.high < 0.05, `limit ${e.high}: wider than a quiet guest's ~0.0002 for the same packets`);
-  t.true(v.packetsIn > 20_000);
+  t.true(v.units > 20_000);
 });
 
 test('mid-run change (recorded workaround): the first segment leaks, the one after the change is clean', (t) => {
@@ -93,7 +93,7 @@ test('a tolerance above the rate: no leak when the interval lies below it, incon
   const straddling = { ...seed, thresholds: { ...seed.thresholds, tolerance: 0.06 } };
   const v = judge(straddling, m);
   t.is(v.verdict, 'inconclusive');
-  t.true((v.packetsToDecide ?? 0) > v.packetsIn, `${v.packetsToDecide}`);
+  t.true((v.packetsToDecide ?? 0) > v.units, `${v.packetsToDecide}`);
   t.is(packetsToDecide({ ...v.deciding.estimate, rate: 0.06 }, 0.06), undefined);
 });
 

@@ -1,6 +1,7 @@
 // Owns the container image of a guest recipe: the recipe's rootfs (the same
 // tar the QEMU initramfs is made from) minus its pruned paths, plus
-// leaklab's init (images/guest-init.sh), imported into Docker (no registry
+// leaklab's init (images/guest-init.sh) and its guest tools (compiled by
+// image/guest-programs.ts), imported into Docker (no registry
 // needed, none is reachable) and tagged by the content of both, so it is
 // made once and reused while present.
 import { createReadStream } from 'node:fs';
@@ -8,6 +9,7 @@ import { readFile, stat } from 'node:fs/promises';
 import type Docker from 'dockerode';
 import tar from 'tar-stream';
 import { type Recipe, rootfsTar, GUEST_INIT } from '../../image/recipe.ts';
+import { guestTools, GUEST_PROGRAM_DIR, type GuestProgram } from '../../image/guest-programs.ts';
 import { GUEST_PATH } from '../guest.ts';
 import { sha256, short } from '../../util/hash.ts';
 import { dockerError } from './engine.ts';
@@ -19,7 +21,9 @@ export const LABEL = 'leaklab';
 
 export async function containerImage(ctx: Context, docker: Docker, recipe: Recipe): Promise<string> {
   const init = await readFile(GUEST_INIT);
-  const tag = `${recipe.name}-${short(sha256('container-v1', recipe.key, init.toString()))}`;
+  const tools = await guestTools(ctx);
+  // A tool's binary path names its content (the cache key): a changed tool is a new image.
+  const tag = `${recipe.name}-${short(sha256('container-v2', recipe.key, init.toString(), ...tools.map((t) => t.binary)))}`;
   const ref = `${IMAGE_REPO}:${tag}`;
   if (await imageExists(docker, ref)) return ref;
   const rootfs = await rootfsTar(ctx, recipe);
@@ -28,7 +32,7 @@ export async function containerImage(ctx: Context, docker: Docker, recipe: Recip
   const task = ctx.progress.task('image', (await stat(rootfs)).size);
   const source = createReadStream(rootfs);
   source.on('data', () => task.update(source.bytesRead, `importing into Docker: ${(source.bytesRead / 1e6).toFixed(0)} MB read`));
-  const stream = withLeaklabInit(source, recipe.prune, init);
+  const stream = withLeaklabInit(source, recipe.prune, init, await Promise.all(tools.map(async (t) => ({ ...t, bytes: await readFile(t.binary) }))));
   try {
     const out = await docker.importImage(stream, {
       repo: IMAGE_REPO,
@@ -54,8 +58,8 @@ async function imageExists(docker: Docker, ref: string): Promise<boolean> {
   }
 }
 
-/** The rootfs tar re-packed on the fly: pruned paths left out, /leaklab/init added. */
-function withLeaklabInit(rootfs: NodeJS.ReadableStream, prune: string[], init: Buffer): NodeJS.ReadableStream {
+/** The rootfs tar re-packed on the fly: pruned paths left out, /leaklab/init and the tools added. */
+function withLeaklabInit(rootfs: NodeJS.ReadableStream, prune: string[], init: Buffer, tools: (GuestProgram & { bytes: Buffer })[]): NodeJS.ReadableStream {
   const pack = tar.pack();
   const extract = tar.extract();
   const pruned = (name: string) => {
@@ -73,6 +77,8 @@ function withLeaklabInit(rootfs: NodeJS.ReadableStream, prune: string[], init: B
   extract.on('finish', () => {
     pack.entry({ name: 'leaklab/', type: 'directory', mode: 0o755 });
     pack.entry({ name: 'leaklab/init', mode: 0o755 }, init);
+    // usr/local/bin is in Debian's rootfs already: only the files are added.
+    for (const t of tools) pack.entry({ name: `${GUEST_PROGRAM_DIR.slice(1)}/${t.name}`, mode: 0o755 }, t.bytes);
     pack.finalize();
   });
   extract.on('error', (err) => pack.destroy(err));

@@ -8,8 +8,13 @@ import { DockerGuest } from './docker-guest.ts';
 import { connectDocker, hostKernelRelease } from './engine.ts';
 import { containerImage } from './container-image.ts';
 import type { Context } from '../../util/context.ts';
+import { LeaklabError } from '../../util/errors.ts';
 
 export async function prepareContainer(ctx: Context, s: Scenario, runId: string): Promise<PreparedGuest> {
+  if (s.workload)
+    throw new LeaklabError('scenario', `${s.name} runs a program (workload:), which the docker backend cannot run yet`, {
+      hint: 'run it with --backend qemu (or backends: [qemu] in the scenario)',
+    });
   const docker = await connectDocker(ctx.config.dockerHost);
   const release = await hostKernelRelease(docker);
   const recipe = await loadRecipe(ctx.config.imagesDir, s.guest.image);

@@ -7,6 +7,7 @@ import type { KernelArtifact } from '../../kernel/artifact.ts';
 import { readKernelConfig, modulesToLoad, scenarioRequirements } from '../../kernel/requirements.ts';
 import { loadRecipe } from '../../image/recipe.ts';
 import { initramfsFor } from '../../image/initramfs.ts';
+import { guestProgramsFor } from '../../image/guest-programs.ts';
 import type { PreparedGuest } from '../guest.ts';
 import { QemuGuest, qemuVersion } from './qemu-guest.ts';
 import { chooseAccel } from './accel.ts';
@@ -18,7 +19,7 @@ export async function prepareQemuGuest(ctx: Context, s: Scenario, kernel: Kernel
   const config = kernel.configPath ? await readKernelConfig(kernel.configPath) : new Map<string, string>();
   const modules = kernel.modulesDir ? modulesToLoad(config, scenarioRequirements(s)) : [];
   const recipe = await loadRecipe(ctx.config.imagesDir, s.guest.image);
-  const initrd = await initramfsFor(ctx, recipe, kernel, modules);
+  const initrd = await initramfsFor(ctx, recipe, kernel, modules, await guestProgramsFor(ctx, s.workload));
   const { accel, why } = await chooseAccel(ctx.config.accel);
   return {
     kernel: kernel.name,
