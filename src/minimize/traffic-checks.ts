@@ -23,7 +23,12 @@ const isEndpoint = (a: string | undefined) => a === undefined || (ENDPOINTS as r
 const isLoopback = (a: string) => a === 'loopback' || a === '::1' || a.startsWith('127.');
 
 export function trafficChecks(s: ScenarioInput): TrafficCheck[] {
-  return [loopback(s), ipv4(s), otherProtocol(s), otherDirection(s)];
+  const checks = [loopback(s), ipv4(s), otherProtocol(s), otherDirection(s)];
+  // They trade one packet stream for another: a program, TCP connections or forwarded packets have no such variant.
+  const other = s.workload ? 'a program (workload:)' : s.traffic.protocol === 'tcp' ? 'TCP connections' : s.topology?.router ? 'forwarded packets' : undefined;
+  if (other)
+    return checks.map((c) => ({ ...c, input: undefined, notApplicable: `the traffic checks vary ping and UDP traffic; this scenario drives ${other}` }));
+  return checks;
 }
 
 function withTraffic(s: ScenarioInput, traffic: Partial<ScenarioInput['traffic']>): ScenarioInput {

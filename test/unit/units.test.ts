@@ -13,6 +13,7 @@ import { parseSample, unitsCounted, sections } from '../../src/probe/slab.ts';
 import { burstScript, reachabilityScript } from '../../src/network/traffic.ts';
 import { topologySteps } from '../../src/network/topology.ts';
 import { rateNumbers } from '../../src/report/text.ts';
+import { trafficChecks } from '../../src/minimize/traffic-checks.ts';
 import { recordedMeasurement, fixture } from '../helpers/fixtures.ts';
 
 function scenario(traffic: string, more = ''): { s?: Scenario; problems: string[] } {
@@ -173,4 +174,21 @@ test('growth after every burst that the next idle phase frees (1 kmalloc-32 per 
   t.regex(v.reason, /^grew during the bursts \(\+0\.0036 obj\/connection\) but 0 objects were kept by the end of the run \(2000 connections\)/);
   // The shipped scenario accepts a transient of up to 0.01 per connection: no leak.
   t.is(judge(s, recordedMeasurement('tcp-transient-v6.1', s)).verdict, 'no-leak');
+});
+
+test('minimize: the traffic checks (loopback, IPv4, the other protocol and direction) do not apply to TCP, a router or a program', (t) => {
+  const input = (text: string) => parseScenarioText(`name: x\nkernels: [v6.1]\n${text}`, 'x.yaml').value!;
+  for (const text of [
+    'traffic: { protocol: tcp, to: peer, connections: 100 }\n',
+    'topology: { router: true }\ntraffic: { packets: 100 }\n',
+    'workload: { program: r.c, iterations: 100 }\n',
+  ]) {
+    const checks = trafficChecks(input(text));
+    t.is(checks.length, 4);
+    t.true(
+      checks.every((c) => c.input === undefined && /^the traffic checks vary ping and UDP traffic; this scenario drives /.test(c.notApplicable ?? '')),
+      text,
+    );
+  }
+  t.true(trafficChecks(input('traffic: { packets: 100 }\n')).some((c) => c.input !== undefined));
 });
