@@ -42,32 +42,10 @@ export function topologySteps(s: Scenario): Step[] {
   const t = s.topology;
   const v4 = s.traffic.family === 'ipv4' || s.rules4.length > 0;
   const lines = [
-    // Its stderr only when it fails: on kernels without file locking (tinyconfig)
-    // it warns "could not flock netns runtime directory" and carries on, and that
-    // line would top every later step's error in this phase.
-    `ip netns add ${PEER_NS} 2>/tmp/leaklab.netns-add || { rc=$?; cat /tmp/leaklab.netns-add >&2; exit $rc; }`,
     // No duplicate address detection anywhere: link-local addresses (used by
     // neighbour discovery) are usable at once instead of ~1 s later.
     `echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad`,
-    `ip netns exec ${PEER_NS} sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'`,
-    // Made here, then moved: made straight into the peer namespace, both ends
-    // get ifindex 2, and the kernel's link watcher then treats the peer's
-    // carrier change as not urgent and batches it for up to 1 s, during which
-    // the first packets wait (found in containers, where only lo exists).
-    `ip link add veth0 type veth peer name veth1`,
-    `ip link set veth1 netns ${PEER_NS}`,
-    `ip -n ${PEER_NS} link set lo up`,
-    // nodad: addresses are usable at once instead of after duplicate detection.
-    `ip -6 addr add ${shWord(t.guest)} dev veth0 nodad`,
-    `ip -n ${PEER_NS} -6 addr add ${shWord(t.peer)} dev veth1 nodad`,
-    v4 ? `ip -4 addr add ${shWord(t.guest4)} dev veth0` : '',
-    v4 ? `ip -n ${PEER_NS} -4 addr add ${shWord(t.peer4)} dev veth1` : '',
-    `ip link set veth0 up`,
-    `ip -n ${PEER_NS} link set veth1 up`,
-    // Packets sent before the kernel marks both ends up are held or dropped: wait (5 s at most each).
-    operstateUp('veth0'),
-    // ip netns exec mounts the peer's own /sys, where veth1 is.
-    `ip netns exec ${PEER_NS} sh -ec ${shQuote(operstateUp('veth1'))}`,
+    ...linkedNamespace({ ns: PEER_NS, guestDev: 'veth0', nsDev: 'veth1', guest: t.guest, other: t.peer, ...(v4 ? { guest4: t.guest4, other4: t.peer4 } : {}) }),
     t.remote ? `ip -n ${PEER_NS} -6 addr add ${shWord(t.remote)} dev lo` : '',
     v4 && t.remote4 ? `ip -n ${PEER_NS} -4 addr add ${shWord(t.remote4)} dev lo` : '',
     t.defaultRoute ? `ip -6 route add default via ${shWord(hostOf(t.peer))} dev veth0` : '',
@@ -99,25 +77,59 @@ export function topologySteps(s: Scenario): Step[] {
 function routerLines(s: Scenario, v4: boolean): string[] {
   const t = s.topology;
   return [
-    `ip netns add ${FAR_NS} 2>/tmp/leaklab.netns-add || { rc=$?; cat /tmp/leaklab.netns-add >&2; exit $rc; }`,
-    `ip netns exec ${FAR_NS} sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'`,
-    `ip link add veth2 type veth peer name veth3`,
-    `ip link set veth3 netns ${FAR_NS}`,
-    `ip -n ${FAR_NS} link set lo up`,
-    `ip -6 addr add ${shWord(t.guestFar)} dev veth2 nodad`,
-    `ip -n ${FAR_NS} -6 addr add ${shWord(t.far)} dev veth3 nodad`,
-    v4 ? `ip -4 addr add ${shWord(t.guestFar4)} dev veth2` : '',
-    v4 ? `ip -n ${FAR_NS} -4 addr add ${shWord(t.far4)} dev veth3` : '',
-    `ip link set veth2 up`,
-    `ip -n ${FAR_NS} link set veth3 up`,
-    operstateUp('veth2'),
-    `ip netns exec ${FAR_NS} sh -ec ${shQuote(operstateUp('veth3'))}`,
+    ...linkedNamespace({
+      ns: FAR_NS,
+      guestDev: 'veth2',
+      nsDev: 'veth3',
+      guest: t.guestFar,
+      other: t.far,
+      ...(v4 ? { guest4: t.guestFar4, other4: t.far4 } : {}),
+    }),
     `echo 1 > /proc/sys/net/ipv6/conf/all/forwarding`,
     v4 ? `echo 1 > /proc/sys/net/ipv4/ip_forward` : '',
     `ip -n ${PEER_NS} -6 route add default via ${shWord(hostOf(t.guest))} dev veth1`,
     `ip -n ${FAR_NS} -6 route add default via ${shWord(hostOf(t.guestFar))} dev veth3`,
     v4 ? `ip -n ${PEER_NS} -4 route add default via ${shWord(hostOf(t.guest4))} dev veth1` : '',
     v4 ? `ip -n ${FAR_NS} -4 route add default via ${shWord(hostOf(t.guestFar4))} dev veth3` : '',
+  ].filter(Boolean);
+}
+
+/** A namespace joined to the guest by a veth pair: its end and the guest's, their addresses (IPv4 when given), both links up. */
+interface Link {
+  ns: string;
+  guestDev: string;
+  nsDev: string;
+  guest: string;
+  other: string;
+  guest4?: string;
+  other4?: string;
+}
+
+function linkedNamespace(l: Link): string[] {
+  return [
+    // Its stderr only when it fails: on kernels without file locking (tinyconfig)
+    // it warns "could not flock netns runtime directory" and carries on, and that
+    // line would top every later step's error in this phase.
+    `ip netns add ${l.ns} 2>/tmp/leaklab.netns-add || { rc=$?; cat /tmp/leaklab.netns-add >&2; exit $rc; }`,
+    `ip netns exec ${l.ns} sh -c 'echo 0 > /proc/sys/net/ipv6/conf/default/accept_dad'`,
+    // Made here, then moved: made straight into the namespace, both ends
+    // get ifindex 2, and the kernel's link watcher then treats the other
+    // end's carrier change as not urgent and batches it for up to 1 s, during
+    // which the first packets wait (found in containers, where only lo exists).
+    `ip link add ${l.guestDev} type veth peer name ${l.nsDev}`,
+    `ip link set ${l.nsDev} netns ${l.ns}`,
+    `ip -n ${l.ns} link set lo up`,
+    // nodad: addresses are usable at once instead of after duplicate detection.
+    `ip -6 addr add ${shWord(l.guest)} dev ${l.guestDev} nodad`,
+    `ip -n ${l.ns} -6 addr add ${shWord(l.other)} dev ${l.nsDev} nodad`,
+    l.guest4 ? `ip -4 addr add ${shWord(l.guest4)} dev ${l.guestDev}` : '',
+    l.other4 ? `ip -n ${l.ns} -4 addr add ${shWord(l.other4)} dev ${l.nsDev}` : '',
+    `ip link set ${l.guestDev} up`,
+    `ip -n ${l.ns} link set ${l.nsDev} up`,
+    // Packets sent before the kernel marks both ends up are held or dropped: wait (5 s at most each).
+    operstateUp(l.guestDev),
+    // ip netns exec mounts the namespace's own /sys, where its end is.
+    `ip netns exec ${l.ns} sh -ec ${shQuote(operstateUp(l.nsDev))}`,
   ].filter(Boolean);
 }
 
