@@ -1,6 +1,7 @@
 // Owns running kbuild: make bzImage (and modules) out of tree with fixed
 // build stamps, a timeout, progress from its output, and the compiler's
 // errors named when it fails.
+import { acquireLock } from '../util/lock.ts';
 import { readFile, writeFile, mkdir } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -50,7 +51,29 @@ async function compilerCache(ctx: Context): Promise<{ makeArgs: string[]; env: R
   };
 }
 
+/**
+ * Builds one kernel, and only one at a time per cache: make -j uses every
+ * core, so two leaklab runs building side by side (a CI job's two test
+ * lanes, two users) would each take twice as long and starve their guests.
+ * The machine-wide build lock is taken after the source tree's lock and
+ * held only around make.
+ */
 export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
+  const lock = await acquireLock(
+    ctx,
+    cachePath(ctx, 'locks', 'kernel-build.lockdir'),
+    k.name,
+    undefined,
+    'waiting for another kernel build to finish (one at a time: each uses every core)',
+  );
+  try {
+    await makeHoldingLock(ctx, k, srcdir, objdir, configInputsKey);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function makeHoldingLock(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
   const jobs = String(cpus().length);
   const log = join(objdir, 'build.log');
   await writeFile(log, '');

@@ -21,7 +21,13 @@ export interface Lock {
 }
 
 /** Takes the lock at `path` (a directory is made there), waiting as long as another live owner holds it. */
-export async function acquireLock(ctx: Context, path: string, who: string, timing = TIMING): Promise<Lock> {
+export async function acquireLock(
+  ctx: Context,
+  path: string,
+  who: string,
+  timing = TIMING,
+  waiting = 'waiting for another leaklab run (or job) using this kernel source',
+): Promise<Lock> {
   await mkdir(dirname(path), { recursive: true }).catch((err) => {
     throw lockError(path, who, err);
   });
@@ -44,7 +50,7 @@ export async function acquireLock(ctx: Context, path: string, who: string, timin
     release = await lockfile.lock(path, options(0));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') throw lockError(path, who, err);
-    ctx.progress.step(who, 'waiting for another leaklab run (or job) using this kernel source');
+    ctx.progress.step(who, waiting);
     release = await lockfile.lock(path, options({ forever: true, minTimeout: 200, maxTimeout: 2_000 })).catch((e) => {
       throw lockError(path, who, e);
     });

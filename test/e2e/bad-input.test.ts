@@ -9,10 +9,40 @@ import { join } from 'node:path';
 import { leaklab, qemuProcesses, guestsOf, tempDir, pathWithout, ROOT } from '../helpers/cli.ts';
 import { retryUntil } from '../../src/util/retry.ts';
 import { readConfig } from '../../src/util/config.ts';
+import { acquireLock } from '../../src/util/lock.ts';
+import { testContext } from '../helpers/context.ts';
 
 // Where the CLI under test caches (LEAKLAB_CACHE, else XDG_CACHE_HOME, else ~/.cache): read the way it reads it.
 const cacheDir = readConfig(process.env).cacheRoot;
 const cacheEntries = (area: string) => (existsSync(join(cacheDir, area)) ? readdirSync(join(cacheDir, area)).sort() : []);
+
+/**
+ * The cached kernels (and temp entries) made since `before` that are this
+ * test's: they serve catalog name `name`, or their meta.json names `patch`.
+ * Other tests (the side lane of npm test) build kernels into the same cache
+ * meanwhile: a snapshot of the whole area would count theirs.
+ */
+function ownerAlive(tempEntry: string): boolean {
+  const pid = Number(/\.tmp-(\d+)/.exec(tempEntry)?.[1]);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function kernelsMadeFor(before: string[], name: string, patch?: string): string[] {
+  return cacheEntries('kernels')
+    .filter((e) => !before.includes(e))
+    .filter((e) => {
+      const entry = join(cacheDir, 'kernels', e);
+      // A temp entry is left behind when its owner is gone; a live owner's is another test's build in progress.
+      if (e.startsWith('.')) return !ownerAlive(e);
+      if (existsSync(join(entry, 'names', name))) return true;
+      return patch !== undefined && existsSync(join(entry, 'meta.json')) && readFileSync(join(entry, 'meta.json'), 'utf8').includes(`"${patch}"`);
+    });
+}
 
 function scenario(dir: string, name: string, extra: string, kernels = '[v6.1]'): string {
   const file = join(dir, `${name}.yaml`);
@@ -146,7 +176,8 @@ test('a patch that does not apply: exit 2 naming the hunk, cache and source tree
   const r = await leaklab(['run', scenario(dir, 's', '', '[broken]'), '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
   expectNoVerdict(t, r, /patch bad\.patch does not apply/);
   t.regex(r.stdout + r.stderr, /Hunk #1 FAILED/);
-  t.deepEqual(cacheEntries('kernels'), before, 'no kernel cached');
+  t.deepEqual(kernelsMadeFor(before, 'broken', 'bad.patch'), [], 'no kernel cached');
+  t.notRegex(r.stderr, /building bzImage/);
   // The shared source tree is pristine: nothing of the failed patch stayed.
   const src = cacheEntries('sources').find((e) => e.startsWith('linux-source-6.1'));
   const code = readFileSync(join(cacheDir, 'sources', src!, 'net/ipv6/fib6_rules.c'), 'utf8');
@@ -171,7 +202,8 @@ test('a kernel missing a config option the scenario needs: named before building
     /kernel no-netfilter lacks \d+ config options the scenario needs: CONFIG_VETH=y \(the scenario, for the veth pair between guest and peer\) is not set: it depends on NET_CORE && NETDEVICES, and NET_CORE is not set \(its default\)/,
   );
   t.regex(r.stdout + r.stderr, /next step: add .*"CONFIG_IPV6=y".*"CONFIG_NF_TABLES_IPV6=y".*"CONFIG_NFT_FIB_IPV6=y" to a fragment in /);
-  t.deepEqual(cacheEntries('kernels'), before, 'nothing built');
+  t.deepEqual(kernelsMadeFor(before, 'no-netfilter'), [], 'nothing built');
+  t.notRegex(r.stderr, /building bzImage/);
 });
 
 test("a fragment option make olddefconfig drops on 6.12: why, from the kernel's own Kconfig, and the line that keeps it", async (t) => {
@@ -198,10 +230,11 @@ test("a fragment option make olddefconfig drops on 6.12: why, from the kernel's 
   );
   t.regex(r.stdout + r.stderr, /next step: add "# CONFIG_SLUB_TINY is not set" to a fragment of old-fragments/);
   t.regex(r.stdout + r.stderr, /fix \(checked with the kernel’s Kconfig\): "# CONFIG_SLUB_TINY is not set"/);
-  t.deepEqual(cacheEntries('kernels'), before, 'nothing built');
+  t.deepEqual(kernelsMadeFor(before, 'old-fragments'), [], 'nothing built');
+  t.notRegex(r.stderr, /building bzImage/);
 });
 
-test('a kernel that fails to build: exit 2 with the compiler error, nothing cached', async (t) => {
+test('a kernel that fails to build: exit 2 with the compiler error, nothing cached (after waiting for the one build another run holds)', async (t) => {
   const dir = tempDir(t);
   const breaking = [
     '--- a/net/ipv6/fib6_rules.c',
@@ -222,10 +255,25 @@ test('a kernel that fails to build: exit 2 with the compiler error, nothing cach
     { 'breaks.patch': breaking },
   );
   const before = cacheEntries('kernels');
-  const r = await leaklab(['run', scenario(dir, 's', '', '[breaks]'), '--runs-dir', join(dir, 'runs')], { env: { LEAKLAB_CATALOG: catalog } });
+  // Another run is building a kernel: this one waits for it (one build at a time per cache), then builds.
+  const build = await acquireLock(testContext(), join(cacheDir, 'locks', 'kernel-build.lockdir'), 'another run');
+  t.teardown(() => build.release());
+  let waited = 0;
+  const r = await leaklab(['run', scenario(dir, 's', '', '[breaks]'), '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_CATALOG: catalog },
+    onStderr: (all) => {
+      if (!waited && /breaks: waiting for another kernel build to finish \(one at a time: each uses every core\)/.test(all)) {
+        waited = Date.now();
+        void build.release();
+      }
+      return undefined;
+    },
+  });
+  t.true(waited > 0, 'it said it waits for the other build');
+  t.regex(r.stderr, /waiting for another kernel build to finish[\s\S]*breaks: building bzImage/);
   expectNoVerdict(t, r, /kernel breaks failed to build/);
   t.regex(r.stdout + r.stderr, /this_is_not_c/);
-  t.deepEqual(cacheEntries('kernels'), before, 'nothing cached');
+  t.deepEqual(kernelsMadeFor(before, 'breaks', 'breaks.patch'), [], 'nothing cached');
   const src = cacheEntries('sources').find((e) => e.startsWith('linux-source-6.1'));
   t.truthy(src);
   t.notRegex(readFileSync(join(cacheDir, 'sources', src!, 'net/ipv6/fib6_rules.c'), 'utf8'), /this_is_not_c/, 'patch reverted');
