@@ -40,17 +40,28 @@ function prefixLines(stream: NodeJS.ReadableStream, prefix: string, out: NodeJS.
   });
 }
 
+/** Sends `signal` to a lane's whole process group. */
+function signalGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-child.pid!, signal);
+  } catch {
+    // The group is gone already.
+  }
+}
+
 function runLane(name: string, files: string[], children: Set<ChildProcess>, failures: string[]): Promise<number> {
   // ava given no file runs every file it is configured for: a lane with none runs nothing.
   if (files.length === 0) return Promise.resolve(0);
   const started = Date.now();
-  const child = spawn('node_modules/.bin/ava', files, { stdio: ['ignore', 'pipe', 'pipe'] });
+  // A process group of its own: a signal reaches ava, its workers and the leaklab runs they started alike
+  // (ava ended by SIGTERM alone leaves its workers, and their guests, running).
+  const child = spawn('node_modules/.bin/ava', files, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.add(child);
   prefixLines(child.stdout, `[${name}] `, process.stdout, failures);
   prefixLines(child.stderr, `[${name}] `, process.stderr, failures);
   const timer = setTimeout(() => {
     process.stderr.write(`[${name}] lane timed out after ${LANE_TIMEOUT_MS / 60_000} min: ending it\n`);
-    child.kill('SIGTERM');
+    signalGroup(child, 'SIGTERM');
   }, LANE_TIMEOUT_MS);
   return new Promise((resolve) => {
     child.on('close', (code, signal) => {
@@ -68,7 +79,7 @@ async function main(): Promise<number> {
   // Ctrl-C or a CI timeout: every lane gets the signal (ava stops its workers, leaklab its guests), then we exit with it.
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      for (const child of children) child.kill(signal);
+      for (const child of children) signalGroup(child, signal);
     });
   }
   const [main, side] = lanes(process.argv.slice(2));
