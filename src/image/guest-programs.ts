@@ -19,6 +19,8 @@ export interface GuestProgram {
   name: string;
   /** The static binary on the host. */
   binary: string;
+  /** What it was made from (source, flags, compiler), for the keys of what packs it: never its path, which follows LEAKLAB_CACHE. */
+  key: string;
 }
 
 /** Where programs live in a guest (on every guest's PATH: guest-init.sh and GUEST_PATH). */
@@ -64,7 +66,7 @@ export async function compileProgram(ctx: Context, source: string, name: string,
         details: tail(r.stderr.replaceAll(join(tmp, 'program.c'), source), 25),
       });
   });
-  return { name, binary: join(dir, name) };
+  return { name, binary: join(dir, name), key };
 }
 
 /** The name a scenario's program has in the guest: /usr/local/bin/leaklab-program. */

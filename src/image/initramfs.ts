@@ -120,7 +120,7 @@ async function programsArchive(ctx: Context, programs: GuestProgram[], tmp: stri
   return out;
 }
 
-/** The initrd for this recipe, kernel, module list and programs (cached; a program's binary path names its content). */
+/** The initrd for this recipe, kernel, module list and programs (cached). */
 export async function initramfsFor(ctx: Context, recipe: Recipe, kernel: KernelArtifact, modules: string[], programs: GuestProgram[]): Promise<string> {
   const base = await baseArchive(ctx, recipe);
   const initText = await readFile(GUEST_INIT, 'utf8');
@@ -128,7 +128,7 @@ export async function initramfsFor(ctx: Context, recipe: Recipe, kernel: KernelA
   const key = short(
     sha256(
       'initrd-v2',
-      programs.map((p) => `${p.name}=${p.binary}`).join(','),
+      programs.map((p) => `${p.name}=${p.key}`).join(','),
       recipe.key,
       kernel.modulesDir ?? '',
       kernel.provenance.debSha256 ?? kernel.provenance.bzImageSha256 ?? '',

@@ -252,10 +252,12 @@ const semanticProblems: ExtraCheck<ScenarioInput> = (s, at) => {
     );
   }
   // A count given under the other unit's name is already said: not again as a missing one.
-  if (packets === undefined && maxPackets === undefined && !wrongKeys.some((k) => k !== 'bytes')) {
+  // Given (a value the schema may refuse as it is) is not missing: one problem per slip.
+  const given = (key: string) => from[key] !== undefined;
+  if (!given(countKey) && !given(maxKey) && !wrongKeys.some((k) => k !== 'bytes')) {
     out.push(at(base, `needs ${countKey} (a fixed count) or ${maxKey} (a budget: ${w ? 'runs' : 'traffic'} until decided)`));
   }
-  if (packets !== undefined && maxPackets !== undefined) {
+  if (given(countKey) && given(maxKey)) {
     out.push(at(`${base}/${maxKey}`, `cannot be given with ${countKey}: give ${countKey} for a fixed count, or ${maxKey} to go on until decided`));
   }
   if (burstsKnown && packets !== undefined && packets < bursts) {

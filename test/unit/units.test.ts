@@ -192,3 +192,11 @@ test('minimize: the traffic checks (loopback, IPv4, the other protocol and direc
   }
   t.true(trafficChecks(input('traffic: { packets: 100 }\n')).some((c) => c.input !== undefined));
 });
+
+test('a count the schema refuses is one problem, not also a missing count', (t) => {
+  const { problems } = parseScenarioText('name: x\nkernels: [v6.1]\ntraffic: { packets: lots }\nwatch: [a]\n', 'x.yaml');
+  t.deepEqual(
+    problems.map((p) => p.key),
+    ['traffic.packets'],
+  );
+});

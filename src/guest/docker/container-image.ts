@@ -22,8 +22,8 @@ export const LABEL = 'leaklab';
 export async function containerImage(ctx: Context, docker: Docker, recipe: Recipe): Promise<string> {
   const init = await readFile(GUEST_INIT);
   const tools = await guestTools(ctx);
-  // A tool's binary path names its content (the cache key): a changed tool is a new image.
-  const tag = `${recipe.name}-${short(sha256('container-v2', recipe.key, init.toString(), ...tools.map((t) => t.binary)))}`;
+  // A changed tool is a new image.
+  const tag = `${recipe.name}-${short(sha256('container-v2', recipe.key, init.toString(), ...tools.map((t) => t.key)))}`;
   const ref = `${IMAGE_REPO}:${tag}`;
   if (await imageExists(docker, ref)) return ref;
   const rootfs = await rootfsTar(ctx, recipe);
