@@ -66,7 +66,13 @@ test('bad input: a source version the archive lacks (its versions listed), a ser
     t.is(r.code, 2, `${kernel}: ${r.stderr}`);
     t.regex(r.stdout + r.stderr, message, kernel);
   }
-  t.deepEqual([entries('kernels'), entries('sources'), entries('source-packages')], before, 'nothing cached');
+  // Only what names the missing version: npm test's other lane fills the same cache meanwhile.
+  const made = [entries('kernels'), entries('sources'), entries('source-packages')].flatMap((now, i) => now.filter((e) => !before[i].includes(e)));
+  t.deepEqual(
+    made.filter((e) => e.includes('6.1.1-1')),
+    [],
+    'nothing cached',
+  );
   const none = await leaklab(['kernels', '--debian', 'linux-image-9.9*']);
   t.is(none.code, 2);
   t.regex(none.stderr, /no kernel package in the archive matches linux-image-9\.9\*/);

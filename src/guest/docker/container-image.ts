@@ -27,12 +27,14 @@ export async function containerImage(ctx: Context, docker: Docker, recipe: Recip
   const ref = `${IMAGE_REPO}:${tag}`;
   if (await imageExists(docker, ref)) return ref;
   const rootfs = await rootfsTar(ctx, recipe);
+  // Read before the rootfs stream starts: once it flows (its progress listener), nothing may await until it is piped.
+  const toolFiles = await Promise.all(tools.map(async (t) => ({ ...t, bytes: await readFile(t.binary) })));
   ctx.progress.step('image', `importing ${recipe.name} into Docker as ${ref}`);
   // The bar follows the rootfs tar being read; Docker takes it as fast as it can store it.
   const task = ctx.progress.task('image', (await stat(rootfs)).size);
   const source = createReadStream(rootfs);
   source.on('data', () => task.update(source.bytesRead, `importing into Docker: ${(source.bytesRead / 1e6).toFixed(0)} MB read`));
-  const stream = withLeaklabInit(source, recipe.prune, init, await Promise.all(tools.map(async (t) => ({ ...t, bytes: await readFile(t.binary) }))));
+  const stream = withLeaklabInit(source, recipe.prune, init, toolFiles);
   try {
     const out = await docker.importImage(stream, {
       repo: IMAGE_REPO,
