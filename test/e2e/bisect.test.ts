@@ -148,7 +148,7 @@ test('bisect at a tolerance: a kernel whose interval straddles it gets more pack
       .join('\n'),
   );
   t.is(r.code, 0);
-  t.regex(r.stderr, /v6\.1-keep-1-in-1000: inconclusive; the next run sends \d+ packets/);
+  t.regex(r.stderr, /v6\.1-keep-1-in-1000: inconclusive; the next run does \d+ packets/);
   const b = report(json);
   t.is(b.firstKernel, 'v6.1-keep-1-in-1000');
   const leaking = b.steps.find((s: any) => s.kernel === 'v6.1-keep-1-in-1000');
