@@ -13,6 +13,7 @@ import type { Guest } from '../guest/guest.ts';
 import { runPhase } from './phase.ts';
 import { setupSteps, flushAndSettle, burstStep, setupPhaseTimeoutMs } from './protocol.ts';
 import { warmupSize } from '../scenario/traffic-plan.ts';
+import { unitNames } from '../scenario/unit.ts';
 import { allocTracesScript, parseAllocTracesDump, type AllocTrace, type TracesMissing } from '../probe/alloc-traces.ts';
 import { kmemleakClearScript, kmemleakReportScript, kmemleakRuns, parseKmemleak, type KmemleakReport } from '../probe/kmemleak.ts';
 import { writeOutput, RUNS_DIR_WHERE } from '../util/output.ts';
@@ -58,7 +59,7 @@ export async function readTracking(ctx: Context, s: Scenario, guest: Guest, opts
   const kmemleak = kmemleakRuns(await exec('1-kmemleak-clear.txt', kmemleakClearScript()));
   const { sample: before } = await runPhase(s, guest, flushAndSettle(s), join(opts.dir, '2-before.txt'));
   const tracesBefore = parseAllocTracesDump(await exec('2-alloc_traces.txt', allocTracesScript(opts.tracked)));
-  ctx.progress.step(opts.scope, `attribution: sending ${opts.packets} packets`);
+  ctx.progress.step(opts.scope, `attribution: the workload once more, tracked (${opts.packets} ${unitNames(s.unit.kind).many})`);
   const { sample: after } = await runPhase(s, guest, [burstStep(s, 'attribution burst', opts.packets), ...flushAndSettle(s)], join(opts.dir, '3-after.txt'), {
     timeoutMs: 10 * 60_000,
   });
