@@ -14,6 +14,7 @@ import { DEFAULT_JOBS } from './jobs.ts';
 import { formatError, LeaklabError, ExitCode } from '../util/errors.ts';
 import { VERSION } from '../util/paths.ts';
 import { createContext, type Context } from '../util/context.ts';
+import { readConfig } from '../util/config.ts';
 import { CleanupScope } from '../util/cleanup.ts';
 
 // The one place with process-wide state: the command's context, and the
@@ -25,10 +26,14 @@ const cleanup = new CleanupScope();
 let current: Context | undefined;
 
 /** The context for the command being run, made once its options are known (the configuration is read and checked here). */
-function contextFor(opts: { quiet?: boolean }): Context {
-  current = createContext({ signal: controller.signal, cleanup, quiet: !!opts.quiet });
+function contextFor(opts: { quiet?: boolean; fresh?: boolean }): Context {
+  const config = readConfig(process.env);
+  current = createContext({ signal: controller.signal, cleanup, quiet: !!opts.quiet, config: { ...config, freshBoot: config.freshBoot || !!opts.fresh } });
   return current;
 }
+
+/** The option every command that starts QEMU guests has. */
+const FRESH = ['--fresh', 'boot every guest instead of restoring its boot snapshot (also LEAKLAB_FRESH=1)'] as const;
 
 function interrupt(signal: NodeJS.Signals): void {
   // A second Ctrl-C while cleaning up must not cut the cleanup short.
@@ -71,6 +76,7 @@ program
   .option('--runs-dir <dir>', 'where run directories go (console logs, per-run JSON; default $LEAKLAB_RUNS, else ./runs)')
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('-q, --quiet', 'no progress lines on stderr')
+  .option(...FRESH)
   .option('--packets-per-second <n>', "a leak's time to out of memory at this traffic rate (default: the scenario's project:, else the rate the run reached)")
   .option('--memory <size>', "a leak's time to exhaust this much memory, e.g. 1G (default: the scenario's project:, else the guest's memory)")
   .option(
@@ -85,7 +91,7 @@ Exit codes: 0 every verdict as expected; 1 a verdict contradicts the scenario's 
 2 no verdict (bad input, missing tool, failed build, guest failure, inconclusive); 130 interrupted.
 Environment: LEAKLAB_CACHE (cache dir), LEAKLAB_RUNS (runs dir), LEAKLAB_CATALOG (kernel catalog),
 LEAKLAB_IMAGES (image recipes dir), LEAKLAB_ACCEL=kvm|tcg, LEAKLAB_BOOT_TIMEOUT (seconds, default 90),
-LEAKLAB_DEBUG=guest (log every guest command).`,
+LEAKLAB_DEBUG=guest (log every guest command), LEAKLAB_FRESH=1 (as --fresh).`,
   )
   .action(async (paths: string[], opts) => {
     const ctx = contextFor(opts);
@@ -110,6 +116,7 @@ program
   .option('--json <file>', 'also write the JSON report here')
   .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
   .option('-q, --quiet', 'no progress lines on stderr')
+  .option(...FRESH)
   .addHelpText(
     'after',
     `
@@ -144,6 +151,7 @@ const bisectOptions = (c: Command) =>
     .option('--json <file>', 'also write the JSON report here')
     .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
     .option('-q, --quiet', 'no progress lines on stderr')
+    .option(...FRESH)
     .addHelpText('after', bisectExits);
 bisectOptions(
   bisect
@@ -184,6 +192,7 @@ program
   .option('--json <file>', 'also write the JSON report here')
   .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
   .option('-q, --quiet', 'no progress lines on stderr')
+  .option(...FRESH)
   .addHelpText(
     'after',
     `

@@ -30,6 +30,8 @@ export interface Guest {
   explainDenied?(step: string, output: string): LeaklabError | undefined;
   /** Whether the kernel panicked (a panic even after the last sample voids the verdict). */
   panicked(): Promise<boolean>;
+  /** The boot snapshot this guest was restored from instead of booting (its cache key), if any. */
+  readonly bootSnapshot?: string;
   /** Where the kernel's console is written, when the backend has one of its own. */
   readonly consolePath?: string;
   /** Stops the guest and removes what it made; safe to call twice. Throws LeaklabError only. */

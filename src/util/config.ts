@@ -18,6 +18,8 @@ export interface Config {
   runsDir: string;
   /** How long a guest may take to come up (LEAKLAB_BOOT_TIMEOUT seconds, default 90). */
   bootTimeoutMs: number;
+  /** Boot every QEMU guest instead of restoring its boot snapshot (--fresh, or LEAKLAB_FRESH=1). */
+  freshBoot: boolean;
   /** QEMU's accelerator when the user forces one (LEAKLAB_ACCEL); else detected. */
   accel?: 'kvm' | 'tcg';
   /** DOCKER_HOST as given: checked by the Docker adapter, only when a container is asked for. */
@@ -38,6 +40,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
     imagesDir: env.LEAKLAB_IMAGES || projectPath('images'),
     runsDir: env.LEAKLAB_RUNS || 'runs',
     bootTimeoutMs: bootTimeout(env.LEAKLAB_BOOT_TIMEOUT),
+    freshBoot: flag('LEAKLAB_FRESH', env.LEAKLAB_FRESH),
     accel: accel(env.LEAKLAB_ACCEL),
     dockerHost: env.DOCKER_HOST || undefined,
     debugScopes: (env.LEAKLAB_DEBUG ?? '')
@@ -66,4 +69,10 @@ function accel(value: string | undefined): 'kvm' | 'tcg' | undefined {
   if (value === undefined || value === '') return undefined;
   if (value === 'kvm' || value === 'tcg') return value;
   throw new LeaklabError('usage', `LEAKLAB_ACCEL must be kvm or tcg, not "${value}"`, { hint: 'unset it to let leaklab detect whether KVM works' });
+}
+
+function flag(name: string, value: string | undefined): boolean {
+  if (value === undefined || value === '' || value === '0') return false;
+  if (value === '1') return true;
+  throw new LeaklabError('usage', `${name} must be 1 or 0, not "${value}"`, { hint: `unset it, or give ${name}=1` });
 }

@@ -6,7 +6,20 @@ import { onTerminal } from '../helpers/terminal.ts';
 test.serial('on a terminal, boots and traffic of guests side by side are lines redrawn in place, gone when done', (t) => {
   const dir = tempDir(t);
   const r = onTerminal(
-    ['node', 'bin/leaklab.js', 'run', 'scenarios/fib6-suppress-leak.yaml', '-k', 'v6.1,v6.1-fix-reverted', '-j', '2', '--runs-dir', join(dir, 'runs')],
+    // --fresh: boots (not restores) are what this test watches being drawn.
+    [
+      'node',
+      'bin/leaklab.js',
+      'run',
+      'scenarios/fib6-suppress-leak.yaml',
+      '-k',
+      'v6.1,v6.1-fix-reverted',
+      '-j',
+      '2',
+      '--fresh',
+      '--runs-dir',
+      join(dir, 'runs'),
+    ],
     30 * 60_000,
   );
   t.is(r.code, 0, r.screen.join('\n'));
@@ -29,7 +42,7 @@ test.serial('on a terminal, boots and traffic of guests side by side are lines r
 test.serial('Ctrl-C on a terminal: its message is the last thing on the screen, no task line drawn below it', (t) => {
   const dir = tempDir(t);
   // SIGINT once leaklab's first guest runs (a fixed delay raced leaklab's own start on a loaded machine), to leaklab alone, as a terminal's Ctrl-C would.
-  const run = `node bin/leaklab.js run scenarios/fib6-suppress-leak.yaml -k v6.1,v6.1-fix-reverted -j 2 --runs-dir '${join(dir, 'runs')}'`;
+  const run = `node bin/leaklab.js run scenarios/fib6-suppress-leak.yaml -k v6.1,v6.1-fix-reverted -j 2 --fresh --runs-dir '${join(dir, 'runs')}'`;
   const script = [
     `${run} & pid=$!`,
     'i=0; while [ $i -lt 1200 ] && ! pgrep -f "^qemu-system-x86_64 .*leaklab-owner-$pid" >/dev/null; do sleep 0.1; i=$((i+1)); done',

@@ -48,7 +48,7 @@ test('a kernel RPM (vmlinuz, config and modules unpacked with rpm2cpio): the see
   t.log(r.stdout);
   t.is(r.code, 0, r.stderr);
   t.regex(r.stdout, /vendor +no leak +ip6_dst_cache +< 0\.0\d+ obj\/packet at 95 %/);
-  t.regex(r.stderr, new RegExp(`guest up in [\\d.]+ s \\(kernel ${k.release.replace(/\./g, '\\.')}\\)`));
+  t.regex(r.stderr, new RegExp(`guest up in [\\d.]+ s \\(kernel ${k.release.replace(/\./g, '\\.')}(; restored from boot snapshot \\w+)?\\)`));
   t.deepEqual(qemuProcesses(dir), []);
 });
 

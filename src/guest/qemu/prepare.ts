@@ -9,7 +9,9 @@ import { loadRecipe } from '../../image/recipe.ts';
 import { initramfsFor } from '../../image/initramfs.ts';
 import { guestProgramsFor } from '../../image/guest-programs.ts';
 import type { PreparedGuest } from '../guest.ts';
-import { QemuGuest, qemuVersion } from './qemu-guest.ts';
+import { QemuGuest, qemuVersion, machineArgs, type QemuGuestOptions } from './qemu-guest.ts';
+import { snapshotKey, findSnapshot, discardSnapshot } from './boot-snapshot.ts';
+import { LeaklabError } from '../../util/errors.ts';
 import { chooseAccel } from './accel.ts';
 import { followBoot } from './console.ts';
 import type { Context } from '../../util/context.ts';
@@ -21,16 +23,14 @@ export async function prepareQemuGuest(ctx: Context, s: Scenario, kernel: Kernel
   const recipe = await loadRecipe(ctx.config.imagesDir, s.guest.image);
   const initrd = await initramfsFor(ctx, recipe, kernel, modules, await guestProgramsFor(ctx, s.workload));
   const { accel, why } = await chooseAccel(ctx.config.accel);
+  const version = await qemuVersion(ctx);
   return {
     kernel: kernel.name,
-    provenance: { ...kernel.provenance, qemu: await qemuVersion(ctx), accel, imageRecipe: `${recipe.name}-${recipe.key}` },
+    provenance: { ...kernel.provenance, qemu: version, accel, imageRecipe: `${recipe.name}-${recipe.key}` },
     packets: s.traffic.packets,
     noun: 'guest',
     start: async (scope) => {
-      const consolePath = join(runDir, 'console.log');
-      ctx.progress.step(scope, `booting (${accel}: ${why}); console: ${consolePath}`);
-      const endBoot = followBoot(ctx, scope, consolePath, bootTimeoutMs);
-      return QemuGuest.start(ctx, {
+      const opts: QemuGuestOptions = {
         name: kernel.name,
         bzImage: kernel.bzImage,
         initrd,
@@ -39,7 +39,43 @@ export async function prepareQemuGuest(ctx: Context, s: Scenario, kernel: Kernel
         accel,
         runDir,
         bootTimeoutMs,
-      }).finally(endBoot);
+      };
+      const consolePath = join(runDir, 'console.log');
+      const key = ctx.config.freshBoot ? undefined : await snapshotKey({ qemuVersion: version, machine: machineArgs(opts), bzImage: kernel.bzImage, initrd });
+      const restored = key ? await restoreSnapshot(ctx, scope, opts, key) : undefined;
+      if (restored) return restored;
+      ctx.progress.step(scope, `booting (${accel}: ${why}); console: ${consolePath}`);
+      const endBoot = followBoot(ctx, scope, consolePath, bootTimeoutMs);
+      const guest = await QemuGuest.start(ctx, opts).finally(endBoot);
+      if (key) await saveBootSnapshot(ctx, scope, guest, key);
+      return guest;
     },
   };
+}
+
+/** The guest restored from the boot snapshot `key`, or undefined (none yet, or one QEMU could not load: discarded). */
+async function restoreSnapshot(ctx: Context, scope: string, opts: QemuGuestOptions, key: string): Promise<QemuGuest | undefined> {
+  const snapshot = await findSnapshot(ctx, key);
+  if (!snapshot) return undefined;
+  ctx.progress.step(scope, `restoring the boot snapshot ${key.slice(0, 12)} (${opts.accel}); console: ${join(opts.runDir, 'console.log')}`);
+  try {
+    return await QemuGuest.start(ctx, { ...opts, restore: snapshot });
+  } catch (err) {
+    if (err instanceof LeaklabError && err.kind === 'interrupted') throw err;
+    ctx.progress.step(scope, `the boot snapshot could not be restored (${(err as Error).message}); discarded, booting instead`);
+    await discardSnapshot(ctx, key);
+    return undefined;
+  }
+}
+
+/** Saves a freshly booted guest for later cells; a save that fails (a full disk) costs this cell nothing but the time. */
+async function saveBootSnapshot(ctx: Context, scope: string, guest: QemuGuest, key: string): Promise<void> {
+  const started = Date.now();
+  try {
+    await guest.saveBootSnapshot(key);
+    ctx.progress.debug('guest', `${scope}: boot snapshot ${key.slice(0, 12)} saved in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (err) {
+    if (ctx.signal.aborted) throw new LeaklabError('interrupted', 'interrupted');
+    ctx.progress.step(scope, `no boot snapshot saved (${(err as Error).message}); later cells boot too`);
+  }
 }

@@ -6,12 +6,13 @@
 // removal of the socket dir. Ctrl-C takes the same path, and waits for a
 // stop already under way rather than exiting in the middle of it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, readFile, open } from 'node:fs/promises';
+import { mkdtemp, rm, readFile, writeFile, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Guest, ExecResult } from '../guest.ts';
 import type { Accel } from './accel.ts';
 import { GuestAgent } from './guest-agent.ts';
 import { Qmp } from './qmp.ts';
+import { incomingArg, saveSnapshot, type Snapshot } from './boot-snapshot.ts';
 import { ownerName, sockDirPrefix } from './reaper.ts';
 import { findTroubles, isPanic } from './console.ts';
 import { LeaklabError } from '../../util/errors.ts';
@@ -30,9 +31,40 @@ export interface QemuGuestOptions {
   /** Where console.log and qemu.log are kept for the user. */
   runDir: string;
   bootTimeoutMs: number;
+  /** Start from this boot snapshot instead of booting (-incoming); the console log begins with the boot's. */
+  restore?: Snapshot;
+}
+
+/** QEMU's arguments that shape the machine and what runs in it: a boot snapshot is keyed by them. */
+export function machineArgs(opts: Pick<QemuGuestOptions, 'accel' | 'memory' | 'cmdline'>): string[] {
+  return [
+    '-machine',
+    opts.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg',
+    '-cpu',
+    opts.accel === 'kvm' ? 'host' : 'max',
+    '-smp',
+    '1',
+    '-m',
+    opts.memory,
+    // panic=-1 plus -no-reboot: a panicking guest ends QEMU instead of hanging.
+    '-append',
+    ['console=ttyS0', 'panic=-1', 'oops=panic', 'loglevel=5', ...opts.cmdline].join(' '),
+  ];
+}
+
+/** Marks where a restored guest's console log goes from the snapshot's boot to its own output. */
+export function restoredMark(key: string): string {
+  return `[leaklab: restored from boot snapshot ${key}; the lines above are that boot's]\n`;
 }
 
 const QEMU = 'qemu-system-x86_64';
+/** How long a restored guest may take to answer (restores take 0.3-0.5 s under TCG). */
+const RESTORE_TIMEOUT_MS = 20_000;
+
+/** A value inside a QEMU -chardev option list, where a comma is written twice. */
+function qemuOptionValue(value: string): string {
+  return value.replace(/,/g, ',,');
+}
 
 export class QemuGuest implements Guest {
   readonly description: string;
@@ -61,6 +93,10 @@ export class QemuGuest implements Guest {
     });
   }
 
+  get bootSnapshot(): string | undefined {
+    return this.opts.restore?.key;
+  }
+
   get consolePath(): string {
     return join(this.opts.runDir, 'console.log');
   }
@@ -68,6 +104,9 @@ export class QemuGuest implements Guest {
   static async start(ctx: Context, opts: QemuGuestOptions): Promise<QemuGuest> {
     await requireTool(QEMU, 'qemu-system-x86');
     await requireTool('setpriv', 'util-linux');
+    const consolePath = join(opts.runDir, 'console.log');
+    // The console is appended to: a restored guest's log begins with the boot that made its snapshot.
+    await writeFile(consolePath, opts.restore ? opts.restore.bootConsole + restoredMark(opts.restore.key) : '');
     const log = await open(join(opts.runDir, 'qemu.log'), 'w');
     // Unix socket paths are limited to 108 bytes: keep them in a short temp dir,
     // in the cleanup scope before anything else can be interrupted (and named
@@ -78,14 +117,7 @@ export class QemuGuest implements Guest {
     });
     const unregisterSockDir = ctx.cleanup.add(`temp dir ${sockDir}`, () => rm(sockDir, { recursive: true, force: true }));
     const args = [
-      '-machine',
-      opts.accel === 'kvm' ? 'pc,accel=kvm' : 'pc,accel=tcg',
-      '-cpu',
-      opts.accel === 'kvm' ? 'host' : 'max',
-      '-smp',
-      '1',
-      '-m',
-      opts.memory,
+      ...machineArgs(opts),
       '-nodefaults',
       '-nographic',
       '-no-reboot',
@@ -96,17 +128,17 @@ export class QemuGuest implements Guest {
       opts.bzImage,
       '-initrd',
       opts.initrd,
-      // panic=-1 plus -no-reboot: a panicking guest ends QEMU instead of hanging.
-      '-append',
-      ['console=ttyS0', 'panic=-1', 'oops=panic', 'loglevel=5', ...opts.cmdline].join(' '),
-      '-serial',
-      `file:${join(opts.runDir, 'console.log')}`,
       '-chardev',
-      `socket,id=qga,path=${join(sockDir, 'qga.sock')},server=on,wait=off`,
+      `file,id=console,path=${qemuOptionValue(consolePath)},append=on`,
+      '-serial',
+      'chardev:console',
+      '-chardev',
+      `socket,id=qga,path=${qemuOptionValue(join(sockDir, 'qga.sock'))},server=on,wait=off`,
       '-device',
       'isa-serial,chardev=qga',
       '-qmp',
       `unix:${join(sockDir, 'qmp.sock')},server=on,wait=off`,
+      ...(opts.restore ? ['-incoming', incomingArg(opts.restore.state)] : []),
     ];
     // setpriv sets the parent-death signal, then execs QEMU: when leaklab dies
     // for any reason (SIGKILL, a crash, `timeout -s KILL`), the kernel kills the
@@ -117,6 +149,7 @@ export class QemuGuest implements Guest {
     const guest = new QemuGuest(ctx, opts, child, sockDir, unregisterSockDir);
     await log.close();
     try {
+      if (opts.restore) await guest.resumeRestored();
       await guest.waitForAgent();
     } catch (err) {
       await guest.stop();
@@ -125,18 +158,46 @@ export class QemuGuest implements Guest {
     return guest;
   }
 
+  /**
+   * Waits until QEMU has loaded the snapshot, then lets the guest run: it was
+   * paused when saved (a consistent state), and a loaded guest stays as it was.
+   */
+  private async resumeRestored(): Promise<void> {
+    const deadline = Date.now() + Math.min(this.opts.bootTimeoutMs, RESTORE_TIMEOUT_MS);
+    const status = await retryUntil(
+      async () => {
+        if (this.exited) throw await this.bootFailure(`QEMU could not load the snapshot (${this.exitInfo})`);
+        const qmp = await Qmp.connect(join(this.sockDir, 'qmp.sock'), Math.max(1, deadline - Date.now())).catch(() => undefined);
+        if (!qmp) return undefined;
+        try {
+          const s = (await qmp.command('query-status', 5000)) as { status: string };
+          if (s.status === 'inmigrate') return undefined;
+          if (s.status === 'paused') await qmp.command('cont', 5000);
+          return s.status;
+        } finally {
+          qmp.close();
+        }
+      },
+      { intervalMs: 50, timeoutMs: Math.max(1, deadline - Date.now()), signal: this.ctx.signal },
+    );
+    throwIfAborted(this.ctx.signal);
+    if (!status) throw await this.bootFailure(`QEMU did not load the snapshot within ${Math.round(RESTORE_TIMEOUT_MS / 1000)} s`);
+  }
+
   private async waitForAgent(): Promise<void> {
-    const deadline = Date.now() + this.opts.bootTimeoutMs;
+    // A restore takes under a second; one that has not answered long after is broken, and booting is quicker than waiting.
+    const timeoutMs = this.opts.restore ? Math.min(this.opts.bootTimeoutMs, RESTORE_TIMEOUT_MS) : this.opts.bootTimeoutMs;
+    const deadline = Date.now() + timeoutMs;
     const agent = await retryUntil(
       async () => {
         if (this.exited) throw await this.bootFailure(`QEMU exited during boot (${this.exitInfo})`);
         // One connection, synced repeatedly until the guest's agent is up; a failed one is retried.
         return GuestAgent.connect(join(this.sockDir, 'qga.sock'), Math.max(1, deadline - Date.now()), 200, () => !this.exited).catch(() => undefined);
       },
-      { intervalMs: 100, timeoutMs: this.opts.bootTimeoutMs, signal: this.ctx.signal },
+      { intervalMs: 100, timeoutMs, signal: this.ctx.signal },
     );
     throwIfAborted(this.ctx.signal);
-    if (!agent) throw await this.bootFailure(`the guest did not answer within ${Math.round(this.opts.bootTimeoutMs / 1000)} s`);
+    if (!agent) throw await this.bootFailure(`the guest did not answer within ${Math.round(timeoutMs / 1000)} s`);
     this.agent = agent;
   }
 
@@ -177,6 +238,19 @@ export class QemuGuest implements Guest {
           cause: err,
         },
       );
+    }
+  }
+
+  /**
+   * Saves this guest, as it is now, as the boot snapshot `key` (call it right
+   * after start, before any command changed it). The guest runs on either way.
+   */
+  async saveBootSnapshot(key: string): Promise<void> {
+    const qmp = await Qmp.connect(join(this.sockDir, 'qmp.sock'), 5000);
+    try {
+      await saveSnapshot(this.ctx, qmp, key, await this.consoleText());
+    } finally {
+      qmp.close();
     }
   }
 

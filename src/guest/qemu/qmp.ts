@@ -13,8 +13,8 @@ export class Qmp {
     return new Qmp(sock);
   }
 
-  async command(execute: string, timeoutMs: number): Promise<unknown> {
-    this.sock.send({ execute });
+  async command(execute: string, timeoutMs: number, args?: Record<string, unknown>): Promise<unknown> {
+    this.sock.send(args ? { execute, arguments: args } : { execute });
     const reply = await this.sock.next((m) => 'return' in m || 'error' in m, timeoutMs);
     if ('error' in reply) throw new Error(`${execute}: ${JSON.stringify(reply.error)}`);
     return reply.return;
