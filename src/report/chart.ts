@@ -28,6 +28,25 @@ export function chartPoints(r: RunResult, cache = r.verdict?.deciding.cache): Ch
   }));
 }
 
+/**
+ * The smallest climb a chart draws at full height: 1 object per 100 units of
+ * work. Drawn on their own min..max, a clean run's steps of noise (6 -> 7
+ * objects, or a one-sample spike of 10) look as steep as a leak of 2000.
+ */
+const SMALLEST_FULL_HEIGHT_RATE = 0.01;
+/** A clean run's full height is this many times its detection limit: noise within the limit stays in the lowest eighth. */
+const LIMITS_PER_HEIGHT = 8;
+
+/** The value range a chart of `pts` spans: the samples' own, widened to what the run could tell from noise. */
+export function chartRange(r: RunResult, pts: ChartPoint[], c: CacheVerdict | undefined = r.verdict?.deciding): { lo: number; hi: number } {
+  const ys = pts.map((p) => p.objects);
+  const lo = Math.min(...ys);
+  const units = Math.max(0, ...pts.map((p) => p.packets));
+  const limit = c?.verdict === 'no-leak' ? LIMITS_PER_HEIGHT * Math.max(0, c.estimate.high) : 0;
+  const height = units * Math.max(SMALLEST_FULL_HEIGHT_RATE, limit);
+  return { lo, hi: Math.max(...ys, lo + Math.max(1, height)) };
+}
+
 const W = 420;
 const H = 220;
 const PAD = { left: 64, right: 16, top: 28, bottom: 40 };
@@ -38,9 +57,7 @@ export function svgChart(r: RunResult, c: CacheVerdict | undefined = r.verdict?.
   const pts = chartPoints(r, cache);
   if (pts.length < 3) return '';
   const maxX = Math.max(1, ...pts.map((p) => p.packets));
-  const ys = pts.map((p) => p.objects);
-  const minY = Math.min(...ys);
-  const maxY = Math.max(minY + 1, ...ys);
+  const { lo: minY, hi: maxY } = chartRange(r, pts, c);
   const x = (v: number) => PAD.left + (v / maxX) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - ((v - minY) / (maxY - minY)) * (H - PAD.top - PAD.bottom);
   const title = `${r.scenario} on ${r.kernel}: ${cache} ${verdictLabel({ ...r.verdict, verdict: c.verdict })} ${rateFigures({ ...r.verdict, verdict: c.verdict }, c.estimate)}`;
@@ -70,14 +87,14 @@ export function svgChart(r: RunResult, c: CacheVerdict | undefined = r.verdict?.
 
 const BARS = '▁▂▃▄▅▆▇█';
 
-/** "ip6_dst_cache ▁▃▅▆█ | flush ▁" : the samples on one line, scaled together. */
+/** "ip6_dst_cache ▁▂▄▅█  (6..2006 objects)": the samples on one line, on the scale of chartRange (a clean run is flat). */
 export function sparkline(r: RunResult): string {
   if (r.error) return '';
   const pts = chartPoints(r);
   if (pts.length < 3) return '';
   const ys = pts.map((p) => p.objects);
-  const lo = Math.min(...ys);
-  const hi = Math.max(...ys);
-  const bar = (v: number) => BARS[hi === lo ? 0 : Math.round(((v - lo) / (hi - lo)) * (BARS.length - 1))];
-  return `${r.verdict.deciding.cache} ${ys.map(bar).join('')}  (${lo}..${hi} objects)`;
+  const { lo, hi } = chartRange(r, pts);
+  // Each bar an eighth of the range: only a count in the top eighth reaches the full bar.
+  const bar = (v: number) => BARS[Math.min(BARS.length - 1, Math.floor(((v - lo) / (hi - lo)) * BARS.length))];
+  return `${r.verdict.deciding.cache} ${ys.map(bar).join('')}  (${lo}..${Math.max(...ys)} objects)`;
 }
