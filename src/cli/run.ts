@@ -9,6 +9,7 @@ import { runSuite, planCells, checkCellKernels } from '../run/suite.ts';
 import { exitCodeFor, type RunResult } from '../run/result.ts';
 import { resultLine, summaryLine, rerunLines } from '../report/text.ts';
 import { sparkline } from '../report/chart.ts';
+import { matrixText } from '../report/run-report.ts';
 import { writeReports, checkOutputs, type RunReport } from '../report/outputs.ts';
 import { parseShard, shardCells, suiteId } from '../run/shard.ts';
 import type { Scenario } from '../scenario/scenario.ts';
@@ -95,6 +96,9 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
       }),
   });
   const exitCode = exitCodeFor(results);
+  // The suite at a glance: a scenario x kernel matrix (colour only on a terminal, and never against NO_COLOR).
+  const matrix = matrixText(results, process.stdout.isTTY === true && !ctx.config.noColor);
+  if (matrix.length > 0) process.stdout.write(`\n${matrix.join('\n')}\n\n`);
   process.stdout.write(`${summaryLine(results)}\n`);
   for (const line of rerunLines(results)) process.stdout.write(`${line}\n`);
   const report: RunReport = {

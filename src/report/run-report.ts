@@ -136,6 +136,34 @@ ${m.kernels.map((k) => `<tr><th>${esc(k)}</th>${m.scenarios.map((s) => cellHtml(
 </tbody></table>`;
 }
 
+/** SGR colours of a terminal matrix cell: red a leak, green no leak, yellow no verdict; reversed when not as expected. */
+const COLOUR = { leak: '31', 'no-leak': '32', noverdict: '33' } as const;
+
+/**
+ * The matrix for a terminal: scenarios as rows (their names are long),
+ * kernels as columns, each cell the verdict and its figure in words (and in
+ * colour when `colour`); nothing for a run of one scenario or one kernel,
+ * whose result lines are the list already.
+ */
+export function matrixText(results: RunResult[], colour: boolean): string[] {
+  const m = resultMatrix(results);
+  if (m.kernels.length < 2 || m.scenarios.length < 2) return [];
+  const corner = `scenario \\ kernel (${matrixUnit(results)})`;
+  const first = Math.max(corner.length, ...m.scenarios.map((s) => s.length));
+  const widths = m.kernels.map((k) => Math.max(k.length, ...m.scenarios.map((s) => cellText(m.cell(k, s)).length)));
+  const paint = (r: RunResult | undefined, text: string) => {
+    if (!colour || !r) return text;
+    const kind = r.error || r.verdict.verdict === 'inconclusive' ? 'noverdict' : r.verdict.verdict;
+    return `\x1b[${r.asExpected === false ? '7;' : ''}${COLOUR[kind]}m${text}\x1b[0m`;
+  };
+  return [
+    [corner.padEnd(first), ...m.kernels.map((k, i) => k.padEnd(widths[i]))].join('  ').trimEnd(),
+    ...m.scenarios.map((s) =>
+      [s.padEnd(first), ...m.kernels.map((k, i) => paint(m.cell(k, s), cellText(m.cell(k, s)).padEnd(widths[i])))].join('  ').trimEnd(),
+    ),
+  ];
+}
+
 function cellText(r: RunResult | undefined): string {
   return r ? matrixCell(r) : '';
 }

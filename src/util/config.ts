@@ -26,6 +26,8 @@ export interface Config {
   dockerHost?: string;
   /** Subsystems whose detail lines are shown (LEAKLAB_DEBUG=guest,kernel or *). */
   debugScopes: string[];
+  /** NO_COLOR set (no-color.org): words only, even on a terminal. */
+  noColor: boolean;
   /** GitHub Actions' job summary file, where report.md is appended too. */
   stepSummary?: string;
 }
@@ -47,6 +49,7 @@ export function readConfig(env: NodeJS.ProcessEnv): Config {
       .split(',')
       .map((x) => x.trim())
       .filter(Boolean),
+    noColor: !!env.NO_COLOR,
     stepSummary: env.GITHUB_STEP_SUMMARY || undefined,
   };
 }

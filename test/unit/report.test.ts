@@ -7,7 +7,7 @@ import { cellName, type RunResult, type CellInfo } from '../../src/run/result.ts
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { judge } from '../../src/verdict/verdict.ts';
 import { recordedMeasurement } from '../helpers/fixtures.ts';
-import { resultMatrix, matrixCell, runMarkdown, runHtml } from '../../src/report/run-report.ts';
+import { resultMatrix, matrixCell, runMarkdown, runHtml, matrixText } from '../../src/report/run-report.ts';
 
 test('rates print two significant digits (at least two decimals), never -0.00', (t) => {
   t.is(fmtRate(1), '1.00');
@@ -106,4 +106,34 @@ test('the kernel x scenario table: kernels as rows, scenarios as columns, each c
     runHtml(results),
     /<table id="matrix">.*<th>fib6-suppress-leak<\/th><th>control-no-rule<\/th>.*<tr><th>v6\.1-fix-reverted<\/th><td class="leak">LEAK \+1\.00<\/td>/s,
   );
+});
+
+test('the terminal matrix: scenarios as rows, kernels as columns, words always, colour only when asked (recorded runs)', async (t) => {
+  const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+  const noRule = { ...seed, name: 'control-no-rule' };
+  const result = (s: typeof seed, kernel: string, run: string, asExpected: boolean): RunResult => {
+    const samples = recordedMeasurement(run, s);
+    return { ...cell({ scenario: s.name, kernel }), error: undefined, verdict: judge(s, samples), samples, asExpected };
+  };
+  const results = [
+    result(seed, 'v6.1-fix-reverted', 'seed-v6.1-fix-reverted', true),
+    result(seed, 'v6.1', 'seed-v6.1', true),
+    result(noRule, 'v6.1-fix-reverted', 'seed-v6.1', true),
+    result(noRule, 'v6.1', 'seed-v6.1-fix-reverted', false),
+  ];
+  const plain = matrixText(results, false);
+  t.is(plain.length, 3);
+  t.regex(plain[0], /^scenario \\ kernel \(obj\/packet\) +v6\.1-fix-reverted +v6\.1$/);
+  t.regex(plain[1], /^fib6-suppress-leak +LEAK \+1\.00 +no leak < 0\.00\d+$/);
+  t.regex(plain[2], /^control-no-rule +no leak < 0\.00\d+ +LEAK \+1\.00 \(UNEXPECTED\)$/);
+  t.notRegex(plain.join('\n'), /\x1b/);
+  // Columns line up: every row's second cell starts where the header's second column does.
+  const col = plain[0].indexOf('v6.1-fix-reverted');
+  for (const row of plain.slice(1)) t.regex(row.slice(col), /^(LEAK|no leak)/);
+  const coloured = matrixText(results, true);
+  t.regex(coloured[1], /\x1b\[31mLEAK \+1\.00 *\x1b\[0m/);
+  t.regex(coloured[2], /\x1b\[7;31mLEAK \+1\.00 \(UNEXPECTED\)\x1b\[0m/);
+  // One scenario, or one kernel: the result lines are the list already.
+  t.deepEqual(matrixText(results.slice(0, 2), false), []);
+  t.deepEqual(matrixText([results[0], results[2]], false), []);
 });
