@@ -44,7 +44,7 @@ export interface CommitsCliOptions extends CommonOptions {
 export async function bisectVersionsCommand(ctx: Context, scenarioFile: string, opts: VersionsCliOptions): Promise<number> {
   const { scenario, catalog: loaded, direction, count } = await common(ctx, scenarioFile, opts);
   const { catalog, names: kernels } = await kernelList(ctx, loaded, opts.kernels);
-  const runDir = await makeRunDir(opts.runsDir, 'bisect-');
+  const runDir = await makeRunDir(ctx, opts.runsDir, 'bisect-');
   const result = await bisectVersions(ctx, catalog, { ...judgeOptions(scenario, count, runDir), kernels, direction });
   return finish(result, scenario, runDir, opts.json);
 }
@@ -52,7 +52,7 @@ export async function bisectVersionsCommand(ctx: Context, scenarioFile: string, 
 export async function bisectCommitsCommand(ctx: Context, scenarioFile: string, opts: CommitsCliOptions): Promise<number> {
   const { scenario, catalog, direction, count } = await common(ctx, scenarioFile, opts);
   await checkCommitInputs(ctx, resolve(opts.tree), opts.good, opts.bad, direction);
-  const runDir = await makeRunDir(opts.runsDir, 'bisect-');
+  const runDir = await makeRunDir(ctx, opts.runsDir, 'bisect-');
   const result = await bisectCommits(ctx, catalog, {
     ...judgeOptions(scenario, count, runDir),
     tree: resolve(opts.tree),

@@ -48,7 +48,7 @@ export async function minimizeCommand(ctx: Context, scenarioFile: string, opts: 
   const kernelName = opts.kernel ?? defaultKernel(scenario);
   const entry = findKernel(catalog, kernelName);
   await checkEnvironment(ctx, ['qemu']);
-  const runDir = await makeRunDir(opts.runsDir, 'minimize-');
+  const runDir = await makeRunDir(ctx, opts.runsDir, 'minimize-');
   const kernel = await prepareKernel(ctx, entry, scenarioRequirements(scenario));
   const report = await minimize(ctx, { scenario, input, kernel, runDir, jobs, retries });
   const exitCode = MINIMIZE_EXIT[report.outcome];

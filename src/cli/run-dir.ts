@@ -31,8 +31,9 @@ export async function checkEnvironment(ctx: Context, backends: Iterable<Backend>
  * Makes runsDir/<timestamp>-<label><random> (unique even within one
  * millisecond), and checks it takes a file: a full or read-only filesystem
  * is refused before any guest runs, and leaves no run directory behind.
+ * From then on the command's progress is also written to its run.log.
  */
-export async function makeRunDir(runsDir: string, label: string): Promise<string> {
+export async function makeRunDir(ctx: Context, runsDir: string, label: string): Promise<string> {
   await makeUserDir(resolve(runsDir), 'the runs directory', 'give --runs-dir (or LEAKLAB_RUNS) a directory you can write to');
   const prefix = join(resolve(runsDir), `${new Date().toISOString().replace(/[:.]/g, '-')}-${label}`);
   const runDir = await writingTo(prefix, RUNS_DIR_WHERE, () => mkdtemp(prefix));
@@ -43,5 +44,7 @@ export async function makeRunDir(runsDir: string, label: string): Promise<string
     throw err;
   }
   process.stderr.write(`leaklab: run directory ${runDir}\n`);
+  // Every step line, timestamped, whatever the screen shows (--quiet too).
+  ctx.progress.logTo(join(runDir, 'run.log'));
   return runDir;
 }

@@ -77,7 +77,7 @@ export async function runCommand(ctx: Context, paths: string[], opts: RunOptions
   // Each backend must answer before anything is made (and what a killed run left behind an engine is removed).
   await checkEnvironment(ctx, new Set(cells.map((c) => c.backend)));
   const jobs = parseJobs(opts.jobs);
-  const runDir = await makeRunDir(opts.runsDir, '');
+  const runDir = await makeRunDir(ctx, opts.runsDir, '');
   const width = Math.max(20, ...cells.map((c) => c.nameWidth));
   let lastScenario = '';
   const results: RunResult[] = await runSuite(ctx, cells, {

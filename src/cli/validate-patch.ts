@@ -48,7 +48,7 @@ export async function validatePatchCommand(ctx: Context, scenario: string, opts:
   await checkRecipes(ctx.config.imagesDir, [target, ...others]);
   await checkOutputs({ json: opts.json });
   const kernels = await validationKernels(ctx, await loadCatalog(ctx.config.catalogFile), opts.source, opts.patch ?? [], opts.configFrom);
-  const runDir = await makeRunDir(opts.runsDir, 'validate-');
+  const runDir = await makeRunDir(ctx, opts.runsDir, 'validate-');
   const report = await validatePatch(ctx, { kernels, target, others, runs, runDir, jobs });
   const exitCode = report.regressions.length > 0 && report.outcome === 'FIX HOLDS' ? 1 : OUTCOME_EXIT[report.outcome];
   process.stdout.write(validationText(report) + '\n');

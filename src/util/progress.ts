@@ -5,6 +5,9 @@
 // running side by side do not overwrite each other; elsewhere (CI logs) a
 // task prints a plain line every 15 s instead. The CLI makes one Progress
 // per command and passes it down in the context; nothing here is global.
+// Once a command has a run directory, every step line also goes to its
+// run.log, whatever the screen shows.
+import { appendFileSync } from 'node:fs';
 
 /** "[#####-----]  48% ": the bar part of a task's line; empty when the total is unknown. */
 export function barText(done: number, total: number | undefined, width = 30): string {
@@ -49,6 +52,8 @@ export class Progress {
   private linesOnScreen = 0;
   private lastDraw = 0;
   private pendingDraw: NodeJS.Timeout | undefined;
+  /** The run directory's run.log, once there is one: every step line, whatever the screen shows. */
+  private logFile: string | undefined;
 
   constructor(opts: ProgressOptions = {}) {
     this.stream = opts.stream ?? process.stderr;
@@ -56,14 +61,31 @@ export class Progress {
     this.debugScopes = opts.debugScopes ?? [];
   }
 
+  /** Also writes every step line (and shown debug line) to `file` from now on. */
+  logTo(file: string): void {
+    this.logFile = file;
+  }
+
   /** A step's line: stays on the screen. */
   step(scope: string, message: string): void {
+    const line = `${this.stamp()} ${scope}: ${message}\n`;
+    this.log(line);
     // After the last words (Ctrl-C, a fatal error) a step still finishing (a
     // guest coming up) must not print below them.
     if (this.quiet || this.stopped) return;
     this.eraseTasks();
-    this.stream.write(`${this.stamp()} ${scope}: ${message}\n`);
+    this.stream.write(line);
     this.drawTasks();
+  }
+
+  /** Appends to the log file; one that cannot be written (a full disk) is given up, not fatal: the screen has the lines. */
+  private log(line: string): void {
+    if (!this.logFile) return;
+    try {
+      appendFileSync(this.logFile, line);
+    } catch {
+      this.logFile = undefined;
+    }
   }
 
   /**
@@ -120,6 +142,7 @@ export class Progress {
     if (this.stopped || (!this.debugScopes.includes(scope) && !this.debugScopes.includes('*'))) return;
     this.eraseTasks();
     const t = ((Date.now() - this.started) / 1000).toFixed(3).padStart(8);
+    this.log(`[${t}s] debug ${scope}: ${message}\n`);
     this.stream.write(`[${t}s] debug ${scope}: ${message}\n`);
     this.drawTasks();
   }

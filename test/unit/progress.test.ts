@@ -3,6 +3,9 @@ import { barText, Progress, type Task } from '../../src/util/progress.ts';
 import { mmdebstrapProgress } from '../../src/image/recipe.ts';
 import { aptDownloadPercent } from '../../src/kernel/debian-package.ts';
 import { fixture } from '../helpers/fixtures.ts';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('progress bar text: filled in proportion, clamped, and absent when the total is unknown', (t) => {
   t.is(barText(0, 10, 10), '[----------]   0% ');
@@ -92,4 +95,25 @@ test('off a terminal a task prints no redraw codes; quiet prints nothing at all'
   q.step('v6.1', 'guest up');
   q.task('v6.1', 10).update(3, 'booting');
   t.is(quiet.text(), '');
+});
+
+test("run.log: every step line with its time, even with --quiet or after the screen's last words; debug lines only when shown", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-progress-'));
+  const log = join(dir, 'run.log');
+  const p = new Progress({ quiet: true, debugScopes: ['guest'] });
+  p.step('image', 'before the run directory');
+  p.logTo(log);
+  p.step('v6.1', 'booting');
+  p.debug('guest', 'exec 12 ms');
+  p.debug('kernel', 'not shown, not logged');
+  p.stop();
+  p.step('v6.1', 'guest up in 0.4 s');
+  const lines = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  t.is(lines.length, 3, lines.join('\n'));
+  t.regex(lines[0], /^\[ +\d+\.\ds\] v6\.1: booting$/);
+  t.regex(lines[1], /^\[ +\d+\.\d{3}s\] debug guest: exec 12 ms$/);
+  t.regex(lines[2], /^\[ +\d+\.\ds\] v6\.1: guest up in 0\.4 s$/);
+  // A log that cannot be written is given up quietly: the screen has the lines.
+  p.logTo(join(dir, 'missing-dir', 'run.log'));
+  t.notThrows(() => p.step('v6.1', 'still fine'));
 });
