@@ -26,14 +26,22 @@ const cleanup = new CleanupScope();
 let current: Context | undefined;
 
 /** The context for the command being run, made once its options are known (the configuration is read and checked here). */
-function contextFor(opts: { quiet?: boolean; fresh?: boolean }): Context {
+function contextFor(opts: { quiet?: boolean; verbose?: boolean; fresh?: boolean }): Context {
   const config = readConfig(process.env);
-  current = createContext({ signal: controller.signal, cleanup, quiet: !!opts.quiet, config: { ...config, freshBoot: config.freshBoot || !!opts.fresh } });
+  current = createContext({
+    signal: controller.signal,
+    cleanup,
+    quiet: !!opts.quiet,
+    verbose: !!opts.verbose,
+    config: { ...config, freshBoot: config.freshBoot || !!opts.fresh },
+  });
   return current;
 }
 
 /** The option every command that starts QEMU guests has. */
 const FRESH = ['--fresh', 'boot every guest instead of restoring its boot snapshot (also LEAKLAB_FRESH=1)'] as const;
+/** The option of every command with live lines on a terminal. */
+const VERBOSE = ['--verbose', "on a terminal too, every step's line (booting, each burst); they always go to the run directory's run.log"] as const;
 
 function interrupt(signal: NodeJS.Signals): void {
   // A second Ctrl-C while cleaning up must not cut the cleanup short.
@@ -77,6 +85,7 @@ program
   .option('-j, --jobs <n>', 'guests run side by side', DEFAULT_JOBS)
   .option('-q, --quiet', 'no progress lines on stderr')
   .option(...FRESH)
+  .option(...VERBOSE)
   .option('--packets-per-second <n>', "a leak's time to out of memory at this traffic rate (default: the scenario's project:, else the rate the run reached)")
   .option('--memory <size>', "a leak's time to exhaust this much memory, e.g. 1G (default: the scenario's project:, else the guest's memory)")
   .option(
@@ -117,6 +126,7 @@ program
   .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
   .option('-q, --quiet', 'no progress lines on stderr')
   .option(...FRESH)
+  .option(...VERBOSE)
   .addHelpText(
     'after',
     `
@@ -152,6 +162,7 @@ const bisectOptions = (c: Command) =>
     .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
     .option('-q, --quiet', 'no progress lines on stderr')
     .option(...FRESH)
+    .option(...VERBOSE)
     .addHelpText('after', bisectExits);
 bisectOptions(
   bisect
@@ -193,6 +204,7 @@ program
   .option('--runs-dir <dir>', 'where run directories go (default $LEAKLAB_RUNS, else ./runs)')
   .option('-q, --quiet', 'no progress lines on stderr')
   .option(...FRESH)
+  .option(...VERBOSE)
   .addHelpText(
     'after',
     `

@@ -109,18 +109,22 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   const task = ctx.progress.task(opts.scope, sizes.length);
   try {
     let segment = 0;
+    let soFar = '';
     for (const [i, count] of sizes.entries()) {
-      task.update(i, `sending burst ${i + 1}/${sizes.length} (${count} ${unitNames(s.unit.kind).many})`);
+      // The live line: what is being sent, and what the bursts before kept (the estimate's raw material).
+      task.update(i, `burst ${i + 1}/${sizes.length} (${count} ${unitNames(s.unit.kind).many})${soFar}`);
       // Mid-run changes (e.g. a workaround) go in right before the next burst.
       const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
       for (const c of changes) ctx.progress.step(opts.scope, `applying ${c.name}`);
       segment += changes.length;
       const smp = await settled('traffic', segment, count, [...changes, burstStep(s, `burst ${i + 1}`, count)], { timeoutMs: 10 * 60_000 });
       await settled('idle', segment, 0, []);
-      ctx.progress.step(
+      ctx.progress.detail(
         opts.scope,
         `burst ${i + 1}/${sizes.length}: ${smp.units - baseline.units} ${unitNames(s.unit.kind).counted}, ${keptSoFar(s, baseline, smp)}`,
       );
+      // Short: a terminal cuts a live line at its width, and the scope and bar take most of 120 columns.
+      soFar = `, ${keptCount(s, baseline, smp)} kept`;
       if (opts.untilDecided && i >= 1 && opts.decided?.(m)) {
         m.stop = 'decided';
         break;
@@ -132,12 +136,23 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   return m;
 }
 
+/** The cache progress follows: the first watched one, or (a survey) the one that kept the most so far. */
+function followedCache(s: Scenario, baseline: Sample, now: Sample): string | undefined {
+  const kept = (c: string) => (now.caches[c]?.objects ?? 0) - (baseline.caches[c]?.objects ?? 0);
+  return s.survey ? cachesOf(s, [baseline, now]).sort((a, b) => kept(b) - kept(a))[0] : s.watch[0];
+}
+
 /** What progress shows after a burst: the first watched cache's objects kept, or (a survey) the cache that kept the most. */
 export function keptSoFar(s: Scenario, baseline: Sample, now: Sample): string {
-  const kept = (c: string) => (now.caches[c]?.objects ?? 0) - (baseline.caches[c]?.objects ?? 0);
-  if (!s.survey) return `${s.watch[0]} ${kept(s.watch[0])} objects kept so far`;
-  const top = cachesOf(s, [baseline, now]).sort((a, b) => kept(b) - kept(a))[0];
-  return top === undefined ? 'no slab cache seen' : `most kept so far: ${top} ${kept(top)} objects`;
+  const top = followedCache(s, baseline, now);
+  if (top === undefined) return 'no slab cache seen';
+  return s.survey ? `most kept so far: ${top} ${keptCount(s, baseline, now)} objects` : `${top} ${keptCount(s, baseline, now)} objects kept so far`;
+}
+
+/** The objects the followed cache kept since the baseline. */
+function keptCount(s: Scenario, baseline: Sample, now: Sample): number {
+  const c = followedCache(s, baseline, now);
+  return c === undefined ? 0 : (now.caches[c]?.objects ?? 0) - (baseline.caches[c]?.objects ?? 0);
 }
 
 /** A phase's guest command may take 2 minutes; the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */
@@ -152,7 +167,7 @@ function showSetup(ctx: Context, s: Scenario, scope: string): () => void {
   const n = s.setup.length;
   const what = `setting up the guest${n === 0 ? '' : ` with setup[0${n > 1 ? `..${n - 1}` : ''}] (at most ${s.setupTimeout} s each)`}`;
   const limitMs = setupPhaseTimeoutMs(s);
-  ctx.progress.step(scope, what);
+  ctx.progress.detail(scope, what);
   return ctx.progress.timedTask(scope, limitMs, (ms) => `${what}: ${Math.round(ms / 1000)} s of ${limitMs / 1000} s allowed`);
 }
 

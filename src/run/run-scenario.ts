@@ -66,7 +66,7 @@ export async function runCell(ctx: Context, cell: Cell, input: PrepareInput): Pr
     // Which boot the guest's state comes from is part of how the numbers were made.
     if (guest.bootSnapshot) info.provenance = { ...info.provenance, bootSnapshot: guest.bootSnapshot };
     const how = guest.bootSnapshot ? `; restored from boot snapshot ${guest.bootSnapshot.slice(0, 12)}` : '';
-    ctx.progress.step(scope, `${prepared.noun} up in ${info.seconds.boot.toFixed(1)} s (kernel ${info.release}${how})`);
+    ctx.progress.detail(scope, `${prepared.noun} up in ${info.seconds.boot.toFixed(1)} s (kernel ${info.release}${how})`);
     const tMeasure = Date.now();
     samples = await measure(ctx, s, guest, { scope, runDir, packets: prepared.packets, untilDecided: s.traffic.untilDecided, decided: (m) => isDecided(s, m) });
     info.seconds.measure = (Date.now() - tMeasure) / 1000;

@@ -27,7 +27,7 @@ export function createContext(opts: ContextOptions = {}): Context {
   const config = opts.config ?? readConfig(process.env);
   return {
     signal: opts.signal ?? new AbortController().signal,
-    progress: new Progress({ stream: opts.stream, quiet: opts.quiet, debugScopes: opts.debugScopes ?? config.debugScopes }),
+    progress: new Progress({ stream: opts.stream, quiet: opts.quiet, verbose: opts.verbose, debugScopes: opts.debugScopes ?? config.debugScopes }),
     cleanup: opts.cleanup ?? new CleanupScope(),
     config,
   };

@@ -40,12 +40,15 @@ export interface ProgressOptions {
   quiet?: boolean;
   /** Subsystems whose debug lines are shown (`*`: all). */
   debugScopes?: string[];
+  /** Detail lines on a terminal too (--verbose); elsewhere they always show. */
+  verbose?: boolean;
 }
 
 export class Progress {
   private readonly stream: NodeJS.WriteStream;
   private readonly quiet: boolean;
   private readonly debugScopes: string[];
+  private readonly verbose: boolean;
   private readonly started = Date.now();
   private readonly tasks = new Set<TaskLine>();
   private stopped = false;
@@ -59,6 +62,7 @@ export class Progress {
     this.stream = opts.stream ?? process.stderr;
     this.quiet = opts.quiet ?? false;
     this.debugScopes = opts.debugScopes ?? [];
+    this.verbose = opts.verbose ?? false;
   }
 
   /** Also writes every step line (and shown debug line) to `file` from now on. */
@@ -76,6 +80,16 @@ export class Progress {
     this.eraseTasks();
     this.stream.write(line);
     this.drawTasks();
+  }
+
+  /**
+   * A step a running cell's live line already shows (booting, a burst's
+   * count): a line of its own in a log (CI), in run.log and with --verbose;
+   * on a terminal, the live lines and the results are the screen.
+   */
+  detail(scope: string, message: string): void {
+    if (this.drawn() && !this.verbose) this.log(`${this.stamp()} ${scope}: ${message}\n`);
+    else this.step(scope, message);
   }
 
   /** Appends to the log file; one that cannot be written (a full disk) is given up, not fatal: the screen has the lines. */

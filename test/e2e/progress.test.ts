@@ -1,5 +1,6 @@
 import test from 'ava';
 import { join } from 'node:path';
+import { readFileSync, readdirSync } from 'node:fs';
 import { tempDir, qemuProcesses } from '../helpers/cli.ts';
 import { onTerminal } from '../helpers/terminal.ts';
 
@@ -25,14 +26,18 @@ test.serial('on a terminal, boots and traffic of guests side by side are lines r
   t.is(r.code, 0, r.screen.join('\n'));
   // While running: a task line per guest, bars included.
   t.regex(r.raw, /fib6-suppress-leak on v6\.1: \[[#-]{20}\] +\d+% booting: \d+ s of 90 s allowed; console: /);
-  t.regex(r.raw, /fib6-suppress-leak on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% sending burst \d\/4 \(500 packets\)/);
+  t.regex(r.raw, /fib6-suppress-leak on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% burst \d\/4 \(500 packets\)/);
   t.regex(r.raw, /\x1b\[2A\x1b\[0J/, 'two task lines (one per guest) erased and redrawn together');
-  // At the end: step lines and results stay on the screen, no task line does.
+  // The live line of a burst says what the bursts before kept (every sample follows a flush and settling).
+  t.regex(r.raw, /on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% burst 4\/4 \(500 packets\), 150\d kept\r?\n/);
+  // At the end: results stay on the screen; no task line, and no step line a live line showed (booting, each burst) does.
   const screen = r.screen.join('\n');
-  t.notRegex(screen, /booting: |sending burst/);
-  // Each burst's line says what it kept so far (every sample follows a flush and settling).
-  t.regex(screen, /on v6\.1-fix-reverted: burst 4\/4: 200\d packets in, ip6_dst_cache 200\d objects kept so far/);
-  t.regex(screen, /on v6\.1: burst 4\/4: 200\d packets in, ip6_dst_cache -?\d{1,2} objects kept so far/);
+  t.notRegex(screen, /booting|burst \d\/4|guest up in/);
+  // Those lines are in run.log, with their times.
+  const runs = join(dir, 'runs');
+  const log = readFileSync(join(runs, readdirSync(runs)[0], 'run.log'), 'utf8');
+  t.regex(log, /^\[ *[\d.]+s\] fib6-suppress-leak on v6\.1-fix-reverted: burst 4\/4: 200\d packets in, ip6_dst_cache 200\d objects kept so far$/m);
+  t.regex(log, /^\[ *[\d.]+s\] fib6-suppress-leak on v6\.1: booting \(tcg/m);
   t.regex(screen, /v6\.1-fix-reverted +LEAK/);
   t.regex(screen, /v6\.1 +no leak/);
   t.regex(screen, /2 as expected/);
@@ -50,7 +55,7 @@ test.serial('Ctrl-C on a terminal: its message is the last thing on the screen, 
   ].join('\n');
   const r = onTerminal(['sh', '-c', script], 5 * 60_000);
   t.is(r.code, 130, r.screen.join('\n'));
-  t.regex(r.raw, /\d+% (booting|sending burst|settling)/, 'task lines were up when the signal came');
+  t.regex(r.raw, /\d+% (booting|burst \d\/4|settling)/, 'task lines were up when the signal came');
   t.regex(r.screen[r.screen.length - 1], /^leaklab: SIGINT: stopping guests and removing temp files\.\.\.$/, r.screen.join('\n'));
   t.deepEqual(qemuProcesses(dir), []);
 });

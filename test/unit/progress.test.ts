@@ -117,3 +117,22 @@ test("run.log: every step line with its time, even with --quiet or after the scr
   p.logTo(join(dir, 'missing-dir', 'run.log'));
   t.notThrows(() => p.step('v6.1', 'still fine'));
 });
+
+test('detail lines: shown in a log and with --verbose; on a terminal only in run.log, where the live lines say it', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-progress-'));
+  const cases = [
+    { tty: false, verbose: false, shown: true },
+    { tty: true, verbose: false, shown: false },
+    { tty: true, verbose: true, shown: true },
+  ];
+  for (const [i, c] of cases.entries()) {
+    const out = recorder(c.tty);
+    const p = new Progress({ stream: out.stream, verbose: c.verbose });
+    p.logTo(join(dir, `run-${i}.log`));
+    p.detail('v6.1', 'burst 1/4: 500 packets in');
+    p.step('v6.1', 'waiting for another kernel build to finish');
+    t.is(out.text().includes('burst 1/4'), c.shown, JSON.stringify(c));
+    t.true(out.text().includes('waiting for another kernel build'), 'a step always shows');
+    t.regex(readFileSync(join(dir, `run-${i}.log`), 'utf8'), /v6\.1: burst 1\/4: 500 packets in\n.*waiting for another kernel build/);
+  }
+});

@@ -44,7 +44,7 @@ export async function prepareQemuGuest(ctx: Context, s: Scenario, kernel: Kernel
       const key = ctx.config.freshBoot ? undefined : await snapshotKey({ qemuVersion: version, machine: machineArgs(opts), bzImage: kernel.bzImage, initrd });
       const restored = key ? await restoreSnapshot(ctx, scope, opts, key) : undefined;
       if (restored) return restored;
-      ctx.progress.step(scope, `booting (${accel}: ${why}); console: ${consolePath}`);
+      ctx.progress.detail(scope, `booting (${accel}: ${why}); console: ${consolePath}`);
       const endBoot = followBoot(ctx, scope, consolePath, bootTimeoutMs);
       const guest = await QemuGuest.start(ctx, opts).finally(endBoot);
       if (key) await saveBootSnapshot(ctx, scope, guest, key);
@@ -57,7 +57,7 @@ export async function prepareQemuGuest(ctx: Context, s: Scenario, kernel: Kernel
 async function restoreSnapshot(ctx: Context, scope: string, opts: QemuGuestOptions, key: string): Promise<QemuGuest | undefined> {
   const snapshot = await findSnapshot(ctx, key);
   if (!snapshot) return undefined;
-  ctx.progress.step(scope, `restoring the boot snapshot ${key.slice(0, 12)} (${opts.accel}); console: ${join(opts.runDir, 'console.log')}`);
+  ctx.progress.detail(scope, `restoring the boot snapshot ${key.slice(0, 12)} (${opts.accel}); console: ${join(opts.runDir, 'console.log')}`);
   try {
     return await QemuGuest.start(ctx, { ...opts, restore: snapshot });
   } catch (err) {
