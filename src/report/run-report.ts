@@ -4,10 +4,13 @@
 // kernel's provenance (sha256 of bzImage and config, QEMU, image recipe).
 import { join } from 'node:path';
 import { cellName, type RunResult } from '../run/result.ts';
-import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel, detailLines, subjectOf } from './text.ts';
-import { rateFigures, fmtRate, LABEL, perUnit } from '../verdict/figures.ts';
+import { summaryLine, rerunLines, rateNumbers, segmentsText, verdictLabel, detailLines, subjectOf, matrixCell } from './text.ts';
+
+export { matrixCell };
+import { rateFigures, LABEL, perUnit } from '../verdict/figures.ts';
 import { leakingCaches, type Verdict, type CacheVerdict } from '../verdict/verdict.ts';
 import { svgChart } from './chart.ts';
+import { scenarioChart } from './scenario-chart.ts';
 import { escapeXml as esc } from './xml.ts';
 import { makeDirs } from '../util/dirs.ts';
 import { writeOutput, appendOutput, writingTo } from '../util/output.ts';
@@ -83,16 +86,6 @@ function detailsHtml(r: RunResult): string {
 function expectedCell(r: RunResult): string {
   if (r.error || r.verdict?.verdict === 'inconclusive') return 'no verdict';
   return r.asExpected === undefined ? '-' : r.asExpected ? 'as expected' : `UNEXPECTED: ${r.why}`;
-}
-
-/** A cell of the kernel x scenario table: the verdict in a few words, with the figure that matters ("LEAK +1.00", "no leak < 0.0018"). */
-export function matrixCell(r: RunResult): string {
-  if (r.error) return 'ERROR';
-  const v = r.verdict;
-  const e = v.deciding.estimate;
-  const figure = v.verdict === 'leak' ? `${e.rate >= 0 ? '+' : ''}${fmtRate(e.rate)}` : v.verdict === 'no-leak' ? `< ${fmtRate(e.high)}` : '';
-  const against = r.asExpected === false ? ' (UNEXPECTED)' : '';
-  return `${LABEL[v.verdict]}${figure ? ` ${figure}` : ''}${against}`;
 }
 
 /** Kernels as rows, scenarios as columns, in the order the run met them; a missing pair is empty. */
@@ -205,10 +198,17 @@ export function runHtml(results: RunResult[]): string {
     (r) =>
       `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.units ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`,
   );
-  const figures = results.map(
-    (r) =>
-      `<figure data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}">${svgChart(r) || '<p>no samples (no verdict)</p>'}<figcaption>${esc(r.scenario)} on ${esc(cellName(r))}: ${esc(r.verdict?.reason ?? r.error?.message ?? '')}<br><small>${esc(provenance(r))}</small></figcaption></figure>`,
-  );
+  // One chart per scenario, every kernel a line of its own on one axis.
+  const scenarios = [...new Set(results.map((r) => r.scenario))];
+  const figures = scenarios.map((name) => {
+    const of = results.filter((r) => r.scenario === name);
+    const why = of.map((r) => `<li>${esc(cellName(r))}: ${esc(r.verdict?.reason ?? r.error?.message ?? '')}</li>`).join('');
+    return `<figure data-scenario="${esc(name)}">${scenarioChart(of) || '<p>no samples (no verdict)</p>'}<figcaption><ul>${why}</ul></figcaption></figure>`;
+  });
+  // Each kernel's provenance once, folded: sha256 of bzImage and config, compiler, QEMU, image, boot snapshot.
+  const kernels = [...new Map(results.map((r) => [cellName(r), provenance(r)])).entries()]
+    .map(([k, p]) => `<details class="provenance" data-kernel="${esc(k)}"><summary>${esc(k)}</summary><p>${esc(p)}</p></details>`)
+    .join('\n');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>leaklab report</title>
 <style>
@@ -216,7 +216,7 @@ body { font: 14px system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left }
 tr.unexpected td, td.unexpected { background: #fdd } tr.noverdict td, td.noverdict { background: #ffd } td.leak { font-weight: bold }
 #matrix { margin-bottom: 1em }
-figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 440px } figcaption { font-size: 12px }
+figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 740px } figcaption { font-size: 12px } details.provenance p { font-size: 12px }
 </style></head>
 <body>
 <h1>leaklab report</h1>
@@ -227,9 +227,11 @@ ${matrixHtml(results)}
 ${rows.join('\n')}
 </tbody></table>
 ${results.map(detailsHtml).filter(Boolean).join('\n')}
-<h2>Watched cache against units of work counted</h2>
-<p>Points: the samples before the traffic and after each burst; square: after the route flush. A leak is a line that climbs and stays up after the flush.</p>
+<h2>Per scenario: objects kept on each kernel</h2>
+<p>Each line one kernel: the objects its watched cache kept since the start against the units of work counted, every point after a flush and settling; the band a leak's 95 % interval; a dashed line where a mid-run change went in. A leak climbs and stays up; noise within a clean kernel's detection limit stays flat.</p>
 ${figures.join('\n')}
+<h2>Kernels and images</h2>
+${kernels}
 </body></html>
 `;
 }

@@ -133,3 +133,13 @@ export function rerunLines(results: RunResult[], cwd = process.cwd()): string[] 
   const off = results.filter((r) => r.error || r.verdict?.verdict === 'inconclusive' || r.asExpected === false);
   return off.map((r) => `to run again: ${reproduceCommand(r, cwd)}`);
 }
+
+/** A cell of the kernel x scenario table: the verdict in a few words, with the figure that matters ("LEAK +1.00", "no leak < 0.0018"). */
+export function matrixCell(r: RunResult): string {
+  if (r.error) return 'ERROR';
+  const v = r.verdict;
+  const e = v.deciding.estimate;
+  const figure = v.verdict === 'leak' ? `${e.rate >= 0 ? '+' : ''}${fmtRate(e.rate)}` : v.verdict === 'no-leak' ? `< ${fmtRate(e.high)}` : '';
+  const against = r.asExpected === false ? ' (UNEXPECTED)' : '';
+  return `${LABEL[v.verdict]}${figure ? ` ${figure}` : ''}${against}`;
+}

@@ -64,15 +64,16 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
     /\| fib6-suppress-leak \| v6\.1-fix-reverted \| LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(20\d\d packets, 20\d\d kept, noise ±[\d.]+\) \| 20\d\d \| 20\d\d \| as expected \|/,
   );
   t.is(readFileSync(summary, 'utf8'), readFileSync(join(report, 'report.md'), 'utf8'), 'appended to $GITHUB_STEP_SUMMARY');
-  // The browser's own parse of the page: one chart per result, every sample drawn.
+  // The browser's own parse of the page: one chart per scenario, a line per kernel, every sample drawn.
   const dom = execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--dump-dom', `file://${join(report, 'report.html')}`], {
     encoding: 'utf8',
     timeout: 120_000,
     stdio: ['ignore', 'pipe', 'ignore'],
   });
-  t.is((dom.match(/<svg [^>]*class="chart"/g) ?? []).length, 4);
-  t.is((dom.match(/<circle class="sample"/g) ?? []).length, 4 * 10, 'baseline, idle, then 4 bursts with an idle phase each, per chart');
-  t.is((dom.match(/<line class="fit"/g) ?? []).length, 4);
+  t.is((dom.match(/<svg [^>]*class="scenario-chart"/g) ?? []).length, 2);
+  t.is((dom.match(/<polyline class="kernel-line"/g) ?? []).length, 4);
+  t.is((dom.match(/<circle class="sample"/g) ?? []).length, 4 * 10, 'baseline, idle, then 4 bursts with an idle phase each, per line');
+  t.is((dom.match(/<polygon class="band"/g) ?? []).length, 1, "the leak's interval");
   t.regex(dom, /bzImageSha256: [0-9a-f]{64}; configSha256: [0-9a-f]{64}.*qemu: QEMU emulator version/);
 });
 

@@ -1,0 +1,62 @@
+// One chart per scenario, every kernel a line on one shared axis, on runs
+// recorded from real guests: the seed on v6.1 (clean), on Debian's cloud
+// kernel (clean, one sample 10 objects up) and on v6.1-fix-reverted (2000
+// kept); and the workaround run, whose rule is deleted after the third burst.
+import test from 'ava';
+import { loadScenarioFile } from '../../src/scenario/load.ts';
+import { judge } from '../../src/verdict/verdict.ts';
+import { scenarioChart } from '../../src/report/scenario-chart.ts';
+import type { RunResult } from '../../src/run/result.ts';
+import type { Scenario } from '../../src/scenario/scenario.ts';
+import { recordedMeasurement } from '../helpers/fixtures.ts';
+
+function recorded(s: Scenario, run: string, kernel: string): RunResult {
+  const samples = recordedMeasurement(run, s);
+  return {
+    scenario: s.name,
+    scenarioFile: s.file,
+    kernel,
+    backend: 'qemu',
+    runDir: '/tmp/x',
+    troubles: [],
+    seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
+    verdict: judge(s, samples),
+    samples,
+  };
+}
+
+/** Each kernel's line as [x, y] pairs (y grows downwards: the plot spans 28..256). */
+function lines(svg: string): Map<string, number[][]> {
+  const found = [...svg.matchAll(/<polyline class="kernel-line" data-kernel="([^"]+)"[^>]* points="([^"]+)"/g)];
+  return new Map(found.map((m) => [m[1], m[2].split(' ').map((p) => p.split(',').map(Number))]));
+}
+
+test('every kernel a line on one axis: the leak climbs to the top inside its band, the clean kernels stay flat at the bottom', async (t) => {
+  const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
+  const svg = scenarioChart([
+    recorded(seed, 'seed-v6.1-fix-reverted', 'v6.1-fix-reverted'),
+    recorded(seed, 'seed-v6.1', 'v6.1'),
+    recorded(seed, 'seed-debian-6.1-cloud', 'debian-6.1-cloud'),
+  ]);
+  const l = lines(svg);
+  t.deepEqual([...l.keys()], ['v6.1-fix-reverted', 'v6.1', 'debian-6.1-cloud']);
+  const bottom = 256;
+  const leak = l.get('v6.1-fix-reverted')!;
+  t.is(leak[0][1], bottom, 'starts at 0 kept');
+  t.true(leak[leak.length - 1][1] < 28 + 10, `ends at the top: ${leak[leak.length - 1][1]}`);
+  for (const k of ['v6.1', 'debian-6.1-cloud']) for (const [, y] of l.get(k)!) t.true(y > bottom - 228 / 8, `${k}: ${y}`);
+  t.is((svg.match(/<polygon class="band"/g) ?? []).length, 1, 'a band for the leak only');
+  t.regex(svg, /<text [^>]*>v6\.1-fix-reverted: LEAK \+1\.00<\/text>/);
+  t.regex(svg, /<text [^>]*>debian-6\.1-cloud: no leak &lt; 0\.0\d+<\/text>/);
+  t.is((svg.match(/<line class="change"/g) ?? []).length, 0);
+});
+
+test('a mid-run change (the workaround: the rule deleted after the third burst) is marked where it went in', async (t) => {
+  const s = await loadScenarioFile('scenarios/fib6-suppress-workaround.yaml');
+  const svg = scenarioChart([recorded(s, 'workaround-v6.1-fix-reverted', 'v6.1-fix-reverted')]);
+  t.is((svg.match(/<line class="change"/g) ?? []).length, 1);
+  const [x] = [...svg.matchAll(/<line class="change" x1="([\d.]+)"/g)].map((m) => Number(m[1]));
+  const leak = lines(svg).get('v6.1-fix-reverted')!;
+  // Between the third burst's idle sample and the fourth burst's: after 1500 packets of 2000.
+  t.true(Math.abs(x - leak[6][0]) < 1, `${x} vs ${leak.map((p) => p[0]).join(' ')}`);
+});
