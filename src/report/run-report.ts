@@ -122,7 +122,8 @@ function matrixHtml(results: RunResult[]): string {
   if (m.kernels.length < 2 && m.scenarios.length < 2) return '';
   const cellHtml = (r: RunResult | undefined) => {
     const cls = !r ? '' : r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : r.verdict.verdict;
-    return `<td class="${cls}">${esc(cellText(r))}</td>`;
+    // Each cell leads to its scenario's chart (and the result's details beside it).
+    return `<td class="${cls}">${r ? `<a href="#${chartId(r.scenario)}">${esc(cellText(r))}</a>` : ''}</td>`;
   };
   return `<table id="matrix"><thead><tr><th>kernel \\ scenario (${esc(matrixUnit(results))})</th>${m.scenarios.map((s) => `<th>${esc(s)}</th>`).join('')}</tr></thead><tbody>
 ${m.kernels.map((k) => `<tr><th>${esc(k)}</th>${m.scenarios.map((s) => cellHtml(m.cell(k, s))).join('')}</tr>`).join('\n')}
@@ -155,6 +156,11 @@ export function matrixText(results: RunResult[], colour: boolean): string[] {
       [s.padEnd(first), ...m.kernels.map((k, i) => paint(m.cell(k, s), cellText(m.cell(k, s)).padEnd(widths[i])))].join('  ').trimEnd(),
     ),
   ];
+}
+
+/** The id of a scenario's chart: its name, which loading allows only [A-Za-z0-9._-] in. */
+function chartId(scenario: string): string {
+  return `chart-${scenario.replace(/[^A-Za-z0-9._-]/g, '_')}`;
 }
 
 function cellText(r: RunResult | undefined): string {
@@ -203,7 +209,7 @@ export function runHtml(results: RunResult[]): string {
   const figures = scenarios.map((name) => {
     const of = results.filter((r) => r.scenario === name);
     const why = of.map((r) => `<li>${esc(cellName(r))}: ${esc(r.verdict?.reason ?? r.error?.message ?? '')}</li>`).join('');
-    return `<figure data-scenario="${esc(name)}">${scenarioChart(of) || '<p>no samples (no verdict)</p>'}<figcaption><ul>${why}</ul></figcaption></figure>`;
+    return `<figure id="${chartId(name)}" data-scenario="${esc(name)}">${scenarioChart(of) || '<p>no samples (no verdict)</p>'}<figcaption><ul>${why}</ul></figcaption></figure>`;
   });
   // Each kernel's provenance once, folded: sha256 of bzImage and config, compiler, QEMU, image, boot snapshot.
   const kernels = [...new Map(results.map((r) => [cellName(r), provenance(r)])).entries()]

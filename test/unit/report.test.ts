@@ -104,7 +104,7 @@ test('the kernel x scenario table: kernels as rows, scenarios as columns, each c
   t.regex(md, /\| 6\.1\.0-57-cloud-amd64 \| no leak < 0\.00\d+ \(UNEXPECTED\) \| {2}\|\n/);
   t.regex(
     runHtml(results),
-    /<table id="matrix">.*<th>fib6-suppress-leak<\/th><th>control-no-rule<\/th>.*<tr><th>v6\.1-fix-reverted<\/th><td class="leak">LEAK \+1\.00<\/td>/s,
+    /<table id="matrix">.*<th>fib6-suppress-leak<\/th><th>control-no-rule<\/th>.*<tr><th>v6\.1-fix-reverted<\/th><td class="leak"><a href="#chart-fib6-suppress-leak">LEAK \+1\.00<\/a><\/td>/s,
   );
 });
 
