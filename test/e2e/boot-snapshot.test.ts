@@ -7,7 +7,8 @@
 // a word of this test's own, so the snapshot is this test's alone (its key
 // names the command line) and no other test restores the one it breaks.
 import test from 'ava';
-import { readFileSync, writeFileSync, openSync, writeSync, closeSync, truncateSync, existsSync, statSync } from 'node:fs';
+import { readFileSync, writeFileSync, openSync, writeSync, closeSync, truncateSync, existsSync, statSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
 import { readConfig } from '../../src/util/config.ts';
@@ -97,5 +98,36 @@ test.serial('a truncated snapshot is passed over and a corrupt one discarded: th
   const after = await run(dir, file, 'after');
   leaks(t, after, 'after');
   t.is(after.result.provenance.bootSnapshot, key, 'restored from the snapshot saved in place of the corrupt one');
+  t.deepEqual(qemuProcesses(dir), []);
+});
+
+test.serial('a full disk while saving a snapshot: one line saying so, the run goes on to its verdict, nothing half-written is left', async (t) => {
+  const dir = tempDir(t);
+  // A cache of its own whose snapshots/ is a 20 MB filesystem (a snapshot is ~140 MB); everything else is the shared cache's.
+  const cache = join(dir, 'cache');
+  mkdirSync(join(cache, 'snapshots'), { recursive: true });
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=20m', 'tmpfs', join(cache, 'snapshots')], { stdio: 'pipe' });
+  } catch (err) {
+    t.log(`skipped: cannot mount a tmpfs here (${(err as Error).message.split('\n')[0]})`);
+    return t.pass();
+  }
+  t.teardown(() => execFileSync('umount', ['-l', join(cache, 'snapshots')]));
+  const shared = readConfig(process.env).cacheRoot;
+  for (const area of readdirSync(shared)) if (area !== 'snapshots') symlinkSync(join(shared, area), join(cache, area));
+  const file = privateSeed(dir);
+  const json = join(dir, 'full.json');
+  const r = await leaklab(['run', file, '-k', 'v6.1-fix-reverted', '--json', json, '--runs-dir', join(dir, 'runs')], {
+    env: { LEAKLAB_CACHE: cache },
+    timeoutMs: 10 * 60_000,
+  });
+  leaks(t, { ...r, result: JSON.parse(readFileSync(json, 'utf8')).results[0] }, 'full disk');
+  const said =
+    /no boot snapshot saved \(the cache's filesystem is full: \d+ MB of room in [^\n]*snapshots, a snapshot takes ~140 MB\); later cells boot too/.exec(
+      r.stderr,
+    );
+  t.truthy(said, r.stderr);
+  t.log(said?.[0]);
+  t.deepEqual(readdirSync(join(cache, 'snapshots')), [], 'no snapshot and no temp entry on the full filesystem');
   t.deepEqual(qemuProcesses(dir), []);
 });

@@ -8,8 +8,8 @@
 // kernel's bytes, the initramfs, the command line, the memory); it is made
 // in a temp dir and renamed into place, and one that QEMU cannot load is
 // discarded and the guest booted.
-import { readFile, stat, writeFile, rm, readdir, utimes } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat, writeFile, rm, readdir, utimes, statfs } from 'node:fs/promises';
+import { join, dirname } from 'node:path';
 import { sha256, sha256File } from '../../util/hash.ts';
 import { cachePath, cachedDir } from '../../util/cache.ts';
 import { shQuote } from '../../util/shell.ts';
@@ -26,6 +26,8 @@ const CONSOLE_FILE = 'console.log';
 const FORMAT = 1;
 /** The most the snapshots may take together: beyond it, the least recently used go (each is ~140 MB). */
 const SNAPSHOT_BUDGET_BYTES = 4 * 2 ** 30;
+/** Less free space than this after a failed save means the disk filled (a minimal guest's state is ~140 MB). */
+const SNAPSHOT_ROOM_BYTES = 256 * 2 ** 20;
 /** A save writes ~140 MB to the cache; far longer means a stuck disk, not a slow one. */
 const SAVE_TIMEOUT_MS = 120_000;
 
@@ -98,6 +100,9 @@ export async function saveSnapshot(ctx: Context, qmp: Qmp, key: string, bootCons
     try {
       await qmp.command('migrate', 5000, { uri: `exec:cat > ${shQuote(state)}` });
       await waitForMigration(ctx, qmp);
+    } catch (err) {
+      // QEMU only sees a broken pipe when the disk fills: say what the filesystem says.
+      throw (await fullDisk(dir)) ?? err;
     } finally {
       await qmp.command('cont', 5000);
     }
@@ -130,6 +135,21 @@ async function pruneSnapshots(ctx: Pick<Context, 'config'>, keep: string): Promi
     await discardSnapshot(ctx, e.key);
     total -= e.size;
   }
+}
+
+/** A save needs room for a whole state file: an error naming the room there was, when it was less than that. */
+async function fullDisk(dir: string): Promise<Error | undefined> {
+  const fs = await statfs(dir).catch(() => undefined);
+  if (!fs) return undefined;
+  // The part written so far is removed with the temp entry: it counts as room.
+  const room =
+    fs.bavail * fs.bsize +
+    (await stat(join(dir, STATE_FILE)).then(
+      (st) => st.size,
+      () => 0,
+    ));
+  if (room >= SNAPSHOT_ROOM_BYTES) return undefined;
+  return new Error(`the cache's filesystem is full: ${Math.round(room / 2 ** 20)} MB of room in ${dirname(dir)}, a snapshot takes ~140 MB`);
 }
 
 async function waitForMigration(ctx: Context, qmp: Qmp): Promise<void> {
