@@ -21,11 +21,18 @@ test('defaults and values: boot timeout in seconds, runs dir, debug scopes, acce
   t.is(c.runsDir, '/r');
   t.deepEqual(c.debugScopes, ['guest', 'kernel']);
   t.is(c.accel, 'tcg');
+  // Boot snapshots unless LEAKLAB_FRESH=1; colour unless NO_COLOR (any value, as no-color.org says).
+  t.false(d.freshBoot);
+  t.true(readConfig({ LEAKLAB_FRESH: '1' }).freshBoot);
+  t.false(readConfig({ LEAKLAB_FRESH: '0' }).freshBoot);
+  t.false(d.noColor);
+  t.true(readConfig({ NO_COLOR: 'yes' }).noColor);
 });
 
 test('a bad value is a usage error naming the variable and what it must be', (t) => {
   for (const [env, message] of [
     [{ LEAKLAB_BOOT_TIMEOUT: 'soon' }, /^LEAKLAB_BOOT_TIMEOUT must be a positive number of seconds, not "soon"$/],
+    [{ LEAKLAB_FRESH: 'yes' }, /^LEAKLAB_FRESH must be 1 or 0, not "yes"$/],
     [{ LEAKLAB_BOOT_TIMEOUT: '0' }, /^LEAKLAB_BOOT_TIMEOUT must be a positive number of seconds, not "0"$/],
     [{ LEAKLAB_BOOT_TIMEOUT: '-5' }, /^LEAKLAB_BOOT_TIMEOUT must be a positive number of seconds, not "-5"$/],
     // Node's timers hold at most 24.8 days; a longer one fires at once.
