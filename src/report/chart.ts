@@ -47,6 +47,39 @@ export function chartRange(r: RunResult, pts: ChartPoint[], c: CacheVerdict | un
   return { lo, hi: Math.max(...ys, lo + Math.max(1, height)) };
 }
 
+/** Where a chart draws: its size and the padding around the plot. */
+export interface ChartBox {
+  W: number;
+  H: number;
+  PAD: { left: number; right: number; top: number; bottom: number };
+}
+
+/**
+ * A chart's frame: the <svg> element's opening, its title (centred over the
+ * plot), both axes, the y axis's ends and the x axis's end, and both axis
+ * labels. The caller adds what it plots and closes the element.
+ */
+export function chartFrame(
+  box: ChartBox,
+  f: { cls: string; title: string; yLo: number; yHi: number; loLabel: string; hiLabel: string; maxX: number; xLabel: string; yLabel: string },
+): string[] {
+  const { W, H, PAD } = box;
+  const midX = (PAD.left + W - PAD.right) / 2;
+  const midY = (PAD.top + H - PAD.bottom) / 2;
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" class="${f.cls}" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(f.title)}">`,
+    `<title>${esc(f.title)}</title>`,
+    `<text x="${midX}" y="16" text-anchor="middle" font-size="12">${esc(f.title)}</text>`,
+    `<line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#888"/>`,
+    `<line x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${H - PAD.bottom}" stroke="#888"/>`,
+    `<text x="${PAD.left - 6}" y="${f.yHi + 4}" text-anchor="end" font-size="10">${esc(f.hiLabel)}</text>`,
+    `<text x="${PAD.left - 6}" y="${f.yLo + 4}" text-anchor="end" font-size="10">${esc(f.loLabel)}</text>`,
+    `<text x="${W - PAD.right}" y="${H - PAD.bottom + 14}" text-anchor="end" font-size="10">${f.maxX}</text>`,
+    `<text x="${midX}" y="${H - 8}" text-anchor="middle" font-size="11">${esc(f.xLabel)}</text>`,
+    `<text x="14" y="${midY}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${midY})">${esc(f.yLabel)}</text>`,
+  ];
+}
+
 const W = 420;
 const H = 220;
 const PAD = { left: 64, right: 16, top: 28, bottom: 40 };
@@ -65,16 +98,20 @@ export function svgChart(r: RunResult, c: CacheVerdict | undefined = r.verdict?.
   const rate = c.estimate.rate;
   const fit = [0, maxX].map((px) => ({ px, py: Math.max(minY, Math.min(maxY, pts[0].objects + rate * px)) }));
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
-    `<title>${esc(title)}</title>`,
-    `<text x="${W / 2}" y="16" text-anchor="middle" font-size="12">${esc(title)}</text>`,
-    `<line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#888"/>`,
-    `<line x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${H - PAD.bottom}" stroke="#888"/>`,
-    `<text x="${PAD.left - 6}" y="${y(maxY) + 4}" text-anchor="end" font-size="10">${maxY}</text>`,
-    `<text x="${PAD.left - 6}" y="${y(minY) + 4}" text-anchor="end" font-size="10">${minY}</text>`,
-    `<text x="${W - PAD.right}" y="${H - PAD.bottom + 14}" text-anchor="end" font-size="10">${maxX}</text>`,
-    `<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 8}" text-anchor="middle" font-size="11">packets received (every point after a route flush)</text>`,
-    `<text x="14" y="${(PAD.top + H - PAD.bottom) / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${(PAD.top + H - PAD.bottom) / 2})">${esc(cache)} objects</text>`,
+    ...chartFrame(
+      { W, H, PAD },
+      {
+        cls: 'chart',
+        title,
+        yLo: y(minY),
+        yHi: y(maxY),
+        loLabel: String(minY),
+        hiLabel: String(maxY),
+        maxX,
+        xLabel: 'packets received (every point after a route flush)',
+        yLabel: `${cache} objects`,
+      },
+    ),
     `<line class="fit" x1="${x(fit[0].px).toFixed(1)}" y1="${y(fit[0].py).toFixed(1)}" x2="${x(fit[1].px).toFixed(1)}" y2="${y(fit[1].py).toFixed(1)}" stroke="#c60" stroke-dasharray="4 3"/>`,
     `<polyline fill="none" stroke="#236" stroke-width="2" points="${pts.map((p) => `${x(p.packets).toFixed(1)},${y(p.objects).toFixed(1)}`).join(' ')}"/>`,
     ...pts.map(

@@ -7,7 +7,7 @@
 import type { RunResult } from '../run/result.ts';
 import { cellName } from '../run/result.ts';
 import { escapeXml as esc } from './xml.ts';
-import { chartPoints, chartRange, type ChartPoint } from './chart.ts';
+import { chartPoints, chartRange, chartFrame, type ChartPoint } from './chart.ts';
 import { matrixCell } from './text.ts';
 import { measuredPhases } from '../measure/protocol.ts';
 import { unitNames } from '../scenario/unit.ts';
@@ -46,16 +46,20 @@ export function scenarioChart(results: RunResult[]): string {
   const title = `${first.scenario}: ${caches.length === 1 ? caches[0] : "each kernel's deciding cache"} objects kept per kernel`;
   const legend = (r: RunResult) => `${cellName(r)}: ${caches.length === 1 ? '' : `${r.verdict?.deciding.cache} `}${matrixCell(r)}`;
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" class="scenario-chart" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="${esc(title)}">`,
-    `<title>${esc(title)}</title>`,
-    `<text x="${(PAD.left + W - PAD.right) / 2}" y="16" text-anchor="middle" font-size="12">${esc(title)}</text>`,
-    `<line x1="${PAD.left}" y1="${H - PAD.bottom}" x2="${W - PAD.right}" y2="${H - PAD.bottom}" stroke="#888"/>`,
-    `<line x1="${PAD.left}" y1="${PAD.top}" x2="${PAD.left}" y2="${H - PAD.bottom}" stroke="#888"/>`,
-    `<text x="${PAD.left - 6}" y="${y(hi) + 4}" text-anchor="end" font-size="10">${Math.round(hi)}</text>`,
-    `<text x="${PAD.left - 6}" y="${y(lo) + 4}" text-anchor="end" font-size="10">${Math.round(lo)}</text>`,
-    `<text x="${W - PAD.right}" y="${H - PAD.bottom + 14}" text-anchor="end" font-size="10">${maxX}</text>`,
-    `<text x="${(PAD.left + W - PAD.right) / 2}" y="${H - 10}" text-anchor="middle" font-size="11">${esc(unit)} counted (every point after a flush and settling)</text>`,
-    `<text x="14" y="${(PAD.top + H - PAD.bottom) / 2}" text-anchor="middle" font-size="11" transform="rotate(-90 14 ${(PAD.top + H - PAD.bottom) / 2})">objects kept since the start</text>`,
+    ...chartFrame(
+      { W, H, PAD },
+      {
+        cls: 'scenario-chart',
+        title,
+        yLo: y(lo),
+        yHi: y(hi),
+        loLabel: String(Math.round(lo)),
+        hiLabel: String(Math.round(hi)),
+        maxX,
+        xLabel: `${unit} counted (every point after a flush and settling)`,
+        yLabel: 'objects kept since the start',
+      },
+    ),
     ...lines.flatMap((l) => band(l, x, y, maxX)),
     ...changeMarks(lines[0], x),
     ...lines.flatMap((l) => [

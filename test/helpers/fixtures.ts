@@ -8,6 +8,8 @@ import { parseSampleOf } from '../../src/probe/probe.ts';
 import type { Measurement, PhaseKind } from '../../src/measure/protocol.ts';
 import type { Scenario } from '../../src/scenario/scenario.ts';
 import type { Guest, ExecResult } from '../../src/guest/guest.ts';
+import type { RunResult } from '../../src/run/result.ts';
+import { judge } from '../../src/verdict/verdict.ts';
 
 export const FIXTURES = join(ROOT, 'test/fixtures');
 
@@ -32,6 +34,22 @@ export function recordedMeasurement(run: string, s: Scenario, watch = s.watch): 
     return { kind, segment, sent: 0, sample, seconds: 0 };
   });
   return { phases, stop: 'fixed', looks: 1 };
+}
+
+/** A recorded run as a judged result of `s` on `kernel`, as a report would get it. */
+export function recordedResult(s: Scenario, run: string, kernel: string): RunResult {
+  const samples = recordedMeasurement(run, s);
+  return {
+    scenario: s.name,
+    scenarioFile: s.file,
+    kernel,
+    backend: 'qemu',
+    runDir: '/tmp/x',
+    troubles: [],
+    seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
+    verdict: judge(s, samples),
+    samples,
+  };
 }
 
 /** A guest that answers every command with the next recorded phase dump: the protocol runs without QEMU. */

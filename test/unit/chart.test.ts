@@ -5,25 +5,12 @@
 // leak's; the fix-reverted kernel keeps 2000.
 import test from 'ava';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
-import { judge } from '../../src/verdict/verdict.ts';
 import { sparkline, svgChart, chartPoints, chartRange } from '../../src/report/chart.ts';
 import type { RunResult } from '../../src/run/result.ts';
-import { recordedMeasurement } from '../helpers/fixtures.ts';
+import { recordedResult } from '../helpers/fixtures.ts';
 
 async function recorded(run: string, kernel: string): Promise<RunResult> {
-  const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
-  const samples = recordedMeasurement(run, seed);
-  return {
-    scenario: seed.name,
-    scenarioFile: seed.file,
-    kernel,
-    backend: 'qemu',
-    runDir: '/tmp/x',
-    troubles: [],
-    seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
-    verdict: judge(seed, samples),
-    samples,
-  };
+  return recordedResult(await loadScenarioFile('scenarios/fib6-suppress-leak.yaml'), run, kernel);
 }
 
 test("a clean kernel's spike of noise is flat; a leak climbs to the top", async (t) => {

@@ -5,6 +5,7 @@ import { shWord, shQuote } from '../../src/util/shell.ts';
 import { execFileSync } from 'node:child_process';
 import { cellName, type RunResult, type CellInfo } from '../../src/run/result.ts';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
+import type { Scenario } from '../../src/scenario/scenario.ts';
 import { judge } from '../../src/verdict/verdict.ts';
 import { recordedMeasurement } from '../helpers/fixtures.ts';
 import { resultMatrix, matrixCell, runMarkdown, runHtml, matrixText } from '../../src/report/run-report.ts';
@@ -74,13 +75,15 @@ test('every argument a report shows to paste survives the shell as it was', (t) 
   t.is(shQuote("it's"), "'it'\\''s'");
 });
 
+/** A recorded run of `s` on `kernel`, judged, with whether that was as expected. */
+function result(s: Scenario, kernel: string, run: string, asExpected: boolean): RunResult {
+  const samples = recordedMeasurement(run, s);
+  return { ...cell({ scenario: s.name, kernel }), error: undefined, verdict: judge(s, samples), samples, asExpected };
+}
+
 test('the kernel x scenario table: kernels as rows, scenarios as columns, each cell the verdict and its figure (recorded runs)', async (t) => {
   const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
   const noRule = { ...seed, name: 'control-no-rule' };
-  const result = (s: typeof seed, kernel: string, run: string, asExpected: boolean): RunResult => {
-    const samples = recordedMeasurement(run, s);
-    return { ...cell({ scenario: s.name, kernel }), error: undefined, verdict: judge(s, samples), samples, asExpected };
-  };
   const results = [
     result(seed, 'v6.1-fix-reverted', 'seed-v6.1-fix-reverted', true),
     result(noRule, 'v6.1-fix-reverted', 'seed-v6.1', true),
@@ -111,10 +114,6 @@ test('the kernel x scenario table: kernels as rows, scenarios as columns, each c
 test('the terminal matrix: scenarios as rows, kernels as columns, words always, colour only when asked (recorded runs)', async (t) => {
   const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
   const noRule = { ...seed, name: 'control-no-rule' };
-  const result = (s: typeof seed, kernel: string, run: string, asExpected: boolean): RunResult => {
-    const samples = recordedMeasurement(run, s);
-    return { ...cell({ scenario: s.name, kernel }), error: undefined, verdict: judge(s, samples), samples, asExpected };
-  };
   const results = [
     result(seed, 'v6.1-fix-reverted', 'seed-v6.1-fix-reverted', true),
     result(seed, 'v6.1', 'seed-v6.1', true),

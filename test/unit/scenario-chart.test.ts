@@ -4,26 +4,8 @@
 // kept); and the workaround run, whose rule is deleted after the third burst.
 import test from 'ava';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
-import { judge } from '../../src/verdict/verdict.ts';
 import { scenarioChart } from '../../src/report/scenario-chart.ts';
-import type { RunResult } from '../../src/run/result.ts';
-import type { Scenario } from '../../src/scenario/scenario.ts';
-import { recordedMeasurement } from '../helpers/fixtures.ts';
-
-function recorded(s: Scenario, run: string, kernel: string): RunResult {
-  const samples = recordedMeasurement(run, s);
-  return {
-    scenario: s.name,
-    scenarioFile: s.file,
-    kernel,
-    backend: 'qemu',
-    runDir: '/tmp/x',
-    troubles: [],
-    seconds: { prepare: 0, boot: 0, measure: 0, total: 0 },
-    verdict: judge(s, samples),
-    samples,
-  };
-}
+import { recordedResult } from '../helpers/fixtures.ts';
 
 /** Each kernel's line as [x, y] pairs (y grows downwards: the plot spans 28..256). */
 function lines(svg: string): Map<string, number[][]> {
@@ -34,9 +16,9 @@ function lines(svg: string): Map<string, number[][]> {
 test('every kernel a line on one axis: the leak climbs to the top inside its band, the clean kernels stay flat at the bottom', async (t) => {
   const seed = await loadScenarioFile('scenarios/fib6-suppress-leak.yaml');
   const svg = scenarioChart([
-    recorded(seed, 'seed-v6.1-fix-reverted', 'v6.1-fix-reverted'),
-    recorded(seed, 'seed-v6.1', 'v6.1'),
-    recorded(seed, 'seed-debian-6.1-cloud', 'debian-6.1-cloud'),
+    recordedResult(seed, 'seed-v6.1-fix-reverted', 'v6.1-fix-reverted'),
+    recordedResult(seed, 'seed-v6.1', 'v6.1'),
+    recordedResult(seed, 'seed-debian-6.1-cloud', 'debian-6.1-cloud'),
   ]);
   const l = lines(svg);
   t.deepEqual([...l.keys()], ['v6.1-fix-reverted', 'v6.1', 'debian-6.1-cloud']);
@@ -53,7 +35,7 @@ test('every kernel a line on one axis: the leak climbs to the top inside its ban
 
 test('a mid-run change (the workaround: the rule deleted after the third burst) is marked where it went in', async (t) => {
   const s = await loadScenarioFile('scenarios/fib6-suppress-workaround.yaml');
-  const svg = scenarioChart([recorded(s, 'workaround-v6.1-fix-reverted', 'v6.1-fix-reverted')]);
+  const svg = scenarioChart([recordedResult(s, 'workaround-v6.1-fix-reverted', 'v6.1-fix-reverted')]);
   t.is((svg.match(/<line class="change"/g) ?? []).length, 1);
   const [x] = [...svg.matchAll(/<line class="change" x1="([\d.]+)"/g)].map((m) => Number(m[1]));
   const leak = lines(svg).get('v6.1-fix-reverted')!;
