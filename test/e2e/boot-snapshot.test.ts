@@ -7,7 +7,20 @@
 // a word of this test's own, so the snapshot is this test's alone (its key
 // names the command line) and no other test restores the one it breaks.
 import test from 'ava';
-import { readFileSync, writeFileSync, openSync, writeSync, closeSync, truncateSync, existsSync, statSync, mkdirSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  readFileSync,
+  writeFileSync,
+  openSync,
+  writeSync,
+  closeSync,
+  truncateSync,
+  existsSync,
+  statSync,
+  mkdirSync,
+  readdirSync,
+  symlinkSync,
+  rmSync,
+} from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { basename, join } from 'node:path';
 import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
@@ -49,6 +62,8 @@ test.serial('boot, then restore: the same verdict, every restore from the same s
   leaks(t, second, 'second');
   const key = second.result.provenance.bootSnapshot as string;
   t.regex(key ?? '', /^[0-9a-f]{24}$/, 'restored from a snapshot');
+  // This test's own snapshot (~140 MB) is no use to anyone after it.
+  t.teardown(() => rmSync(join(snapshotsDir, key), { recursive: true, force: true }));
   t.regex(second.stderr, new RegExp(`restoring the boot snapshot ${key.slice(0, 12)} \\(tcg\\)`));
   t.regex(second.stderr, /guest up in [\d.]+ s \(kernel 6\.1\.\d+; restored from boot snapshot [0-9a-f]{12}\)/);
   t.notRegex(second.stderr, /booting/);
@@ -76,6 +91,7 @@ test.serial('a truncated snapshot is passed over and a corrupt one discarded: th
   const made = await run(dir, file, 'made');
   const key = made.result.provenance.bootSnapshot as string;
   t.truthy(key, made.stderr);
+  t.teardown(() => rmSync(join(snapshotsDir, key), { recursive: true, force: true }));
   const state = join(snapshotsDir, key, 'state.bin');
 
   truncateSync(state, 1_000_000);
