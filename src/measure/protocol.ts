@@ -124,7 +124,7 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
         `burst ${i + 1}/${sizes.length}: ${smp.units - baseline.units} ${unitNames(s.unit.kind).counted}, ${keptSoFar(s, baseline, smp)}`,
       );
       // Short: a terminal cuts a live line at its width, and the scope and bar take most of 120 columns.
-      soFar = `, ${keptCount(s, baseline, smp)} kept`;
+      soFar = `, ${followed(s, baseline, smp).kept} kept`;
       if (opts.untilDecided && i >= 1 && opts.decided?.(m)) {
         m.stop = 'decided';
         break;
@@ -136,23 +136,18 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   return m;
 }
 
-/** The cache progress follows: the first watched one, or (a survey) the one that kept the most so far. */
-function followedCache(s: Scenario, baseline: Sample, now: Sample): string | undefined {
+/** What progress follows after a burst: the first watched cache, or (a survey) the one that kept the most so far, and how many it kept. */
+function followed(s: Scenario, baseline: Sample, now: Sample): { cache?: string; kept: number } {
   const kept = (c: string) => (now.caches[c]?.objects ?? 0) - (baseline.caches[c]?.objects ?? 0);
-  return s.survey ? cachesOf(s, [baseline, now]).sort((a, b) => kept(b) - kept(a))[0] : s.watch[0];
+  const cache = s.survey ? cachesOf(s, [baseline, now]).sort((a, b) => kept(b) - kept(a))[0] : s.watch[0];
+  return { cache, kept: cache === undefined ? 0 : kept(cache) };
 }
 
 /** What progress shows after a burst: the first watched cache's objects kept, or (a survey) the cache that kept the most. */
 export function keptSoFar(s: Scenario, baseline: Sample, now: Sample): string {
-  const top = followedCache(s, baseline, now);
-  if (top === undefined) return 'no slab cache seen';
-  return s.survey ? `most kept so far: ${top} ${keptCount(s, baseline, now)} objects` : `${top} ${keptCount(s, baseline, now)} objects kept so far`;
-}
-
-/** The objects the followed cache kept since the baseline. */
-function keptCount(s: Scenario, baseline: Sample, now: Sample): number {
-  const c = followedCache(s, baseline, now);
-  return c === undefined ? 0 : (now.caches[c]?.objects ?? 0) - (baseline.caches[c]?.objects ?? 0);
+  const { cache, kept } = followed(s, baseline, now);
+  if (cache === undefined) return 'no slab cache seen';
+  return s.survey ? `most kept so far: ${cache} ${kept} objects` : `${cache} ${kept} objects kept so far`;
 }
 
 /** A phase's guest command may take 2 minutes; the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */

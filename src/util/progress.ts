@@ -155,9 +155,9 @@ export class Progress {
   debug(scope: string, message: string): void {
     if (this.stopped || (!this.debugScopes.includes(scope) && !this.debugScopes.includes('*'))) return;
     this.eraseTasks();
-    const t = ((Date.now() - this.started) / 1000).toFixed(3).padStart(8);
-    this.log(`[${t}s] debug ${scope}: ${message}\n`);
-    this.stream.write(`[${t}s] debug ${scope}: ${message}\n`);
+    const line = `[${((Date.now() - this.started) / 1000).toFixed(3).padStart(8)}s] debug ${scope}: ${message}\n`;
+    this.log(line);
+    this.stream.write(line);
     this.drawTasks();
   }
 
