@@ -1,7 +1,7 @@
 // Owns the connection to the Docker Engine: where its socket is (DOCKER_HOST
 // or /var/run/docker.sock), a ping with a time limit, and one clear error
 // for each way it can be unreachable (not installed, not running, no access).
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { access, constants } from 'node:fs/promises';
 import { LeaklabError } from '../../util/errors.ts';
 import { exists } from '../../util/cache.ts';
@@ -40,7 +40,9 @@ export async function connectDocker(dockerHost: string | undefined): Promise<Doc
       hint: 'run as root, or add your user to the docker group (then log in again)',
     });
   }
-  const docker = new Docker({ socketPath: socket });
+  // Loaded here rather than at startup: its module tree costs every command ~0.1 s, and most runs never talk to Docker.
+  const { default: DockerClient } = await import('dockerode');
+  const docker = new DockerClient({ socketPath: socket });
   try {
     await withTimeout(docker.ping(), PING_TIMEOUT_MS, 'ping');
   } catch (err) {
