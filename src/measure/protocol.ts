@@ -20,7 +20,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
-import { unitNames } from '../scenario/unit.ts';
+import { unitNames, objPer } from '../scenario/unit.ts';
 import type { Guest } from '../guest/guest.ts';
 import { topologySteps } from '../network/topology.ts';
 import { burstScript, reachabilityScript, destination } from '../network/traffic.ts';
@@ -124,7 +124,7 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
         `burst ${i + 1}/${sizes.length}: ${smp.units - baseline.units} ${unitNames(s.unit.kind).counted}, ${keptSoFar(s, baseline, smp)}`,
       );
       // Short: a terminal cuts a live line at its width, and the scope and bar take most of 120 columns.
-      soFar = `, ${followed(s, baseline, smp).kept} kept`;
+      soFar = `, ${liveEstimate(s, baseline, smp)}`;
       if (opts.untilDecided && i >= 1 && opts.decided?.(m)) {
         m.stop = 'decided';
         break;
@@ -141,6 +141,19 @@ function followed(s: Scenario, baseline: Sample, now: Sample): { cache?: string;
   const kept = (c: string) => (now.caches[c]?.objects ?? 0) - (baseline.caches[c]?.objects ?? 0);
   const cache = s.survey ? cachesOf(s, [baseline, now]).sort((a, b) => kept(b) - kept(a))[0] : s.watch[0];
   return { cache, kept: cache === undefined ? 0 : kept(cache) };
+}
+
+/**
+ * The live line's figure after a burst: the rate the objects kept so far
+ * make ("~1 obj/packet"; the objects themselves before any unit was
+ * counted). A raw ratio for the eye, not the verdict: the statistics weigh
+ * the idle phases' noise and decide at the end. Short: with the scope, the
+ * bar and the burst it must fit 120 columns.
+ */
+export function liveEstimate(s: Scenario, baseline: Sample, now: Sample): string {
+  const { kept } = followed(s, baseline, now);
+  const units = now.units - baseline.units;
+  return units > 0 ? `~${Number((kept / units).toPrecision(2))} ${objPer(s.unit.kind)}` : `${kept} kept`;
 }
 
 /** What progress shows after a burst: the first watched cache's objects kept, or (a survey) the cache that kept the most. */

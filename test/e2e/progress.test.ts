@@ -28,8 +28,8 @@ test.serial('on a terminal, boots and traffic of guests side by side are lines r
   t.regex(r.raw, /fib6-suppress-leak on v6\.1: \[[#-]{20}\] +\d+% booting: \d+ s of 90 s allowed; console: /);
   t.regex(r.raw, /fib6-suppress-leak on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% burst \d\/4 \(500 packets\)/);
   t.regex(r.raw, /\x1b\[2A\x1b\[0J/, 'two task lines (one per guest) erased and redrawn together');
-  // The live line of a burst says what the bursts before kept (every sample follows a flush and settling).
-  t.regex(r.raw, /on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% burst 4\/4 \(500 packets\), 150\d kept\r?\n/);
+  // The live line of a burst says the rate the bursts before kept objects at (every sample follows a flush and settling).
+  t.regex(r.raw, /on v6\.1-fix-reverted: \[[#-]{20}\] +\d+% burst 4\/4 \(500 packets\), ~1 obj\/packet\r?\n/);
   // At the end: results stay on the screen; no task line, and no step line a live line showed (booting, each burst) does.
   const screen = r.screen.join('\n');
   t.notRegex(screen, /booting|burst \d\/4|guest up in/);
@@ -40,6 +40,10 @@ test.serial('on a terminal, boots and traffic of guests side by side are lines r
   t.regex(log, /^\[ *[\d.]+s\] fib6-suppress-leak on v6\.1: booting \(tcg/m);
   t.regex(screen, /v6\.1-fix-reverted +LEAK/);
   t.regex(screen, /v6\.1 +no leak/);
+  // Under each result (and its projection) its sparkline: the leak climbs from the lowest bar to the highest, the clean kernel stays flat.
+  const bars = (k: string) => new RegExp(`^ +${k} +(?:LEAK|no leak)[^]*?\n +ip6_dst_cache (\\S+) `, 'm').exec(screen)?.[1] ?? '';
+  t.regex(bars('v6\\.1-fix-reverted'), /^▁.*█$/, screen);
+  t.regex(bars('v6\\.1'), /^▁{10}$/, screen);
   t.regex(screen, /2 as expected/);
   t.deepEqual(qemuProcesses(dir), []);
 });
