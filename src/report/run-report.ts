@@ -80,7 +80,7 @@ function detailsHtml(r: RunResult): string {
     .slice(1, 3)
     .map((c) => svgChart(r, c))
     .join('\n');
-  return `<section data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}"><h3>${esc(r.scenario)} on ${esc(cellName(r))}</h3><ul>${lines.join('')}</ul>${table}${charts}</section>`;
+  return `<section id="${detailsId(r)}" data-scenario="${esc(r.scenario)}" data-kernel="${esc(r.kernel)}"><h3>${esc(r.scenario)} on ${esc(cellName(r))}</h3><ul>${lines.join('')}</ul>${table}${charts}</section>`;
 }
 
 function expectedCell(r: RunResult): string {
@@ -122,8 +122,8 @@ function matrixHtml(results: RunResult[]): string {
   if (m.kernels.length < 2 && m.scenarios.length < 2) return '';
   const cellHtml = (r: RunResult | undefined) => {
     const cls = !r ? '' : r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : r.verdict.verdict;
-    // Each cell leads to its scenario's chart (and the result's details beside it).
-    return `<td class="${cls}">${r ? `<a href="#${chartId(r.scenario)}">${esc(cellText(r))}</a>` : ''}</td>`;
+    // Each cell leads to its scenario's chart, and to the result's own row (its reason, and its details where it has them).
+    return `<td class="${cls}">${r ? `<a href="#${chartId(r.scenario)}">${esc(cellText(r))}</a> <a class="details" href="#${resultId(r)}">details</a>` : ''}</td>`;
   };
   return `<table id="matrix"><thead><tr><th>kernel \\ scenario (${esc(matrixUnit(results))})</th>${m.scenarios.map((s) => `<th>${esc(s)}</th>`).join('')}</tr></thead><tbody>
 ${m.kernels.map((k) => `<tr><th>${esc(k)}</th>${m.scenarios.map((s) => cellHtml(m.cell(k, s))).join('')}</tr>`).join('\n')}
@@ -158,9 +158,24 @@ export function matrixText(results: RunResult[], colour: boolean): string[] {
   ];
 }
 
-/** The id of a scenario's chart: its name, which loading allows only [A-Za-z0-9._-] in. */
+/** A name as part of an id: scenario names are [A-Za-z0-9._-] already (loading checks), a kernel's shown name may have more. */
+function idPart(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_');
+}
+
+/** The id of a scenario's chart. */
 function chartId(scenario: string): string {
-  return `chart-${scenario.replace(/[^A-Za-z0-9._-]/g, '_')}`;
+  return `chart-${idPart(scenario)}`;
+}
+
+/** The id of a result's row in the results table. */
+function resultId(r: RunResult): string {
+  return `result-${idPart(r.scenario)}--${idPart(cellName(r))}`;
+}
+
+/** The id of a result's details (attribution stacks, survey table, projection), when it has them. */
+function detailsId(r: RunResult): string {
+  return `details-${idPart(r.scenario)}--${idPart(cellName(r))}`;
 }
 
 function cellText(r: RunResult | undefined): string {
@@ -200,10 +215,12 @@ export function runMarkdown(results: RunResult[]): string {
 }
 
 export function runHtml(results: RunResult[]): string {
-  const rows = results.map(
-    (r) =>
-      `<tr class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.units ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td></tr>`,
-  );
+  const details = results.map(detailsHtml);
+  const rows = results.map((r, i) => {
+    // Where to look next: the scenario's chart, and the result's details when it has them.
+    const links = [`<a href="#${chartId(r.scenario)}">chart</a>`, ...(details[i] ? [`<a href="#${detailsId(r)}">details</a>`] : [])].join(' ');
+    return `<tr id="${resultId(r)}" class="${r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : ''}"><td>${esc(r.scenario)}</td><td>${esc(cellName(r))}</td><td>${esc(verdictCell(r))}</td><td>${r.verdict?.units ?? ''}</td><td>${r.verdict?.deciding.objectsKept ?? ''}</td><td>${esc(expectedCell(r))}</td><td>${links}</td></tr>`;
+  });
   // One chart per scenario, every kernel a line of its own on one axis.
   const scenarios = [...new Set(results.map((r) => r.scenario))];
   const figures = scenarios.map((name) => {
@@ -221,20 +238,21 @@ export function runHtml(results: RunResult[]): string {
 body { font: 14px system-ui, sans-serif; margin: 2em; color: #222 }
 table { border-collapse: collapse } td, th { border: 1px solid #ccc; padding: 4px 8px; text-align: left }
 tr.unexpected td, td.unexpected { background: #fdd } tr.noverdict td, td.noverdict { background: #ffd } td.leak { font-weight: bold }
-#matrix { margin-bottom: 1em }
+#matrix { margin-bottom: 1em } a.details { font-size: 11px }
+tr:target td, figure:target, section:target { background: #e8f0fe }
 figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 740px } figcaption { font-size: 12px } details.provenance p { font-size: 12px }
 </style></head>
 <body>
 <h1>leaklab report</h1>
 <p id="summary">${esc(summaryLine(results))}</p>
 ${matrixHtml(results)}
-<table><thead><tr><th>scenario</th><th>kernel</th><th>verdict</th><th>packets</th><th>objects kept</th><th>expectation</th></tr></thead>
+<table><thead><tr><th>scenario</th><th>kernel</th><th>verdict</th><th>packets</th><th>objects kept</th><th>expectation</th><th>see</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
-${results.map(detailsHtml).filter(Boolean).join('\n')}
+${details.filter(Boolean).join('\n')}
 <h2>Per scenario: objects kept on each kernel</h2>
-<p>Each line one kernel: the objects its watched cache kept since the start against the units of work counted, every point after a flush and settling; the band a leak's 95 % interval; a dashed line where a mid-run change went in. A leak climbs and stays up; noise within a clean kernel's detection limit stays flat.</p>
+<p>Each line one kernel: the objects its watched cache kept since the start against the units of work counted, every point a sample after a route flush and settling (filled after a burst, hollow after a phase without traffic); the band a leak's 95 % interval; a dashed line where a mid-run change went in. A leak climbs and stays up; noise within a clean kernel's detection limit stays flat.</p>
 ${figures.join('\n')}
 <h2>Kernels and images</h2>
 ${kernels}

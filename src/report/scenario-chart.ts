@@ -56,7 +56,7 @@ export function scenarioChart(results: RunResult[]): string {
         loLabel: String(Math.round(lo)),
         hiLabel: String(Math.round(hi)),
         maxX,
-        xLabel: `${unit} counted (every point after a flush and settling)`,
+        xLabel: `${unit} counted (every point after a flush and settling; filled: after a burst)`,
         yLabel: 'objects kept since the start',
       },
     ),
@@ -64,9 +64,10 @@ export function scenarioChart(results: RunResult[]): string {
     ...changeMarks(lines[0], x),
     ...lines.flatMap((l) => [
       `<polyline class="kernel-line" data-kernel="${esc(cellName(l.r))}" fill="none" stroke="${l.colour}" stroke-width="2" points="${l.pts.map((p) => `${x(p.packets).toFixed(1)},${y(p.objects).toFixed(1)}`).join(' ')}"/>`,
+      // Filled after a burst, hollow after a phase without traffic: every one is a sample after a flush and settling.
       ...l.pts.map(
         (p) =>
-          `<circle class="sample" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="3" fill="${l.colour}"><title>${esc(`${cellName(l.r)}, ${p.label}: ${p.packets} ${unit}, ${p.objects} objects kept`)}</title></circle>`,
+          `<circle class="sample ${isBurst(p) ? 'burst' : 'rest'}" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="3" fill="${isBurst(p) ? l.colour : '#fff'}" stroke="${l.colour}"><title>${esc(`${cellName(l.r)}, ${p.label}: ${p.packets} ${unit}, ${p.objects} objects kept (after a flush and settling)`)}</title></circle>`,
       ),
     ]),
     ...lines.map(
@@ -75,6 +76,11 @@ export function scenarioChart(results: RunResult[]): string {
     ),
     '</svg>',
   ].join('\n');
+}
+
+/** A point sampled right after a burst (the others: baseline and idle phases, no traffic since the flush before). */
+function isBurst(p: ChartPoint): boolean {
+  return p.label.startsWith('burst');
 }
 
 /** The points as objects kept and units counted since the first sample. */

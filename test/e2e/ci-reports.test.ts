@@ -85,8 +85,12 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
     line('v6\\.1').every((y) => y >= 256 - 228 / 8),
     `${line('v6\\.1')}`,
   );
-  // Each matrix cell leads to its scenario's chart.
-  t.regex(dom, /<td class="leak"><a href="#chart-fib6-suppress-leak">LEAK \+1\.0\d<\/a><\/td>/);
+  // Each matrix cell leads to its scenario's chart and to its result's row.
+  t.regex(
+    dom,
+    /<td class="leak"><a href="#chart-fib6-suppress-leak">LEAK \+1\.0\d<\/a> <a class="details" href="#result-fib6-suppress-leak--v6\.1-fix-reverted">details<\/a><\/td>/,
+  );
+  t.regex(dom, /<tr id="result-fib6-suppress-leak--v6\.1-fix-reverted"/);
   t.regex(dom, /bzImageSha256: [0-9a-f]{64}; configSha256: [0-9a-f]{64}.*qemu: QEMU emulator version/);
 });
 

@@ -105,10 +105,15 @@ test('the kernel x scenario table: kernels as rows, scenarios as columns, each c
     /\| kernel \\ scenario \(obj\/packet\) \| fib6-suppress-leak \| control-no-rule \|\n\| --- \| --- \| --- \|\n\| v6\.1-fix-reverted \| LEAK \+1\.00 \| no leak < 0\.00\d+ \|\n/,
   );
   t.regex(md, /\| 6\.1\.0-57-cloud-amd64 \| no leak < 0\.00\d+ \(UNEXPECTED\) \| {2}\|\n/);
+  const html = runHtml(results);
   t.regex(
-    runHtml(results),
-    /<table id="matrix">.*<th>fib6-suppress-leak<\/th><th>control-no-rule<\/th>.*<tr><th>v6\.1-fix-reverted<\/th><td class="leak"><a href="#chart-fib6-suppress-leak">LEAK \+1\.00<\/a><\/td>/s,
+    html,
+    /<table id="matrix">.*<th>fib6-suppress-leak<\/th><th>control-no-rule<\/th>.*<tr><th>v6\.1-fix-reverted<\/th><td class="leak"><a href="#chart-fib6-suppress-leak">LEAK \+1\.00<\/a> <a class="details" href="#result-fib6-suppress-leak--v6\.1-fix-reverted">details<\/a><\/td>/s,
   );
+  // Every link within the report leads somewhere: each cell to its chart and its result's row.
+  const targets = [...html.matchAll(/href="#([^"]+)"/g)].map((m) => m[1]);
+  t.true(targets.length >= 8, `${targets.length} links`);
+  for (const id of new Set(targets)) t.regex(html, new RegExp(`id="${id.replace(/\./g, '\\.')}"`), `#${id} has a target`);
 });
 
 test('the terminal matrix: scenarios as rows, kernels as columns, words always, colour only when asked (recorded runs)', async (t) => {

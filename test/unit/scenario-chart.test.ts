@@ -31,6 +31,9 @@ test('every kernel a line on one axis: the leak climbs to the top inside its ban
   t.regex(svg, /<text [^>]*>v6\.1-fix-reverted: LEAK \+1\.00<\/text>/);
   t.regex(svg, /<text [^>]*>debian-6\.1-cloud: no leak &lt; 0\.0\d+<\/text>/);
   t.is((svg.match(/<line class="change"/g) ?? []).length, 0);
+  // Every point is a sample after a flush: filled after each of the 4 bursts, hollow after the 6 phases without traffic.
+  t.is((svg.match(/<circle class="sample burst"[^>]* fill="#0072b2"/g) ?? []).length, 4);
+  t.is((svg.match(/<circle class="sample rest"[^>]* fill="#fff" stroke="#0072b2"/g) ?? []).length, 6);
 });
 
 test('a mid-run change (the workaround: the rule deleted after the third burst) is marked where it went in', async (t) => {
