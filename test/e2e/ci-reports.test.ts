@@ -72,7 +72,7 @@ test('matrix -> one shard per kernel -> run each -> merge: the whole suite in pl
   });
   t.is((dom.match(/<svg [^>]*class="scenario-chart"/g) ?? []).length, 2);
   t.is((dom.match(/<polyline class="kernel-line"/g) ?? []).length, 4);
-  t.is((dom.match(/<circle class="sample"/g) ?? []).length, 4 * 10, 'baseline, idle, then 4 bursts with an idle phase each, per line');
+  t.is((dom.match(/<circle class="sample (burst|rest)"/g) ?? []).length, 4 * 10, 'baseline, idle, then 4 bursts with an idle phase each, per line');
   t.is((dom.match(/<polygon class="band"/g) ?? []).length, 1, "the leak's interval");
   // The seed's chart: the leaking kernel's line climbs to the top, the clean kernel's stays in the lowest eighth (y grows downwards, 28..256).
   const line = (k: string) =>
