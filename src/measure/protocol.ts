@@ -156,11 +156,13 @@ export function liveEstimate(s: Scenario, baseline: Sample, now: Sample): string
   return units > 0 ? `~${Number((kept / units).toPrecision(2))} ${objPer(s.unit.kind)}` : `${kept} kept`;
 }
 
-/** What progress shows after a burst: the first watched cache's objects kept, or (a survey) the cache that kept the most. */
+/** What progress shows after a burst: the first watched cache's objects kept, or (a survey) the cache that kept the most, and the rate so far. */
 export function keptSoFar(s: Scenario, baseline: Sample, now: Sample): string {
   const { cache, kept } = followed(s, baseline, now);
   if (cache === undefined) return 'no slab cache seen';
-  return s.survey ? `most kept so far: ${cache} ${kept} objects` : `${cache} ${kept} objects kept so far`;
+  // The rate too: a log (CI) gets this line after every burst, and the live line only every 15 s.
+  const rate = now.units > baseline.units ? ` (${liveEstimate(s, baseline, now)})` : '';
+  return s.survey ? `most kept so far: ${cache} ${kept} objects${rate}` : `${cache} ${kept} objects kept so far${rate}`;
 }
 
 /** A phase's guest command may take 2 minutes; the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */

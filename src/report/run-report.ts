@@ -246,13 +246,13 @@ figure { display: inline-block; margin: 1em; vertical-align: top; max-width: 740
 <h1>leaklab report</h1>
 <p id="summary">${esc(summaryLine(results))}</p>
 ${matrixHtml(results)}
-<table><thead><tr><th>scenario</th><th>kernel</th><th>verdict</th><th>packets</th><th>objects kept</th><th>expectation</th><th>see</th></tr></thead>
+<table><thead><tr><th>scenario</th><th>kernel</th><th>verdict</th><th>units counted</th><th>objects kept</th><th>expectation</th><th>see</th></tr></thead>
 <tbody>
 ${rows.join('\n')}
 </tbody></table>
 ${details.filter(Boolean).join('\n')}
 <h2>Per scenario: objects kept on each kernel</h2>
-<p>Each line one kernel: the objects its watched cache kept since the start against the units of work counted, every point a sample after a route flush and settling (filled after a burst, hollow after a phase without traffic); the band a leak's 95 % interval; a dashed line where a mid-run change went in. A leak climbs and stays up; noise within a clean kernel's detection limit stays flat.</p>
+<p>Each line one kernel: the objects its deciding cache kept since the start against the units of work counted, every point a sample after a route flush and settling (filled after a burst, hollow after a phase without traffic); the band a leak's 95 % interval; a dashed line where a mid-run change went in. A leak climbs and stays up; noise within a clean kernel's detection limit stays flat.</p>
 ${figures.join('\n')}
 <h2>Kernels and images</h2>
 ${kernels}

@@ -2,7 +2,7 @@
 // liveEstimate), on runs recorded from real guests: a leak's rate climbs to
 // its known value, a clean kernel's stays at zero.
 import test from 'ava';
-import { liveEstimate, measuredPhases } from '../../src/measure/protocol.ts';
+import { liveEstimate, keptSoFar, measuredPhases } from '../../src/measure/protocol.ts';
 import { loadScenarioFile } from '../../src/scenario/load.ts';
 import { recordedMeasurement } from '../helpers/fixtures.ts';
 
@@ -28,4 +28,10 @@ test('1 in 16 kept reads about 0.0625 after the last burst; the fixed kernel rea
 test('before any unit is counted the live line says the objects kept, not a rate', (t) => {
   const [baseline] = measuredPhases(recordedMeasurement('seed-v6.1-fix-reverted', seed));
   t.is(liveEstimate(seed, baseline.sample, baseline.sample), '0 kept');
+});
+
+test("a log's line after each burst has the count and the rate", (t) => {
+  const phases = measuredPhases(recordedMeasurement('seed-v6.1-fix-reverted', seed));
+  t.regex(keptSoFar(seed, phases[0].sample, phases.at(-1)!.sample), /^ip6_dst_cache 20\d\d objects kept so far \(~1 obj\/packet\)$/);
+  t.is(keptSoFar(seed, phases[0].sample, phases[0].sample), 'ip6_dst_cache 0 objects kept so far');
 });
