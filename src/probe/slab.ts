@@ -70,7 +70,7 @@ export function parseMeminfo(text: string | undefined): Pick<Sample, 'memTotalKb
  * under TCG, so done once per run).
  */
 export function sampleScript(watch: string[], listAliases = false): string {
-  // Shell builtins only where possible: under TCG every fork costs tens of ms.
+  // Few forks (tens of ms each under TCG): builtins for the small sysfs files, grep for the long /proc ones (dash reads those a byte per system call).
   const names = readNames(watch).join(' ');
   // Cache names are [A-Za-z0-9_.:-] (the scenario schema checks), so none needs quoting in the pattern but the dot.
   const rows = readNames(watch)
