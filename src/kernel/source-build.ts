@@ -131,7 +131,7 @@ async function artifact(k: CatalogKernel, dir: string, objdir: string): Promise<
       bzImageSha256: meta.bzImageSha256,
       configSha256: meta.configSha256,
       compiler: meta.compiler,
-      patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' '),
+      patches: meta.patches.map((p: { name: string; sha256: string }) => `${p.name}@${short(p.sha256)}`).join(' ') || 'none',
     },
   };
 }

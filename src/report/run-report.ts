@@ -123,7 +123,7 @@ function matrixHtml(results: RunResult[]): string {
   const cellHtml = (r: RunResult | undefined) => {
     const cls = !r ? '' : r.asExpected === false ? 'unexpected' : r.error || r.verdict?.verdict === 'inconclusive' ? 'noverdict' : r.verdict.verdict;
     // Each cell leads to its scenario's chart, and to the result's own row (its reason, and its details where it has them).
-    return `<td class="${cls}">${r ? `<a href="#${chartId(r.scenario)}">${esc(cellText(r))}</a> <a class="details" href="#${resultId(r)}">details</a>` : ''}</td>`;
+    return `<td class="${cls}">${r ? `<a href="#${chartId(r.scenario)}">${esc(cellText(r))}</a> <a class="details" href="#${resultId(r)}">result</a>` : ''}</td>`;
   };
   return `<table id="matrix"><thead><tr><th>kernel \\ scenario (${esc(matrixUnit(results))})</th>${m.scenarios.map((s) => `<th>${esc(s)}</th>`).join('')}</tr></thead><tbody>
 ${m.kernels.map((k) => `<tr><th>${esc(k)}</th>${m.scenarios.map((s) => cellHtml(m.cell(k, s))).join('')}</tr>`).join('\n')}
@@ -252,7 +252,7 @@ ${rows.join('\n')}
 </tbody></table>
 ${details.filter(Boolean).join('\n')}
 <h2>Per scenario: objects kept on each kernel</h2>
-<p>Each line one kernel: the objects its deciding cache kept since the start against the units of work counted, every point a sample after a route flush and settling (filled after a burst, hollow after a phase without traffic); the band a leak's 95 % interval; a dashed line where a mid-run change went in. A leak climbs and stays up; noise within a clean kernel's detection limit stays flat.</p>
+<p>Each line one kernel: the objects its deciding cache kept since the start against the units of work counted, every point a sample after a route flush and settling (a dot after a burst, a ring after a phase without traffic); the band a leak's 95 % interval; a dashed line where a mid-run change went in. A leak climbs and stays up; noise within a clean kernel's detection limit stays flat.</p>
 ${figures.join('\n')}
 <h2>Kernels and images</h2>
 ${kernels}

@@ -36,7 +36,8 @@ export function scenarioChart(results: RunResult[]): string {
   // The shared range: each line's own (widened by its detection limit), all of them together.
   const ranges = lines.map((l) => chartRange(l.r, l.pts));
   const lo = Math.min(0, ...ranges.map((g) => g.lo));
-  const hi = Math.max(...ranges.map((g) => g.hi));
+  // A leak's band whole, not cut at the axis: its upper edge can end above the last sample.
+  const hi = Math.max(...ranges.map((g) => g.hi), ...lines.map((l) => bandTop(l, maxX)));
   const x = (v: number) => PAD.left + (v / maxX) * (W - PAD.left - PAD.right);
   const y = (v: number) => H - PAD.bottom - ((Math.min(hi, Math.max(lo, v)) - lo) / (hi - lo)) * (H - PAD.top - PAD.bottom);
   const first = lines[0].r;
@@ -56,7 +57,7 @@ export function scenarioChart(results: RunResult[]): string {
         loLabel: String(Math.round(lo)),
         hiLabel: String(Math.round(hi)),
         maxX,
-        xLabel: `${unit} counted (every point after a flush and settling; filled: after a burst)`,
+        xLabel: `${unit} counted (every point after a flush and settling; dot: after a burst, ring: no traffic)`,
         yLabel: 'objects kept since the start',
       },
     ),
@@ -64,10 +65,11 @@ export function scenarioChart(results: RunResult[]): string {
     ...changeMarks(lines[0], x),
     ...lines.flatMap((l) => [
       `<polyline class="kernel-line" data-kernel="${esc(cellName(l.r))}" fill="none" stroke="${l.colour}" stroke-width="2" points="${l.pts.map((p) => `${x(p.packets).toFixed(1)},${y(p.objects).toFixed(1)}`).join(' ')}"/>`,
-      // Filled after a burst, hollow after a phase without traffic: every one is a sample after a flush and settling.
-      ...l.pts.map(
+      // Every point is a sample after a flush and settling: a ring after a phase without traffic, a dot after a burst, drawn
+      // last (an idle phase after a burst often has the same count: a dot inside a ring).
+      ...[...l.pts.filter((p) => !isBurst(p)), ...l.pts.filter(isBurst)].map(
         (p) =>
-          `<circle class="sample ${isBurst(p) ? 'burst' : 'rest'}" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="3" fill="${isBurst(p) ? l.colour : '#fff'}" stroke="${l.colour}"><title>${esc(`${cellName(l.r)}, ${p.label}: ${p.packets} ${unit}, ${p.objects} objects kept (after a flush and settling)`)}</title></circle>`,
+          `<circle class="sample ${isBurst(p) ? 'burst' : 'rest'}" cx="${x(p.packets).toFixed(1)}" cy="${y(p.objects).toFixed(1)}" r="${isBurst(p) ? 3 : 5}" fill="${isBurst(p) ? l.colour : 'none'}" stroke="${l.colour}"><title>${esc(`${cellName(l.r)}, ${p.label}: ${p.packets} ${unit}, ${p.objects} objects kept (after a flush and settling)`)}</title></circle>`,
       ),
     ]),
     ...lines.map(
@@ -88,6 +90,12 @@ function keptSinceStart(pts: ChartPoint[]): ChartPoint[] {
   if (pts.length === 0) return pts;
   const [{ packets, objects }] = pts;
   return pts.map((p) => ({ ...p, packets: p.packets - packets, objects: p.objects - objects }));
+}
+
+/** Where a line's band ends at the chart's right edge (0 without a band: not a leak). */
+function bandTop(l: Line, maxX: number): number {
+  const v = l.r.verdict;
+  return v && v.deciding.verdict === 'leak' ? v.deciding.estimate.high * maxX : 0;
 }
 
 /** A leak's estimate as a band from the start: between its interval's low and high rate. */

@@ -59,7 +59,7 @@ export function restoredMark(key: string): string {
 
 const QEMU = 'qemu-system-x86_64';
 /** How long a restored guest may take to answer (restores take 0.3-0.5 s under TCG). */
-const RESTORE_TIMEOUT_MS = 20_000;
+export const RESTORE_TIMEOUT_MS = 20_000;
 
 /** A value inside a QEMU -chardev option list, where a comma is written twice. */
 function qemuOptionValue(value: string): string {
