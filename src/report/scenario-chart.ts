@@ -92,17 +92,22 @@ function keptSinceStart(pts: ChartPoint[]): ChartPoint[] {
   return pts.map((p) => ({ ...p, packets: p.packets - packets, objects: p.objects - objects }));
 }
 
-/** Where a line's band ends at the chart's right edge (0 without a band: not a leak). */
+/** A leak's interval, which its band draws; undefined for any other verdict. */
+function leakInterval(l: Line): { low: number; high: number } | undefined {
+  const d = l.r.verdict?.deciding;
+  return d?.verdict === 'leak' ? d.estimate : undefined;
+}
+
+/** Where a line's band ends at the chart's right edge (0 without a band). */
 function bandTop(l: Line, maxX: number): number {
-  const v = l.r.verdict;
-  return v && v.deciding.verdict === 'leak' ? v.deciding.estimate.high * maxX : 0;
+  return (leakInterval(l)?.high ?? 0) * maxX;
 }
 
 /** A leak's estimate as a band from the start: between its interval's low and high rate. */
 function band(l: Line, x: (v: number) => number, y: (v: number) => number, maxX: number): string[] {
-  const v = l.r.verdict;
-  if (!v || v.deciding.verdict !== 'leak') return [];
-  const { low, high } = v.deciding.estimate;
+  const interval = leakInterval(l);
+  if (!interval) return [];
+  const { low, high } = interval;
   const points = [
     [0, 0],
     [maxX, high * maxX],

@@ -9,7 +9,7 @@ import { loadRecipe } from '../../image/recipe.ts';
 import { initramfsFor } from '../../image/initramfs.ts';
 import { guestProgramsFor } from '../../image/guest-programs.ts';
 import type { PreparedGuest } from '../guest.ts';
-import { QemuGuest, qemuVersion, machineArgs, RESTORE_TIMEOUT_MS, type QemuGuestOptions } from './qemu-guest.ts';
+import { QemuGuest, qemuVersion, machineArgs, restoreTimeoutMs, type QemuGuestOptions } from './qemu-guest.ts';
 import { snapshotKey, findSnapshot, discardSnapshot } from './boot-snapshot.ts';
 import { LeaklabError } from '../../util/errors.ts';
 import { chooseAccel } from './accel.ts';
@@ -59,7 +59,7 @@ async function restoreSnapshot(ctx: Context, scope: string, opts: QemuGuestOptio
   if (!snapshot) return undefined;
   ctx.progress.detail(scope, `restoring the boot snapshot ${key.slice(0, 12)} (${opts.accel}); console: ${join(opts.runDir, 'console.log')}`);
   // A live line meanwhile: ~0.4 s from the page cache, seconds when the ~140 MB file is read from disk.
-  const limitMs = Math.min(RESTORE_TIMEOUT_MS, opts.bootTimeoutMs);
+  const limitMs = restoreTimeoutMs(opts.bootTimeoutMs);
   const endRestore = ctx.progress.timedTask(scope, limitMs, (ms) => `restoring the boot snapshot: ${(ms / 1000).toFixed(1)} s of ${limitMs / 1000} s allowed`);
   try {
     return await QemuGuest.start(ctx, { ...opts, restore: snapshot });

@@ -58,8 +58,13 @@ export function restoredMark(key: string): string {
 }
 
 const QEMU = 'qemu-system-x86_64';
-/** How long a restored guest may take to answer (restores take 0.3-0.5 s under TCG). */
-export const RESTORE_TIMEOUT_MS = 20_000;
+/** How long a restored guest may take to answer (restores take 0.3-0.5 s under TCG, ~2 s read from disk). */
+const RESTORE_TIMEOUT_MS = 20_000;
+
+/** How long a restore may take: 20 s, or the boot timeout when that is shorter. */
+export function restoreTimeoutMs(bootTimeoutMs: number): number {
+  return Math.min(bootTimeoutMs, RESTORE_TIMEOUT_MS);
+}
 
 /** A value inside a QEMU -chardev option list, where a comma is written twice. */
 function qemuOptionValue(value: string): string {
@@ -163,7 +168,7 @@ export class QemuGuest implements Guest {
    * paused when saved (a consistent state), and a loaded guest stays as it was.
    */
   private async resumeRestored(): Promise<void> {
-    const deadline = Date.now() + Math.min(this.opts.bootTimeoutMs, RESTORE_TIMEOUT_MS);
+    const deadline = Date.now() + restoreTimeoutMs(this.opts.bootTimeoutMs);
     const status = await retryUntil(
       async () => {
         if (this.exited) throw await this.bootFailure(`QEMU could not load the snapshot (${this.exitInfo})`);
@@ -181,12 +186,12 @@ export class QemuGuest implements Guest {
       { intervalMs: 50, timeoutMs: Math.max(1, deadline - Date.now()), signal: this.ctx.signal },
     );
     throwIfAborted(this.ctx.signal);
-    if (!status) throw await this.bootFailure(`QEMU did not load the snapshot within ${Math.round(RESTORE_TIMEOUT_MS / 1000)} s`);
+    if (!status) throw await this.bootFailure(`QEMU did not load the snapshot within ${Math.round(restoreTimeoutMs(this.opts.bootTimeoutMs) / 1000)} s`);
   }
 
   private async waitForAgent(): Promise<void> {
     // A restore takes under a second; one that has not answered long after is broken, and booting is quicker than waiting.
-    const timeoutMs = this.opts.restore ? Math.min(this.opts.bootTimeoutMs, RESTORE_TIMEOUT_MS) : this.opts.bootTimeoutMs;
+    const timeoutMs = this.opts.restore ? restoreTimeoutMs(this.opts.bootTimeoutMs) : this.opts.bootTimeoutMs;
     const deadline = Date.now() + timeoutMs;
     const agent = await retryUntil(
       async () => {
