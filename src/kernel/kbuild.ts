@@ -56,9 +56,10 @@ async function compilerCache(ctx: Context): Promise<{ makeArgs: string[]; env: R
  * core, so two leaklab runs building side by side (a CI job's two test
  * lanes, two users) would each take twice as long and starve their guests.
  * The machine-wide build lock is taken after the source tree's lock and
- * held only around make.
+ * held only around make. `uncached` objects (patched-objects.ts) are
+ * compiled first with the compiler cache off.
  */
-export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
+export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string, uncached: string[] = []): Promise<void> {
   const lock = await acquireLock(
     ctx,
     cachePath(ctx, 'locks', 'kernel-build.lockdir'),
@@ -67,50 +68,72 @@ export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdi
     'waiting for another kernel build to finish (one at a time: each uses every core)',
   );
   try {
-    await makeHoldingLock(ctx, k, srcdir, objdir, configInputsKey);
+    const cache = await compilerCache(ctx);
+    const log = join(objdir, 'build.log');
+    await writeFile(log, '');
+    if (uncached.length > 0) {
+      ctx.progress.step(k.name, `compiling ${uncached.join(', ')} from the patched source, without the compiler cache`);
+      // The same CC as the full build: Kbuild's recorded command lines stay equal, so make keeps these objects.
+      await kbuild(ctx, k, { srcdir, objdir, log, targets: uncached, makeArgs: cache.makeArgs, env: { ...cache.env, CCACHE_DISABLE: 'true' } });
+    }
+    await buildBzImage(ctx, k, { srcdir, objdir, log, makeArgs: cache.makeArgs, env: cache.env }, configInputsKey);
   } finally {
     await lock.release();
   }
 }
 
-async function makeHoldingLock(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string): Promise<void> {
+interface KbuildRun {
+  srcdir: string;
+  objdir: string;
+  log: string;
+  makeArgs: string[];
+  env: Record<string, string>;
+}
+
+async function buildBzImage(ctx: Context, k: CatalogKernel, run: KbuildRun, configInputsKey: string): Promise<void> {
   const jobs = String(cpus().length);
-  const log = join(objdir, 'build.log');
-  await writeFile(log, '');
-  ctx.progress.step(k.name, `building bzImage (make -j${jobs}; log: ${log})`);
+  ctx.progress.step(k.name, `building bzImage (make -j${jobs}; log: ${run.log})`);
   let compiled = 0;
   const started = Date.now();
   // A full build's file count, remembered per config, sizes the bar of the next one.
   const stats = cachePath(ctx, 'stats', `build-files-${short(configInputsKey)}`);
   const expected = Number(await readFile(stats, 'utf8').catch(() => '0')) || undefined;
   const task = ctx.progress.task(k.name, expected);
-  const cache = await compilerCache(ctx);
-  const r = await runAllowFail(ctx, 'make', ['-C', srcdir, `O=${objdir}`, `-j${jobs}`, ...cache.makeArgs, 'bzImage'], {
-    env: { ...REPRODUCIBLE_BUILD, ...cache.env },
-    timeoutMs: BUILD_TIMEOUT_MS,
-    what: `building ${k.name}`,
-    kind: 'kernel-build',
-    logFile: log,
-    onLine: (line) => {
-      if (!/^\s+CC\s/.test(line)) return;
+  await kbuild(ctx, k, {
+    ...run,
+    targets: ['bzImage'],
+    onCompiled: () => {
       compiled++;
       task.update(compiled, `building: ${compiled} files compiled, ${Math.round((Date.now() - started) / 1000)} s`);
     },
   }).finally(() => task.end());
-  if (r.exitCode === 0 && compiled > (expected ?? 0) / 2 && compiled > 200) {
+  if (compiled > (expected ?? 0) / 2 && compiled > 200) {
     await mkdir(dirname(stats), { recursive: true });
     await writeFile(stats, String(compiled));
   }
-  if (r.exitCode !== 0) {
-    // The compiler's own error lines say more than make's closing lines.
-    const errors = (r.stdout + '\n' + r.stderr)
-      .split('\n')
-      .filter((l) => /\berror\b:/i.test(l))
-      .slice(0, 6);
-    throw new LeaklabError('kernel-build', `kernel ${k.name} failed to build`, {
-      hint: `read the full log in ${log}; fix the source, patch or config fragment`,
-      details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
-    });
-  }
   ctx.progress.step(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
+}
+
+/** One make run in the object directory, appending to the build log; a failure names the compiler's errors. */
+async function kbuild(ctx: Context, k: CatalogKernel, run: KbuildRun & { targets: string[]; onCompiled?: () => void }): Promise<void> {
+  const r = await runAllowFail(ctx, 'make', ['-C', run.srcdir, `O=${run.objdir}`, `-j${cpus().length}`, ...run.makeArgs, ...run.targets], {
+    env: { ...REPRODUCIBLE_BUILD, ...run.env },
+    timeoutMs: BUILD_TIMEOUT_MS,
+    what: `building ${k.name}`,
+    kind: 'kernel-build',
+    logFile: run.log,
+    onLine: (line) => {
+      if (/^\s+CC\s/.test(line)) run.onCompiled?.();
+    },
+  });
+  if (r.exitCode === 0) return;
+  // The compiler's own error lines say more than make's closing lines.
+  const errors = (r.stdout + '\n' + r.stderr)
+    .split('\n')
+    .filter((l) => /\berror\b:/i.test(l))
+    .slice(0, 6);
+  throw new LeaklabError('kernel-build', `kernel ${k.name} failed to build`, {
+    hint: `read the full log in ${run.log}; fix the source, patch or config fragment`,
+    details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
+  });
 }

@@ -31,6 +31,11 @@ export async function readPatches(k: SourceKernel & CatalogKernel): Promise<Name
   );
 }
 
+/** The files a patch changes, relative to the tree (its +++ lines, less the a/ b/ prefix that -p1 strips). */
+export function patchedFiles(text: string): string[] {
+  return [...new Set([...text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)].map((m) => m[1]))];
+}
+
 // A marker in the source tree keeps the text of every patch applied to it,
 // so a build interrupted with patches applied is undone before the next one.
 const MARKER = '.leaklab-applied-patches';
@@ -97,6 +102,6 @@ export async function repairTree(ctx: Context, k: CatalogKernel, tree: SourceTre
   await tree.reset();
   const now = new Date();
   for (const p of patches) {
-    for (const m of p.text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)) await utimes(join(tree.dir, m[1]), now, now).catch(() => {});
+    for (const file of patchedFiles(p.text)) await utimes(join(tree.dir, file), now, now).catch(() => {});
   }
 }

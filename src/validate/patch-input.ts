@@ -5,6 +5,7 @@
 import { resolve, basename } from 'node:path';
 import { readFile, stat } from 'node:fs/promises';
 import { sourceKernels, treeKernel, type Catalog, type CatalogKernel, type SourceKernel } from '../kernel/catalog.ts';
+import { patchedFiles } from '../kernel/patch-set.ts';
 import { gitTopLevel, resolveCommit, isAncestor, refuseUncommitted, git } from '../kernel/git-tree.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { exists } from '../util/cache.ts';
@@ -128,7 +129,7 @@ async function readPatchFiles(paths: string[]): Promise<PatchInput[]> {
         throw new LeaklabError('usage', `${path} is empty: it has no diff hunks`, {
           hint: 'give a unified diff with at least one hunk (git format-patch or diff -u)',
         });
-      const files = [...text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)].map((m) => m[1]);
+      const files = patchedFiles(text);
       return { path, sha256: sha256(text), files };
     }),
   );

@@ -3,11 +3,11 @@
 // patch to the same function does not; no patch can be judged on v6.1,
 // which never leaks.
 import test from 'ava';
-import { readFileSync, mkdirSync, copyFileSync, existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, writeFileSync, mkdirSync, copyFileSync, existsSync, symlinkSync, statSync, utimesSync, readdirSync } from 'node:fs';
+import { join, basename } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { leaklab, qemuProcesses, tempDir, ROOT } from '../helpers/cli.ts';
-import { kernelHistory, LEAK_OUT } from '../helpers/kernel-history.ts';
+import { kernelHistory, cacheRoot, LEAK_OUT } from '../helpers/kernel-history.ts';
 
 const SEED = 'scenarios/fib6-suppress-leak.yaml';
 
@@ -64,6 +64,45 @@ test('a comment-only patch to the same function: FIX DOES NOT HOLD, exit 1', asy
   ]);
   t.is(r.code, 1, r.stderr);
   t.regex(r.stdout, /patched: LEAK \+(0\.9\d|1\.0\d) obj\/packet \[0\.\d+, 1\.\d+\] \(1\/1 runs\)\s+=> FIX DOES NOT HOLD/);
+});
+
+test('an object left newer than its patched source cannot reach the patched kernel: it is compiled afresh', async (t) => {
+  // Variants of one source and config share an object directory, and make trusts timestamps. Build a fixed
+  // kernel, make its fib6_rules.o look newer than any source (a clock stepped back does this), then patch the
+  // fix-reverted kernel: the patched kernel must leak, not link the fixed kernel's object.
+  const dir = tempDir(t);
+  const lab = join(dir, 'lab');
+  mkdirSync(join(lab, 'patches'), { recursive: true });
+  symlinkSync(join(ROOT, 'lab/kconfig'), join(lab, 'kconfig'));
+  copyFileSync(join(ROOT, 'lab/patches/fib6-suppress-revert-fix.patch'), join(lab, 'patches/fib6-suppress-revert-fix.patch'));
+  // A comment unique to this test run: no build before made these sources.
+  const comment = (tag: string) =>
+    readFileSync(join(ROOT, 'test/fixtures/patches/comment-only.patch'), 'utf8').replace('(leaklab test)', `(leaklab test ${tag} ${basename(dir)})`);
+  writeFileSync(join(lab, 'patches/comment-a.patch'), comment('a'));
+  writeFileSync(join(dir, 'comment-b.patch'), comment('b'));
+  const config = 'config: { base: tinyconfig, fragments: [leaklab-base, ipv6-netfilter] }';
+  writeFileSync(
+    join(lab, 'kernels.yaml'),
+    `kernels:\n  fixed-a:\n    source: { debian: linux-source-6.1 }\n    ${config}\n    patches: [comment-a.patch]\n` +
+      `  reverted:\n    source: { debian: linux-source-6.1 }\n    ${config}\n    patches: [fib6-suppress-revert-fix.patch]\n`,
+  );
+  const env = { LEAKLAB_CATALOG: join(lab, 'kernels.yaml') };
+  const fixed = await leaklab(['run', SEED, '-k', 'fixed-a', '--runs-dir', join(dir, 'runs')], { env });
+  t.regex(fixed.stdout, /fixed-a +no leak/, fixed.stderr.split('\n').slice(-10).join('\n'));
+  // The object directory fixed-a was just built in: its fib6_rules.o is the newest.
+  const objects = globObjects(join(cacheRoot(), 'sources'), 'net/ipv6/fib6_rules.o').sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  const future = new Date(Date.now() + 24 * 3600_000);
+  utimesSync(objects[0], future, future);
+  const r = await leaklab(
+    ['validate-patch', '-s', 'reverted', '-p', join(dir, 'comment-b.patch'), '--no-suite', '-n', '1', SEED, '--runs-dir', join(dir, 'runs')],
+    {
+      env,
+    },
+  );
+  t.is(r.code, 1, r.stderr.split('\n').slice(-15).join('\n'));
+  t.regex(r.stdout, /patched: LEAK \+(0\.9\d|1\.0\d) obj\/packet/);
+  t.regex(r.stderr, /compiling net\/ipv6\/fib6_rules\.o from the patched source, without the compiler cache/);
+  t.true(statSync(objects[0]).mtimeMs < Date.now(), 'the object was compiled again');
 });
 
 test('any patch on v6.1, which does not leak: BASE DOES NOT REPRODUCE, exit 3, patched kernel not built', async (t) => {
@@ -191,3 +230,13 @@ test("a patch file on a tree's HEAD, and tree input errors", async (t) => {
   }
   t.false(existsSync(join(dir, 'bad-runs')));
 });
+
+/** `file` in every object directory of the cache's unpacked sources. */
+function globObjects(sources: string, file: string): string[] {
+  return readdirSync(sources).flatMap((tree) =>
+    readdirSync(join(sources, tree))
+      .filter((d) => d.startsWith('.leaklab-objdir-'))
+      .map((d) => join(sources, tree, d, file))
+      .filter((f) => existsSync(f)),
+  );
+}

@@ -19,7 +19,7 @@ export const BROKEN = 'c8';
 
 const VERSION = 'kernel-history-v2';
 
-function cacheRoot(): string {
+export function cacheRoot(): string {
   return process.env.LEAKLAB_CACHE ?? join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'leaklab');
 }
 
