@@ -56,7 +56,7 @@ async function compilerCache(ctx: Context): Promise<{ makeArgs: string[]; env: R
  * core, so two leaklab runs building side by side (a CI job's two test
  * lanes, two users) would each take twice as long and starve their guests.
  * The machine-wide build lock is taken after the source tree's lock and
- * held only around make. `uncached` objects (patched-objects.ts) are
+ * held only around make. `uncached` objects (stale-objects.ts) are
  * compiled first with the compiler cache off.
  */
 export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdir: string, configInputsKey: string, uncached: string[] = []): Promise<void> {
@@ -72,7 +72,7 @@ export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdi
     const log = join(objdir, 'build.log');
     await writeFile(log, '');
     if (uncached.length > 0) {
-      ctx.progress.step(k.name, `compiling ${uncached.join(', ')} from the patched source, without the compiler cache`);
+      ctx.progress.step(k.name, `compiling ${uncached.join(', ')} afresh (changed since the last build here), without the compiler cache`);
       // The same CC as the full build: Kbuild's recorded command lines stay equal, so make keeps these objects.
       await kbuild(ctx, k, { srcdir, objdir, log, targets: uncached, makeArgs: cache.makeArgs, env: { ...cache.env, CCACHE_DISABLE: 'true' } });
     }

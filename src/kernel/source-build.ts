@@ -1,7 +1,7 @@
 // Owns building a kernel from source, step by step: the tree
 // (source-tree.ts), the config (kconfig.ts), the patches (patch-set.ts) and
 // kbuild (kbuild.ts), one build per source tree at a time (util/lock.ts);
-// objects of patched files are compiled afresh (patched-objects.ts).
+// objects of patched files are compiled afresh (stale-objects.ts).
 // Finished kernels are cached by content (source + config + patches); the
 // object directory is shared by every variant of the same source and config,
 // so a one-file patch rebuilds in seconds. A kernel built before from the
@@ -20,7 +20,7 @@ import { sourceTree } from './source-tree.ts';
 import { readFragments, makeConfig } from './kconfig.ts';
 import { readPatches, applyPatches, revertPatches } from './patch-set.ts';
 import { make } from './kbuild.ts';
-import { forgetPatchedObjects, assertPatchedSources, recordPatchedFiles } from './patched-objects.ts';
+import { forgetStaleObjects, assertSourcesUnchanged, recordObjdirState } from './stale-objects.ts';
 import { OBJDIR_PREFIX, type SourceTree } from './source-types.ts';
 import { buildInputsKey, builtBefore, recordBuild } from './build-inputs.ts';
 import type { Context } from '../util/context.ts';
@@ -64,10 +64,10 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
     const dir = await cachedDir(ctx, 'kernels', artifactKey, async (tmp) => {
       await applyPatches(ctx, k, tree, patches);
       try {
-        const patched = await forgetPatchedObjects(tree.dir, objdir, patches);
+        const patched = await forgetStaleObjects(tree, objdir, patches);
         await make(ctx, k, tree.dir, objdir, sha256(...configInputs), patched.uncached);
-        await assertPatchedSources(k, tree.dir, patched);
-        await recordPatchedFiles(objdir, patches);
+        await assertSourcesUnchanged(k, tree.dir, patched);
+        await recordObjdirState(tree, objdir, patches);
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
         await copyFile(configPath, join(tmp, 'config'));
         // Attribution resolves stack frames to file:line with vmlinux's line tables (when the config has DEBUG_INFO).

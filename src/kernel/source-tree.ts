@@ -68,5 +68,7 @@ export async function commitTree(ctx: Context, k: SourceKernel & CatalogKernel, 
       await checkoutCommit(ctx, dir, commit);
     },
     reset: () => checkoutCommit(ctx, dir, commit),
+    revision: commit,
+    changedSince: async (revision) => (await git(ctx, dir, ['diff', '--name-only', revision, commit], 'git diff --name-only')).split('\n').filter(Boolean),
   };
 }

@@ -14,6 +14,10 @@ export interface SourceTree {
   prepare: () => Promise<void>;
   /** Brings back the pristine source when patches will not revert; absent for the user's own tree. */
   reset?: () => Promise<void>;
+  /** The commit a git tree builds; a later build in the same object dir asks what changed since (stale-objects.ts). */
+  revision?: string;
+  /** The files that differ between `revision` and an earlier one. */
+  changedSince?: (revision: string) => Promise<string[]>;
 }
 
 export interface NamedText {
