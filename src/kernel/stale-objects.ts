@@ -126,13 +126,25 @@ async function objectsOfSources(objdir: string, files: string[]): Promise<string
 /** Objects whose recorded dependencies (Kbuild's .NAME.o.cmd files) name any of `files` (headers and the like). */
 async function objectsIncluding(objdir: string, files: string[]): Promise<string[]> {
   if (files.length === 0) return [];
-  const entries = (await readdir(objdir, { recursive: true })) as string[];
   const objects: string[] = [];
-  for (const entry of entries) {
-    const m = /^(.*?)\.([^/]+\.o)\.cmd$/.exec(entry);
-    if (!m || !(m[1] === '' || m[1].endsWith('/'))) continue;
-    const text = await readFile(join(objdir, entry), 'utf8').catch(() => '');
-    if (files.some((f) => text.includes(f))) objects.push(m[1] + m[2]);
+  for (const record of await dependencyRecords(objdir, '')) {
+    const text = await readFile(join(objdir, record), 'utf8').catch(() => '');
+    if (files.some((f) => text.includes(f))) objects.push(record.replace(/(^|\/)\.([^/]+\.o)\.cmd$/, '$1$2'));
   }
   return objects;
+}
+
+/**
+ * Every .NAME.o.cmd under `dir` (relative to objdir). A walk of its own, not
+ * readdir's recursive mode: Kbuild links `source` to the tree, and that mode
+ * follows the link round the tree and back until memory runs out.
+ */
+export async function dependencyRecords(objdir: string, dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const entry of await readdir(join(objdir, dir), { withFileTypes: true })) {
+    const path = dir ? `${dir}/${entry.name}` : entry.name;
+    if (entry.isDirectory()) found.push(...(await dependencyRecords(objdir, path)));
+    else if (entry.isFile() && /^\.[^/]+\.o\.cmd$/.test(entry.name)) found.push(path);
+  }
+  return found;
 }

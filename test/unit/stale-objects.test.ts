@@ -2,11 +2,11 @@
 // on an object directory laid out as Kbuild lays it out, with a dependency
 // record (.route.o.cmd) taken from a real build of v6.1's minimal config.
 import test from 'ava';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, copyFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, copyFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
-import { forgetStaleObjects, recordObjdirState, assertSourcesUnchanged } from '../../src/kernel/stale-objects.ts';
+import { forgetStaleObjects, recordObjdirState, assertSourcesUnchanged, dependencyRecords } from '../../src/kernel/stale-objects.ts';
 import type { CatalogKernel } from '../../src/kernel/catalog.ts';
 import type { SourceTree } from '../../src/kernel/source-types.ts';
 
@@ -33,6 +33,8 @@ function layout(t: { teardown: (f: () => void) => void }) {
   // route.o's real record names include/net/ip6_fib.h among its dependencies; dev.o's does not.
   copyFileSync('test/fixtures/kbuild/route.o.cmd', join(objdir, 'net/ipv6/.route.o.cmd'));
   touch(objdir, 'net/core/.dev.o.cmd', 'cmd_net/core/dev.o := gcc -c -o net/core/dev.o ../net/core/dev.c\n');
+  // Kbuild links the object directory's `source` to the tree it sits in.
+  symlinkSync('..', join(objdir, 'source'));
   // The previous build in this directory patched net/ipv4/route.c.
   writeFileSync(join(objdir, '.leaklab-last-build'), JSON.stringify({ files: ['net/ipv4/route.c'] }));
   const source: SourceTree = { kind: 'debian', dir: tree, key: 'k', objdirKey: 'o', identity: 'test tree', prepare: async () => {} };
@@ -84,4 +86,9 @@ test('in a git tree, the objects of files that differ from the commit built last
   t.false(existsSync(join(objdir, 'net/ipv6/fib6_rules.o')), "a deleted source's object goes too");
   await recordObjdirState(atSecond, objdir, []);
   t.deepEqual(JSON.parse(readFileSync(join(objdir, '.leaklab-last-build'), 'utf8')), { revision: second, files: [] });
+});
+
+test('the dependency records are found once each: the walk does not follow the source link round the tree', async (t) => {
+  const { objdir } = layout(t);
+  t.deepEqual((await dependencyRecords(objdir, '')).sort(), ['net/core/.dev.o.cmd', 'net/ipv6/.route.o.cmd']);
 });
