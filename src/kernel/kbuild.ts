@@ -72,7 +72,8 @@ export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdi
     const log = join(objdir, 'build.log');
     await writeFile(log, '');
     if (uncached.length > 0) {
-      ctx.progress.step(k.name, `compiling ${uncached.join(', ')} afresh (changed since the last build here), without the compiler cache`);
+      const what = uncached.length <= 3 ? uncached.join(', ') : `${uncached.length} files`;
+      ctx.progress.step(k.name, `compiling ${what} afresh (patched since the last build here), without the compiler cache`);
       // The same CC as the full build: Kbuild's recorded command lines stay equal, so make keeps these objects.
       await kbuild(ctx, k, { srcdir, objdir, log, targets: uncached, makeArgs: cache.makeArgs, env: { ...cache.env, CCACHE_DISABLE: 'true' } });
     }

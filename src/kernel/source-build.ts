@@ -67,7 +67,6 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
         const patched = await forgetStaleObjects(tree, objdir, patches);
         await make(ctx, k, tree.dir, objdir, sha256(...configInputs), patched.uncached);
         await assertSourcesUnchanged(k, tree.dir, patched);
-        await recordObjdirState(tree, objdir, patches);
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));
         await copyFile(configPath, join(tmp, 'config'));
         // Attribution resolves stack frames to file:line with vmlinux's line tables (when the config has DEBUG_INFO).
@@ -98,6 +97,7 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
       }
       // Two builds on one tree would have mixed their patches: nothing made then is cached.
       lock.assertHeld();
+      await recordObjdirState(tree, objdir, patches);
     });
     await recordBuild(ctx, inputsKey, artifactKey);
     return artifact(k, dir, objdir);

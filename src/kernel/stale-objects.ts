@@ -22,6 +22,9 @@ import { LeaklabError } from '../util/errors.ts';
 /** In the object directory: what the last build there compiled (its commit, in a git tree) and from which patched files. */
 const RECORD = '.leaklab-last-build';
 
+/** Objects kbuild builds only through their directory's own rules (host tools, boot and real-mode code), never as a goal of their own. */
+const NOT_OWN_TARGETS = /^(tools|scripts|arch\/[^/]+\/(boot|realmode|tools))\//;
+
 interface BuildRecord {
   revision?: string;
   files: string[];
@@ -48,15 +51,18 @@ export async function forgetStaleObjects(tree: SourceTree, objdir: string, patch
   // Until this build ends well, the next one redoes every file of both builds.
   await writeRecord(objdir, { revision: previous.revision, files });
   const present = await existing(tree.dir, files);
-  // Host tools (tools/, scripts/) are not kbuild targets of their own, nor is a deleted file's object: make rebuilds what it needs.
-  const uncached = (await objectsOfSources(objdir, present)).filter((o) => !/^(tools|scripts)\//.test(o));
-  const stale = [
-    ...(await objectsOfSources(objdir, files)),
-    ...(await objectsIncluding(
+  // Patched files are compiled without the compiler cache; a checked-out commit's files only lose their objects (a bisect
+  // step's files were mostly compiled in earlier steps: the cache's hits are the speed of a bisect). Host tools and boot
+  // code are not kbuild targets of their own (make reaches them through their own rules), nor is a deleted file's object.
+  const patchedNow = new Set([...current, ...previous.files]);
+  const uncached = (
+    await objectsOfSources(
       objdir,
-      files.filter((f) => !isCompiledSource(f)),
-    )),
-  ];
+      present.filter((f) => patchedNow.has(f)),
+    )
+  ).filter((o) => !NOT_OWN_TARGETS.test(o));
+  // Every changed file is looked for in the dependency records too: headers, and C files that other C files include.
+  const stale = new Set([...(await objectsOfSources(objdir, files)), ...(await objectsIncluding(objdir, files))]);
   for (const o of stale) await rm(join(objdir, o), { force: true });
   const changed = new Set([...current, ...checkedOut]);
   const applied = new Map<string, string>();
@@ -123,7 +129,7 @@ async function objectsOfSources(objdir: string, files: string[]): Promise<string
   return objects;
 }
 
-/** Objects whose recorded dependencies (Kbuild's .NAME.o.cmd files) name any of `files` (headers and the like). */
+/** Objects whose recorded dependencies (Kbuild's .NAME.o.cmd files) name any of `files`. */
 async function objectsIncluding(objdir: string, files: string[]): Promise<string[]> {
   if (files.length === 0) return [];
   const objects: string[] = [];

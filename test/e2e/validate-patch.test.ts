@@ -101,7 +101,7 @@ test('an object left newer than its patched source cannot reach the patched kern
   );
   t.is(r.code, 1, r.stderr.split('\n').slice(-15).join('\n'));
   t.regex(r.stdout, /patched: LEAK \+(0\.9\d|1\.0\d) obj\/packet/);
-  t.regex(r.stderr, /compiling net\/ipv6\/fib6_rules\.o afresh \(changed since the last build here\), without the compiler cache/);
+  t.regex(r.stderr, /compiling net\/ipv6\/fib6_rules\.o afresh \(patched since the last build here\), without the compiler cache/);
   t.true(statSync(objects[0]).mtimeMs < Date.now(), 'the object was compiled again');
 });
 
