@@ -120,13 +120,21 @@ function isCompiledSource(file: string): boolean {
   return /\.[cS]$/.test(file);
 }
 
-/** The object each C or assembler file (one that exists) compiles to, where this configuration builds it. */
+/** The object each C or assembler file compiles to, where this configuration builds it. */
 async function objectsOfSources(objdir: string, files: string[]): Promise<string[]> {
   const objects: string[] = [];
-  for (const f of files.filter(isCompiledSource)) {
-    if (await exists(join(objdir, objectOf(f)))) objects.push(objectOf(f));
-  }
+  for (const f of files.filter(isCompiledSource)) if (await builtHere(objdir, f)) objects.push(objectOf(f));
   return objects;
+}
+
+/**
+ * Whether the configuration of `objdir` compiles `source` (a .c or .S file
+ * of the tree): its object is there, or its dependency record is (a build
+ * that failed after removing the object leaves the record).
+ */
+export async function builtHere(objdir: string, source: string): Promise<boolean> {
+  const o = objectOf(source);
+  return (await exists(join(objdir, o))) || exists(join(objdir, o.replace(/([^/]+)$/, '.$1.cmd')));
 }
 
 /** Objects whose recorded dependencies (Kbuild's .NAME.o.cmd files) name any of `files`. */

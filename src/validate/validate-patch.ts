@@ -4,6 +4,7 @@
 // guest not answering, ...) aborts the validation: it is never read as
 // "no leak".
 import { join } from 'node:path';
+import { builtHere } from '../kernel/stale-objects.ts';
 import type { ValidationKernels, PatchInput } from './patch-input.ts';
 import { prepareKernel } from '../kernel/prepare.ts';
 import { scenarioRequirements } from '../kernel/requirements.ts';
@@ -13,7 +14,6 @@ import { runScenarioOnKernel } from '../run/run-scenario.ts';
 import { errorOfResult, type JudgedResult } from '../run/result.ts';
 import { side, outcome, isRegression, confidence, type Side, type Outcome } from './outcome.ts';
 import { throwIfAborted, type Context } from '../util/context.ts';
-import { exists } from '../util/cache.ts';
 import { mapPool } from '../util/pool.ts';
 import { rateFigures } from '../verdict/figures.ts';
 
@@ -118,7 +118,7 @@ async function unbuiltFiles(patches: PatchInput[], base: KernelArtifact): Promis
   if (!base.objdir) return [];
   const files = new Set(patches.flatMap((p) => p.files).filter((f) => f.endsWith('.c')));
   const unbuilt: string[] = [];
-  for (const f of files) if (!(await exists(join(base.objdir, f.replace(/\.c$/, '.o'))))) unbuilt.push(f);
+  for (const f of files) if (!(await builtHere(base.objdir, f))) unbuilt.push(f);
   if (unbuilt.length === 0) return [];
   const all = unbuilt.length === files.size;
   return [`the patch changes ${unbuilt.join(', ')}, which this config does not build${all ? ': it cannot change this kernel' : ''}`];

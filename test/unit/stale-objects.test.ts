@@ -102,3 +102,11 @@ test('the dependency records are found once each: the walk does not follow the s
   const { objdir } = layout(t);
   t.deepEqual((await dependencyRecords(objdir, '')).sort(), ['net/core/.dev.o.cmd', 'net/ipv6/.route.o.cmd']);
 });
+
+test('a patched file whose object a failed build removed is still compiled without the cache: its dependency record says the config builds it', async (t) => {
+  const { objdir, source } = layout(t);
+  rmSync(join(objdir, 'net/ipv6/route.o'));
+  touch(source.dir, 'net/ipv6/route.c');
+  const patched = await forgetStaleObjects(source, objdir, [patchOf('net/ipv6/route.c')]);
+  t.true(patched.uncached.includes('net/ipv6/route.o'));
+});
