@@ -14,6 +14,10 @@
 //   then per burst: [mid-run changes], burst, flush, settle -> sample,
 //          followed by an idle phase.
 //
+// Phases with no decision between them share one guest command: the setup
+// with the baseline and the first idle phase, then each burst with its idle
+// phase (a run until decided looks at the statistics after each pair).
+//
 // With `traffic.packets` the bursts split that count; with
 // `traffic.maxPackets` bursts go on (100, 100, 200, 400, ...) until
 // `decided()` says the statistics have an answer or the budget is spent.
@@ -25,9 +29,9 @@ import type { Guest } from '../guest/guest.ts';
 import { topologySteps } from '../network/topology.ts';
 import { burstScript, reachabilityScript, destination } from '../network/traffic.ts';
 import { burstSizes, sequentialSizes, warmupSize } from '../scenario/traffic-plan.ts';
-import { FLUSH_SCRIPT, type Sample } from '../probe/slab.ts';
-import { settleCommand, cachesOf } from '../probe/probe.ts';
-import { runPhase, type Step } from './phase.ts';
+import type { Sample } from '../probe/slab.ts';
+import { cachesOf } from '../probe/probe.ts';
+import { PhaseRunner, flushAndSettle, type Step } from './phase.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
@@ -42,7 +46,7 @@ export interface PhaseRecord {
   sent: number;
   /** Counts after the flush and settling. */
   sample: Sample;
-  /** Seconds the phase took: its command (e.g. the burst), the flush and the settling. */
+  /** Seconds the phase took on the guest's clock: its steps (e.g. the burst), the flush, the settling and the sample. */
   seconds: number;
   /** Seconds the burst alone took on the guest's clock (traffic phases): the packet rate the run reached. */
   burstSeconds?: number;
@@ -55,6 +59,16 @@ export interface Measurement {
   stop: 'fixed' | 'decided' | 'budget';
   /** How many times the statistics may look at the data (1 for a fixed count): each look is a test they pay for. */
   looks: number;
+}
+
+/** A phase before it runs: what it sends and its steps (the flush and settling are added to every phase). */
+interface PlannedPhase {
+  kind: PhaseKind;
+  segment: number;
+  sent: number;
+  steps: Step[];
+  listAliases?: boolean;
+  timeoutMs?: number;
 }
 
 export interface MeasureOptions {
@@ -87,25 +101,40 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
   await writingTo(raw, RUNS_DIR_WHERE, () => mkdir(raw, { recursive: true }));
   const sizes = plannedBursts(s, opts);
   const m: Measurement = { phases: [], stop: opts.untilDecided ? 'budget' : 'fixed', looks: plannedLooks(sizes, opts.untilDecided) };
-  const file = (kind: PhaseKind) => join(raw, `${String(m.phases.length).padStart(2, '0')}-${kind}.txt`);
-  const settled = async (kind: PhaseKind, segment: number, sent: number, steps: Step[], extra: { listAliases?: boolean; timeoutMs?: number } = {}) => {
-    const t = Date.now();
-    const { sample, timedSeconds } = await runPhase(s, guest, [...steps, ...flushAndSettle(s)], file(kind), extra);
-    m.phases.push({ kind, segment, sent, sample, seconds: (Date.now() - t) / 1000, burstSeconds: kind === 'traffic' ? timedSeconds : undefined });
-    return sample;
+  const phases = new PhaseRunner(s, guest);
+  const file = (kind: PhaseKind, offset: number) => join(raw, `${String(m.phases.length + offset).padStart(2, '0')}-${kind}.txt`);
+  // Phases with no decision between them run as one guest command: the setup with the baseline and the first idle
+  // phase, then each burst with the idle phase after it.
+  const settled = async (planned: PlannedPhase[]) => {
+    const outcomes = await phases.run(
+      planned.map((p, i) => ({ steps: [...p.steps, ...flushAndSettle()], rawFile: file(p.kind, i), listAliases: p.listAliases, timeoutMs: p.timeoutMs })),
+    );
+    for (const [i, p] of planned.entries()) {
+      const { sample, timedSeconds, seconds } = outcomes[i];
+      m.phases.push({
+        kind: p.kind,
+        segment: p.segment,
+        sent: p.sent,
+        sample,
+        seconds: seconds ?? 0,
+        burstSeconds: p.kind === 'traffic' ? timedSeconds : undefined,
+      });
+    }
+    return outcomes.map((o) => o.sample);
   };
+  const quiet = (kind: PhaseKind, segment: number): PlannedPhase => ({ kind, segment, sent: 0, steps: [] });
 
   const endSetup = showSetup(ctx, s, opts.scope);
+  let baseline: Sample;
   try {
-    await settled('setup', 0, 0, setupSteps(s, warmupSize(sizes[0])), {
-      listAliases: true,
-      timeoutMs: setupPhaseTimeoutMs(s),
-    });
+    [, baseline] = await settled([
+      { kind: 'setup', segment: 0, sent: 0, steps: setupSteps(s, warmupSize(sizes[0])), listAliases: true, timeoutMs: setupPhaseTimeoutMs(s) },
+      quiet('baseline', 0),
+      quiet('idle', 0),
+    ]);
   } finally {
     endSetup();
   }
-  const baseline = await settled('baseline', 0, 0, []);
-  await settled('idle', 0, 0, []);
   const task = ctx.progress.task(opts.scope, sizes.length);
   try {
     let segment = 0;
@@ -117,8 +146,10 @@ export async function measure(ctx: Context, s: Scenario, guest: Guest, opts: Mea
       const changes: Step[] = s.changes.filter((c) => c.afterBurst === i).map((c) => ({ name: `change "${c.name}"`, script: c.run }));
       for (const c of changes) ctx.progress.step(opts.scope, `applying ${c.name}`);
       segment += changes.length;
-      const smp = await settled('traffic', segment, count, [...changes, burstStep(s, `burst ${i + 1}`, count)], { timeoutMs: 10 * 60_000 });
-      await settled('idle', segment, 0, []);
+      const [smp] = await settled([
+        { kind: 'traffic', segment, sent: count, steps: [...changes, burstStep(s, `burst ${i + 1}`, count)], timeoutMs: 10 * 60_000 },
+        quiet('idle', segment),
+      ]);
       ctx.progress.detail(
         opts.scope,
         `burst ${i + 1}/${sizes.length}: ${smp.units - baseline.units} ${unitNames(s.unit.kind).counted}, ${keptSoFar(s, baseline, smp)}`,
@@ -185,17 +216,6 @@ function showSetup(ctx: Context, s: Scenario, scope: string): () => void {
 export function setupSteps(s: Scenario, warmup: number): Step[] {
   // A program sends nothing that must arrive: no reachability check.
   return [...topologySteps(s), ...(s.workload ? [] : [reachStep(s)]), burstStep(s, 'warm-up', warmup)];
-}
-
-/** What ends every phase before its sample: a route flush, and the wait until what it released is freed. */
-export function flushAndSettle(s: Scenario): Step[] {
-  return [flushStep, settleStep(s)];
-}
-
-const flushStep: Step = { name: 'route flush', script: FLUSH_SCRIPT };
-
-function settleStep(s: Scenario): Step {
-  return { name: 'settle', script: settleCommand(s) };
 }
 
 function reachStep(s: Scenario): Step {

@@ -10,8 +10,8 @@
 import { join } from 'node:path';
 import type { Scenario } from '../scenario/scenario.ts';
 import type { Guest } from '../guest/guest.ts';
-import { runPhase } from './phase.ts';
-import { setupSteps, flushAndSettle, burstStep, setupPhaseTimeoutMs } from './protocol.ts';
+import { PhaseRunner, flushAndSettle } from './phase.ts';
+import { setupSteps, burstStep, setupPhaseTimeoutMs } from './protocol.ts';
 import { warmupSize } from '../scenario/traffic-plan.ts';
 import { unitNames } from '../scenario/unit.ts';
 import { allocTracesScript, parseAllocTracesDump, type AllocTrace, type TracesMissing } from '../probe/alloc-traces.ts';
@@ -52,15 +52,16 @@ export async function readTracking(ctx: Context, s: Scenario, guest: Guest, opts
   ctx.progress.step(opts.scope, `attribution: setting up, tracking allocations of ${opts.tracked.join(', ')}`);
   // The command line the kernel got (tracking merged with the user's own slub_debug=), for whoever reads the run directory.
   await exec('0-cmdline.txt', 'cat /proc/cmdline');
-  await runPhase(s, guest, [...setupSteps(s, warmupSize(opts.packets)), ...flushAndSettle(s)], join(opts.dir, '0-setup.txt'), {
+  const phases = new PhaseRunner(s, guest);
+  await phases.runOne([...setupSteps(s, warmupSize(opts.packets)), ...flushAndSettle()], join(opts.dir, '0-setup.txt'), {
     listAliases: true,
     timeoutMs: setupPhaseTimeoutMs(s),
   });
   const kmemleak = kmemleakRuns(await exec('1-kmemleak-clear.txt', kmemleakClearScript()));
-  const { sample: before } = await runPhase(s, guest, flushAndSettle(s), join(opts.dir, '2-before.txt'));
+  const { sample: before } = await phases.runOne(flushAndSettle(), join(opts.dir, '2-before.txt'));
   const tracesBefore = parseAllocTracesDump(await exec('2-alloc_traces.txt', allocTracesScript(opts.tracked)));
   ctx.progress.step(opts.scope, `attribution: the workload once more, tracked (${opts.packets} ${unitNames(s.unit.kind).many})`);
-  const { sample: after } = await runPhase(s, guest, [burstStep(s, 'attribution burst', opts.packets), ...flushAndSettle(s)], join(opts.dir, '3-after.txt'), {
+  const { sample: after } = await phases.runOne([burstStep(s, 'attribution burst', opts.packets), ...flushAndSettle()], join(opts.dir, '3-after.txt'), {
     timeoutMs: 10 * 60_000,
   });
   const tracesAfter = parseAllocTracesDump(await exec('3-alloc_traces.txt', allocTracesScript(opts.tracked)));

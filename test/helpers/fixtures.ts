@@ -52,7 +52,7 @@ export function recordedResult(s: Scenario, run: string, kernel: string): RunRes
   };
 }
 
-/** A guest that answers every command with the next recorded phase dump: the protocol runs without QEMU. */
+/** A guest that answers every command with the next recorded phase dumps (as many as the command has phases): the protocol runs without QEMU. */
 export class ReplayGuest implements Guest {
   readonly description = 'replay';
   readonly scripts: string[] = [];
@@ -61,9 +61,11 @@ export class ReplayGuest implements Guest {
   async exec(script: string): Promise<ExecResult> {
     this.scripts.push(script);
     if (script.trim() === 'uname -r') return { exitCode: 0, stdout: '6.1.0-replay\n', stderr: '' };
-    const stdout = this.dumps[this.next++];
-    if (stdout === undefined) throw new Error(`replay: no recorded phase left for command ${this.scripts.length}`);
-    return { exitCode: 0, stdout, stderr: '' };
+    // A command runs one or more phases, each ending in a line with the guest's uptime: one recorded phase each.
+    const phases = script.match(/^read -r leaklab_end .*#leaklab-phase-end#/gm)?.length ?? 1;
+    const stdout = this.dumps.slice(this.next, (this.next += phases));
+    if (stdout.length < phases) throw new Error(`replay: no recorded phase left for command ${this.scripts.length}`);
+    return { exitCode: 0, stdout: stdout.map((d, i) => `${d.replace(/\n?$/, '\n')}#leaklab-phase-end# ${i + 1}.00\n`).join(''), stderr: '' };
   }
   async troubles(): Promise<string[]> {
     return [];
