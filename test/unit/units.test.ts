@@ -69,7 +69,7 @@ test('router: a far namespace, forwarding on, peer and far routed through the gu
   t.is(burstScript(s!, 100), 'ip netns exec peer ping -6 -f -q -c 100 -w 30 2001:db8:2::2 || [ $? -eq 1 ]');
   const topology = topologySteps(s!)[0].script;
   for (const line of [
-    'ip link add veth2 type veth peer name veth3',
+    'link add veth2 type veth peer name veth3',
     'echo 1 > /proc/sys/net/ipv6/conf/all/forwarding',
     'ip -n peer -6 route add default via 2001:db8:1::1 dev veth1',
     'ip -n far -6 route add default via 2001:db8:2::1 dev veth3',
