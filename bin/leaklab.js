@@ -1,6 +1,61 @@
 #!/usr/bin/env node
-// leaklab's command: runs the TypeScript sources through tsx (no build step).
-import { register } from 'tsx/esm/api';
+// leaklab's command. The TypeScript sources are bundled into one module
+// (esbuild, the transpiler tsx itself uses), cached under
+// node_modules/.cache/leaklab/ by the hash of every source file and
+// esbuild's version, and imported from there: loading ~130 modules through
+// tsx's hooks took ~1 s of every command, the bundle ~0.2 s. No build step
+// to forget: an edited source makes a new key, and a bundle is written to a
+// temp file and renamed into place, so a reader never sees half of one. If
+// bundling fails, the sources run through tsx as before.
+import { readdirSync, readFileSync, existsSync, mkdirSync, writeFileSync, renameSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
-register();
-await import('../src/cli/main.ts');
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const src = join(root, 'src');
+
+async function bundled() {
+  const esbuild = await import('esbuild');
+  const hash = createHash('sha256').update(`esbuild ${esbuild.version}\n`);
+  const files = readdirSync(src, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && e.name.endsWith('.ts'))
+    .map((e) => join(e.parentPath ?? e.path, e.name))
+    .sort();
+  for (const f of files) hash.update(`${f.slice(src.length)}\n`).update(readFileSync(f));
+  const dir = join(root, 'node_modules', '.cache', 'leaklab');
+  const file = join(dir, `cli-${hash.digest('hex').slice(0, 16)}.mjs`);
+  if (existsSync(file)) return file;
+  const out = await esbuild.build({
+    entryPoints: [join(src, 'cli', 'main.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    write: false,
+    logLevel: 'silent',
+  });
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, out.outputFiles[0].contents);
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  // Bundles of earlier sources are of no use to this checkout (a command already running has read its own).
+  for (const old of readdirSync(dir)) if (/^cli-[0-9a-f]{16}\.mjs$/.test(old) && join(dir, old) !== file) rmSync(join(dir, old), { force: true });
+  return file;
+}
+
+let entry;
+try {
+  entry = pathToFileURL(await bundled()).href;
+} catch {
+  // A read-only node_modules or a missing esbuild costs speed, not the command.
+  const { register } = await import('tsx/esm/api');
+  register();
+  entry = '../src/cli/main.ts';
+}
+await import(entry);

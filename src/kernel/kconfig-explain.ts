@@ -5,16 +5,17 @@
 // Without kconfiglib, or on a tree it cannot read, there is no explanation
 // and the caller says only what was dropped.
 import { readFile } from 'node:fs/promises';
-import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { runAllowFail } from '../util/exec.ts';
 import { exists } from '../util/cache.ts';
+import { PACKAGE_ROOT } from '../util/paths.ts';
 import type { NamedText } from './source-types.ts';
 import type { Context } from '../util/context.ts';
 
 /** Debian's python3-kconfiglib lives in the system Python's dist-packages, not in another python3 on PATH. */
 const SYSTEM_PYTHON = '/usr/bin/python3';
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'kconfig-why.py');
+// From the package's directory: this module may run from a bundle (bin/leaklab.js).
+const SCRIPT = join(PACKAGE_ROOT, 'src', 'kernel', 'kconfig-why.py');
 
 export interface WantedOption {
   option: string;
