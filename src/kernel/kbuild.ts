@@ -75,7 +75,15 @@ export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdi
       const what = uncached.length <= 3 ? uncached.join(', ') : `${uncached.length} files`;
       ctx.progress.step(k.name, `compiling ${what} afresh (patched since the last build here), without the compiler cache`);
       // The same CC as the full build: Kbuild's recorded command lines stay equal, so make keeps these objects.
-      await kbuild(ctx, k, { srcdir, objdir, log, targets: uncached, makeArgs: cache.makeArgs, env: { ...cache.env, CCACHE_DISABLE: 'true' } });
+      await kbuild(ctx, k, {
+        srcdir,
+        objdir,
+        log,
+        targets: uncached,
+        makeArgs: cache.makeArgs,
+        env: { ...cache.env, CCACHE_DISABLE: 'true' },
+        patchedOnly: true,
+      });
     }
     await buildBzImage(ctx, k, { srcdir, objdir, log, makeArgs: cache.makeArgs, env: cache.env }, configInputsKey);
   } finally {
@@ -116,7 +124,7 @@ async function buildBzImage(ctx: Context, k: CatalogKernel, run: KbuildRun, conf
 }
 
 /** One make run in the object directory, appending to the build log; a failure names the compiler's errors. */
-async function kbuild(ctx: Context, k: CatalogKernel, run: KbuildRun & { targets: string[]; onCompiled?: () => void }): Promise<void> {
+async function kbuild(ctx: Context, k: CatalogKernel, run: KbuildRun & { targets: string[]; onCompiled?: () => void; patchedOnly?: boolean }): Promise<void> {
   const r = await runAllowFail(ctx, 'make', ['-C', run.srcdir, `O=${run.objdir}`, `-j${cpus().length}`, ...run.makeArgs, ...run.targets], {
     env: { ...REPRODUCIBLE_BUILD, ...run.env },
     timeoutMs: BUILD_TIMEOUT_MS,
@@ -133,8 +141,14 @@ async function kbuild(ctx: Context, k: CatalogKernel, run: KbuildRun & { targets
     .split('\n')
     .filter((l) => /\berror\b:/i.test(l))
     .slice(0, 6);
-  throw new LeaklabError('kernel-build', `kernel ${k.name} failed to build`, {
-    hint: `read the full log in ${run.log}; fix the source, patch or config fragment`,
-    details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
-  });
+  throw new LeaklabError(
+    'kernel-build',
+    `kernel ${k.name} failed to build${run.patchedOnly ? ` (${run.targets.join(', ')}: the patched files, compiled first)` : ''}`,
+    {
+      hint: run.patchedOnly
+        ? `the patch does not compile here: fix it against this source (the full log: ${run.log})`
+        : `read the full log in ${run.log}; fix the source, patch or config fragment`,
+      details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
+    },
+  );
 }

@@ -33,7 +33,8 @@ export async function readPatches(k: SourceKernel & CatalogKernel): Promise<Name
 
 /** The files a patch changes, relative to the tree (its +++ lines, less the a/ b/ prefix that -p1 strips). */
 export function patchedFiles(text: string): string[] {
-  return [...new Set([...text.matchAll(/^\+\+\+ [^/\s]+\/(\S+)/gm)].map((m) => m[1]))];
+  // Both sides of each file's header: a deleted file has only its old name (+++ /dev/null), a renamed one two names.
+  return [...new Set([...text.matchAll(/^(?:\+\+\+|---) (?!\/dev\/null)[^/\s]+\/(\S+)/gm)].map((m) => m[1]))];
 }
 
 // A marker in the source tree keeps the text of every patch applied to it,

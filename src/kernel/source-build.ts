@@ -64,7 +64,7 @@ export async function buildFromSource(ctx: Context, k: SourceKernel & CatalogKer
     const dir = await cachedDir(ctx, 'kernels', artifactKey, async (tmp) => {
       await applyPatches(ctx, k, tree, patches);
       try {
-        const patched = await forgetStaleObjects(tree, objdir, patches);
+        const patched = await forgetStaleObjects(tree, objdir, patches, (line) => ctx.progress.step(k.name, line));
         await make(ctx, k, tree.dir, objdir, sha256(...configInputs), patched.uncached);
         await assertSourcesUnchanged(k, tree.dir, patched);
         await copyFile(join(objdir, 'arch/x86/boot/bzImage'), join(tmp, 'bzImage'));

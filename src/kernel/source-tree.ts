@@ -69,6 +69,8 @@ export async function commitTree(ctx: Context, k: SourceKernel & CatalogKernel, 
     },
     reset: () => checkoutCommit(ctx, dir, commit),
     revision: commit,
-    changedSince: async (revision) => (await git(ctx, dir, ['diff', '--name-only', revision, commit], 'git diff --name-only')).split('\n').filter(Boolean),
+    // --no-renames: a renamed file's old name too (its objects are as stale as the new one's).
+    changedSince: async (revision) =>
+      (await git(ctx, dir, ['diff', '--name-only', '--no-renames', revision, commit], 'git diff --name-only')).split('\n').filter(Boolean),
   };
 }

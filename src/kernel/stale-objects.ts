@@ -11,7 +11,7 @@
 // the changed files are checked after make to be as the build found them.
 // Nothing a failed check built is kept.
 import { readFile, writeFile, rm, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import type { CatalogKernel } from './catalog.ts';
 import type { NamedText, SourceTree } from './source-types.ts';
 import { patchedFiles } from './patch-set.ts';
@@ -43,10 +43,15 @@ export interface StaleObjects {
  * date; returns what kbuild.ts compiles without the compiler cache and what
  * assertSourcesUnchanged checks. Call with the tree as make will see it.
  */
-export async function forgetStaleObjects(tree: SourceTree, objdir: string, patches: NamedText[]): Promise<StaleObjects> {
+export async function forgetStaleObjects(tree: SourceTree, objdir: string, patches: NamedText[], say: (line: string) => void): Promise<StaleObjects> {
   const previous = await readRecord(objdir);
   const current = [...new Set(patches.flatMap((p) => patchedFiles(p.text)))];
-  const checkedOut = await changedSinceLastBuild(tree, previous);
+  const checkedOut = await changedSinceLastBuild(tree, previous).catch(async (err: unknown) => {
+    // Which files changed is unknown: no object is trusted (the compiler cache still serves what it can).
+    say(`could not tell which files changed since the last build here (${(err as Error).message.split('\n')[0]}): every object is compiled again`);
+    for (const record of await dependencyRecords(objdir, '')) await rm(join(objdir, objectOfRecord(record)), { force: true });
+    return [];
+  });
   const files = [...new Set([...current, ...checkedOut, ...previous.files])];
   // Until this build ends well, the next one redoes every file of both builds.
   await writeRecord(objdir, { revision: previous.revision, files });
@@ -62,7 +67,7 @@ export async function forgetStaleObjects(tree: SourceTree, objdir: string, patch
     )
   ).filter((o) => !NOT_OWN_TARGETS.test(o));
   // Every changed file is looked for in the dependency records too: headers, and C files that other C files include.
-  const stale = new Set([...(await objectsOfSources(objdir, files)), ...(await objectsIncluding(objdir, files))]);
+  const stale = new Set([...(await objectsOfSources(objdir, files)), ...(await objectsIncluding(objdir, files, tree.dir))]);
   for (const o of stale) await rm(join(objdir, o), { force: true });
   const changed = new Set([...current, ...checkedOut]);
   const applied = new Map<string, string>();
@@ -89,10 +94,10 @@ async function writeRecord(objdir: string, record: BuildRecord): Promise<void> {
   await writeFile(join(objdir, RECORD), JSON.stringify(record));
 }
 
-/** In a git tree, the files that differ from the commit the last build compiled (none when unknown: make's timestamps decide). */
+/** In a git tree, the files that differ from the commit the last build compiled (none without a record of it: make's timestamps decide, as before any record). Throws when git cannot tell. */
 async function changedSinceLastBuild(tree: SourceTree, previous: BuildRecord): Promise<string[]> {
   if (!tree.changedSince || !previous.revision || previous.revision === tree.revision) return [];
-  return tree.changedSince(previous.revision).catch(() => []);
+  return tree.changedSince(previous.revision);
 }
 
 async function existing(dir: string, files: string[]): Promise<string[]> {
@@ -137,15 +142,33 @@ export async function builtHere(objdir: string, source: string): Promise<boolean
   return (await exists(join(objdir, o))) || exists(join(objdir, o.replace(/([^/]+)$/, '.$1.cmd')));
 }
 
-/** Objects whose recorded dependencies (Kbuild's .NAME.o.cmd files) name any of `files`. */
-async function objectsIncluding(objdir: string, files: string[]): Promise<string[]> {
+/** Objects whose recorded dependencies (Kbuild's .NAME.o.cmd files) name any of `files` (paths in the tree at `treeDir`). */
+async function objectsIncluding(objdir: string, files: string[], treeDir: string): Promise<string[]> {
   if (files.length === 0) return [];
   const objects: string[] = [];
   for (const record of await dependencyRecords(objdir, '')) {
     const text = await readFile(join(objdir, record), 'utf8').catch(() => '');
-    if (files.some((f) => text.includes(f))) objects.push(record.replace(/(^|\/)\.([^/]+\.o)\.cmd$/, '$1$2'));
+    if (namesAny(text, files, objdir, treeDir)) objects.push(objectOfRecord(record));
   }
   return objects;
+}
+
+/**
+ * Whether a dependency record names one of `files` (paths in the tree at
+ * `treeDir`). Its paths are relative to the object directory: through the
+ * tree (`../include/net/ip6_fib.h`), some up and down again
+ * (`../arch/x86/boot/compressed/../string.h`), or the compiler's own
+ * (absolute): each is resolved to a path in the tree first.
+ */
+export function namesAny(record: string, files: string[], objdir: string, treeDir: string): boolean {
+  const wanted = new Set(files);
+  for (const word of record.split(/[\s:=()\\,]+/)) if (word.includes('/') && wanted.has(posix.relative(treeDir, posix.resolve(objdir, word)))) return true;
+  return false;
+}
+
+/** The object a dependency record (dir/.NAME.o.cmd) is of: dir/NAME.o. */
+function objectOfRecord(record: string): string {
+  return record.replace(/(^|\/)\.([^/]+\.o)\.cmd$/, '$1$2');
 }
 
 /**

@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, existsSync, copyFi
 import { tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { join, dirname } from 'node:path';
-import { forgetStaleObjects, recordObjdirState, assertSourcesUnchanged, dependencyRecords } from '../../src/kernel/stale-objects.ts';
+import { forgetStaleObjects, recordObjdirState, assertSourcesUnchanged, dependencyRecords, namesAny } from '../../src/kernel/stale-objects.ts';
 import type { CatalogKernel } from '../../src/kernel/catalog.ts';
 import type { SourceTree } from '../../src/kernel/source-types.ts';
 
@@ -46,7 +46,7 @@ function layout(t: { teardown: (f: () => void) => void }) {
 test('objects of patched files, of files including a patched header, and of the previous build’s patched files are removed', async (t) => {
   const { objdir, source } = layout(t);
   const patches = [patchOf('net/ipv6/fib6_rules.c'), patchOf('include/net/ip6_fib.h'), patchOf('arch/x86/boot/compressed/misc.c')];
-  const patched = await forgetStaleObjects(source, objdir, patches);
+  const patched = await forgetStaleObjects(source, objdir, patches, () => {});
   // Boot code is built through its directory's own rules, never as a goal of its own: removed, left to make.
   t.deepEqual(patched.uncached.sort(), ['net/ipv4/route.o', 'net/ipv6/fib6_rules.o']);
   for (const gone of ['net/ipv6/fib6_rules.o', 'net/ipv6/route.o', 'net/ipv4/route.o', 'arch/x86/boot/compressed/misc.o'])
@@ -69,7 +69,7 @@ test('objects of patched files, of files including a patched header, and of the 
 
 test('a patched file that changes during the build fails the build', async (t) => {
   const { tree, objdir, source } = layout(t);
-  const patched = await forgetStaleObjects(source, objdir, [patchOf('net/ipv6/fib6_rules.c')]);
+  const patched = await forgetStaleObjects(source, objdir, [patchOf('net/ipv6/fib6_rules.c')], () => {});
   await t.notThrowsAsync(assertSourcesUnchanged(kernel, tree, patched));
   writeFileSync(join(tree, 'net/ipv6/fib6_rules.c'), 'reverted by someone else\n');
   await t.throwsAsync(assertSourcesUnchanged(kernel, tree, patched), { message: /net\/ipv6\/fib6_rules\.c changed while it was being built/ });
@@ -90,7 +90,7 @@ test('in a git tree, the files that differ from the commit built last lose their
   const second = git('rev-parse', 'HEAD');
   writeFileSync(join(objdir, '.leaklab-last-build'), JSON.stringify({ revision: first, files: [] }));
   const atSecond: SourceTree = { ...source, kind: 'git', revision: second, changedSince: async (r) => git('diff', '--name-only', r, second).split('\n') };
-  const patched = await forgetStaleObjects(atSecond, objdir, []);
+  const patched = await forgetStaleObjects(atSecond, objdir, [], () => {});
   t.deepEqual(patched.uncached, [], 'only patched files are compiled without the cache');
   t.false(existsSync(join(objdir, 'net/ipv6/route.o')));
   t.false(existsSync(join(objdir, 'net/ipv6/fib6_rules.o')), "a deleted source's object goes too");
@@ -107,6 +107,44 @@ test('a patched file whose object a failed build removed is still compiled witho
   const { objdir, source } = layout(t);
   rmSync(join(objdir, 'net/ipv6/route.o'));
   touch(source.dir, 'net/ipv6/route.c');
-  const patched = await forgetStaleObjects(source, objdir, [patchOf('net/ipv6/route.c')]);
+  const patched = await forgetStaleObjects(source, objdir, [patchOf('net/ipv6/route.c')], () => {});
   t.true(patched.uncached.includes('net/ipv6/route.o'));
+});
+
+test('a file a patch deletes or renames loses its objects under its old name too', async (t) => {
+  const { objdir, source } = layout(t);
+  const deleting = { name: 'd.patch', path: '', text: '--- a/net/core/dev.c\n+++ /dev/null\n@@ -1 +0,0 @@\n-old\n' };
+  const renaming = { name: 'r.patch', path: '', text: '--- a/net/ipv6/route.c\n+++ b/net/ipv6/route6.c\n@@ -1 +1 @@\n-old\n+new\n' };
+  await forgetStaleObjects(source, objdir, [deleting, renaming], () => {});
+  t.false(existsSync(join(objdir, 'net/core/dev.o')), "the deleted file's object");
+  t.false(existsSync(join(objdir, 'net/ipv6/route.o')), "the renamed file's old object");
+});
+
+test('a dependency path that goes up and down again (compressed/../string.h) still names its file', (t) => {
+  const objdir = '/src/linux/.leaklab-objdir-x';
+  const record =
+    'deps_arch/x86/boot/compressed/string.o := \\\n  ../arch/x86/boot/compressed/../string.h \\\n  /usr/lib/gcc/x86_64-linux-gnu/12/include/stdarg.h \\\n';
+  t.true(namesAny(record, ['arch/x86/boot/string.h'], objdir, '/src/linux'));
+  t.false(namesAny(record, ['string.h'], objdir, '/src/linux'), 'a path is the whole path in the tree, not its last part');
+  t.false(namesAny(record, ['include/stdarg.h'], objdir, '/src/linux'), "the compiler's own headers are not the tree's");
+  t.true(namesAny('source_net/ipv6/route.o := ../net/ipv6/route.c\n', ['net/ipv6/route.c'], objdir, '/src/linux'));
+});
+
+test('when git cannot tell what changed since the last build, no object is trusted, and the build says so', async (t) => {
+  const { objdir, source } = layout(t);
+  writeFileSync(join(objdir, '.leaklab-last-build'), JSON.stringify({ revision: 'gone', files: [] }));
+  const broken: SourceTree = {
+    ...source,
+    kind: 'git',
+    revision: 'now',
+    changedSince: async () => {
+      throw new Error('git diff --name-only failed: fatal: bad object gone\nmore');
+    },
+  };
+  const said: string[] = [];
+  await forgetStaleObjects(broken, objdir, [], (line) => said.push(line));
+  t.deepEqual(said, [
+    'could not tell which files changed since the last build here (git diff --name-only failed: fatal: bad object gone): every object is compiled again',
+  ]);
+  for (const o of ['net/ipv6/route.o', 'net/core/dev.o']) t.false(existsSync(join(objdir, o)), o);
 });
