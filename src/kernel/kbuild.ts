@@ -72,7 +72,7 @@ export async function make(ctx: Context, k: CatalogKernel, srcdir: string, objdi
     const log = join(objdir, 'build.log');
     await writeFile(log, '');
     if (uncached.length > 0) {
-      const what = uncached.length <= 3 ? uncached.join(', ') : `${uncached.length} files`;
+      const what = shortList(uncached);
       ctx.progress.step(k.name, `compiling ${what} afresh (patched since the last build here), without the compiler cache`);
       // The same CC as the full build: Kbuild's recorded command lines stay equal, so make keeps these objects.
       await kbuild(ctx, k, {
@@ -123,6 +123,11 @@ async function buildBzImage(ctx: Context, k: CatalogKernel, run: KbuildRun, conf
   ctx.progress.step(k.name, `built in ${Math.round((Date.now() - started) / 1000)} s`);
 }
 
+/** Up to three names, else how many (a line must stay readable). */
+function shortList(files: string[]): string {
+  return files.length <= 3 ? files.join(', ') : `${files.length} files`;
+}
+
 /** One make run in the object directory, appending to the build log; a failure names the compiler's errors. */
 async function kbuild(ctx: Context, k: CatalogKernel, run: KbuildRun & { targets: string[]; onCompiled?: () => void; patchedOnly?: boolean }): Promise<void> {
   const r = await runAllowFail(ctx, 'make', ['-C', run.srcdir, `O=${run.objdir}`, `-j${cpus().length}`, ...run.makeArgs, ...run.targets], {
@@ -143,10 +148,10 @@ async function kbuild(ctx: Context, k: CatalogKernel, run: KbuildRun & { targets
     .slice(0, 6);
   throw new LeaklabError(
     'kernel-build',
-    `kernel ${k.name} failed to build${run.patchedOnly ? ` (${run.targets.join(', ')}: the patched files, compiled first)` : ''}`,
+    `kernel ${k.name} failed to build${run.patchedOnly ? ` (compiling first what was patched here or in the last build: ${shortList(run.targets)})` : ''}`,
     {
       hint: run.patchedOnly
-        ? `the patch does not compile here: fix it against this source (the full log: ${run.log})`
+        ? `a patched file does not compile against this source: fix the patch (the full log: ${run.log})`
         : `read the full log in ${run.log}; fix the source, patch or config fragment`,
       details: errors.length > 0 ? errors.join('\n') : tail(r.stdout + '\n' + r.stderr, 10),
     },

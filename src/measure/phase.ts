@@ -8,7 +8,8 @@
 // functions kept in the guest's /tmp. The raw output of each phase is kept
 // in the run directory; a failing step is named in the error.
 import type { Scenario } from '../scenario/scenario.ts';
-import type { Guest } from '../guest/guest.ts';
+import { basename } from 'node:path';
+import type { Guest, ExecResult } from '../guest/guest.ts';
 import { MissingCacheError, type Sample } from '../probe/slab.ts';
 import { FLUSH_SCRIPT } from '../probe/slab.ts';
 import { sampleCommand, parseSampleOf, settleCommand } from '../probe/probe.ts';
@@ -94,17 +95,18 @@ export class PhaseRunner {
    * followed by a line with the guest's uptime that ends the phase.
    */
   async run(phases: PhasePlan[]): Promise<PhaseOutcome[]> {
-    const load = this.libraryInGuest
-      ? `. ${this.libraryFile}`
-      : [`cat > ${this.libraryFile} <<'${LIBRARY_END}'`, this.library, LIBRARY_END, `. ${this.libraryFile}`].join('\n');
-    const steps = phases.flatMap((p) => p.steps);
-    const r = await this.guest.exec(`${load}\n${phasesScript(phases)}`, { timeoutMs: phases.reduce((sum, p) => sum + (p.timeoutMs ?? PHASE_TIMEOUT_MS), 0) });
+    const r = await this.execPhases(phases);
     const parts = splitPhases(r.stdout);
-    if (parts.length > 0) this.libraryInGuest = true;
-    // What every phase that ended printed is kept, also when a later one failed.
+    // What every phase that ended printed is kept, also when a later one failed, and what the one that did not end printed.
     for (const [i, part] of parts.entries()) if (i < phases.length) await writeOutput(phases[i].rawFile, part.text, RUNS_DIR_WHERE);
-    const failed = new RegExp(`^${FAILED} (\\d+) (\\d+)$`, 'm').exec(r.stderr);
-    if (failed) throw stepFailure(this.guest, steps[Number(failed[2])], Number(failed[1]), r.stderr);
+    const rest = unfinishedPhase(r.stdout);
+    if (parts.length < phases.length && rest.trim()) await writeOutput(phases[parts.length].rawFile, rest, RUNS_DIR_WHERE);
+    const failed = new RegExp(`^${FAILED} (\\d+) (\\S+)$`, 'm').exec(r.stderr);
+    if (failed) {
+      const steps = phases.flatMap((p) => p.steps);
+      if (failed[2] === SAMPLING) throw countersUnread(`the sample command failed (exit ${failed[1]})`, r.stdout + r.stderr);
+      throw stepFailure(this.guest, steps[Number(failed[2])], Number(failed[1]), r.stderr);
+    }
     if (parts.length < phases.length) {
       // The command ended without a failed step (killed, or the agent lost it): what it printed is the clue.
       throw new LeaklabError('guest', `the guest's command ended after ${parts.length} of ${phases.length} phases (exit ${r.exitCode})`, {
@@ -114,10 +116,43 @@ export class PhaseRunner {
     }
     return parts.slice(0, phases.length).map((part) => ({ ...parsedSample(this.s, part.text), seconds: part.seconds }));
   }
+
+  /**
+   * The phases' command, the library sent along the first time, and again if
+   * the guest lost it (a scenario's command may empty or cover /tmp): the
+   * command checks for it before any step runs, so running it again is safe.
+   */
+  private async execPhases(phases: PhasePlan[]): Promise<ExecResult> {
+    const timeoutMs = phases.reduce((sum, p) => sum + (p.timeoutMs ?? PHASE_TIMEOUT_MS), 0);
+    const command = (sendLibrary: boolean) =>
+      [
+        // The first line names the phases: what LEAKLAB_DEBUG=guest and a lost guest's error show of a command.
+        `# leaklab phases: ${phases.map((p) => basename(p.rawFile)).join(' ')}`,
+        sendLibrary ? [`{ cat > ${this.libraryFile} <<'${LIBRARY_END}'`, this.library, LIBRARY_END, '}'].join('\n') + ' && \\' : '',
+        `[ -r ${this.libraryFile} ] && . ${this.libraryFile} || { echo "${NO_LIBRARY}" >&2; exit 97; }`,
+        phasesScript(phases),
+      ]
+        .filter(Boolean)
+        .join('\n');
+    let r = await this.guest.exec(command(!this.libraryInGuest), { timeoutMs });
+    if (this.libraryInGuest && r.stderr.includes(NO_LIBRARY)) r = await this.guest.exec(command(true), { timeoutMs });
+    if (r.stderr.includes(NO_LIBRARY)) {
+      throw new LeaklabError('guest', `could not keep the measurement's shell functions in the guest's ${this.libraryFile}`, {
+        hint: "the guest's /tmp must stay writable during the run: a setup or changes command that fills it or mounts over it breaks the measurement",
+        details: tail(withoutTerminalCodes(r.stderr.replace(NO_LIBRARY, '')), 10),
+      });
+    }
+    this.libraryInGuest = true;
+    return r;
+  }
 }
 
 const PHASE_TIMEOUT_MS = 120_000;
 const LIBRARY_END = 'LEAKLAB_PHASES_END';
+// What the command says when the library is not in the guest (exit 97, before any step).
+const NO_LIBRARY = '#leaklab-no-library#';
+// The failed "step" of a sample (the shell ended while reading the counters).
+const SAMPLING = 'sample';
 
 /** The shell functions every phase calls: the flush, the settling, the sample (the first of a boot lists more). */
 export function phaseLibrary(s: Scenario): string {
@@ -140,6 +175,7 @@ export function phasesScript(phases: PhasePlan[]): string {
     ...p.steps.flatMap((st) => [`leaklab_step=${index++}`, ...(st.timed ? [READ_START, st.script, READ_END] : [st.script])]),
     'set +e',
     'exec 1>&3',
+    `leaklab_step=${SAMPLING}`,
     p.listAliases ? 'leaklab_sample_first' : 'leaklab_sample',
     `[ -z "$leaklab_t0" ] || echo "${TIMED} $leaklab_t0 $leaklab_t1"`,
     `read -r leaklab_end leaklab_x < /proc/uptime; echo "${PHASE_END} $leaklab_end"`,
@@ -148,11 +184,25 @@ export function phasesScript(phases: PhasePlan[]): string {
     'read -r leaklab_end leaklab_x < /proc/uptime',
     `echo "${PHASE_START} $leaklab_end"`,
     'leaklab_step=',
-    // Only a step can fail the command: a sample runs with set +e, and the trap is gone before the end.
-    `trap 'rc=$?; [ $rc -eq 0 ] || echo "${FAILED} $rc $leaklab_step" >&2' EXIT`,
+    // A step fails the command (set -e); a sample runs with set +e, but a shell error (a redirection that fails) still
+    // ends it, as "sample". The marker starts a line of its own: the step's last words may not end in a newline.
+    `trap 'rc=$?; [ $rc -eq 0 ] || printf "\\n%s %s %s\\n" "${FAILED}" "$rc" "$leaklab_step" >&2' EXIT`,
     ...phases.flatMap(phase),
     'trap - EXIT',
   ].join('\n');
+}
+
+/** What the phase that did not end printed: the text after the last phase's end. */
+export function unfinishedPhase(stdout: string): string {
+  const lines = stdout.split('\n');
+  let after = 0;
+  lines.forEach((l, i) => {
+    if (l.startsWith(PHASE_END)) after = i + 1;
+  });
+  return lines
+    .slice(after)
+    .filter((l) => !l.startsWith(PHASE_START))
+    .join('\n');
 }
 
 /** Each ended phase's text (its sample and timing lines) and its seconds on the guest's clock. */
@@ -194,9 +244,13 @@ function parsedSample(s: Scenario, text: string): { sample: Sample; timedSeconds
     if (err instanceof MissingCacheError) {
       throw new LeaklabError('scenario', err.message, { hint: 'check the names under watch: (see /proc/slabinfo in the guest, or boot with slab_nomerge)' });
     }
-    throw new LeaklabError('guest', `could not read the kernel's counters: ${(err as Error).message}`, {
-      hint: "the kernel needs PROC_FS, SYSFS and SLUB_DEBUG; the raw output is in the run directory's samples/",
-      details: tail(text, 10),
-    });
+    throw countersUnread((err as Error).message, text);
   }
+}
+
+function countersUnread(why: string, output: string): LeaklabError {
+  return new LeaklabError('guest', `could not read the kernel's counters: ${why}`, {
+    hint: "the kernel needs PROC_FS, SYSFS and SLUB_DEBUG; the raw output is in the run directory's samples/",
+    details: tail(withoutTerminalCodes(output), 10),
+  });
 }

@@ -5,7 +5,7 @@
 // sampled kept.
 import test from 'ava';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, rmSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PhaseRunner, splitPhases } from '../../src/measure/phase.ts';
@@ -88,4 +88,37 @@ test('phase ends split the output; without an end a phase did not finish', (t) =
     { text: 'x 1\n', seconds: 0.25 },
     { text: 'y 2\n', seconds: 0.75 },
   ]);
+});
+
+test('a guest that lost the functions (a command emptied /tmp) gets them again, before any step ran twice', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-phase-'));
+  const guest = new DashGuest();
+  const phases = new PhaseRunner(s, guest);
+  await phases.runOne([step('first', 'true')], join(dir, 'a.txt'));
+  rmSync(guest.tmp, { recursive: true, force: true });
+  mkdirSync(guest.tmp);
+  const again = await phases.runOne([step('second', 'echo x >> /tmp/runs')], join(dir, 'b.txt'));
+  t.true(again.sample.caches['kmalloc-64'].objects > 0);
+  t.is(guest.scripts.length, 3, 'the command again, with the functions');
+  t.regex(guest.scripts[2], /^leaklab_sample\(\) \{$/m);
+  t.is(readFileSync(join(guest.tmp, 'runs'), 'utf8'), 'x\n', 'the step ran once');
+});
+
+test("a shell error while sampling is the counters' failure, not the last step's; a step's last words without a newline still name it", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'leaklab-phase-'));
+  const sampling = await t.throwsAsync(
+    new PhaseRunner(s, new DashGuest()).run([
+      { steps: [step('fine', 'true'), step('breaks the sample', 'leaklab_sample() { exec 4< /nonexistent/objects; }')], rawFile: join(dir, 'a.txt') },
+    ]),
+    { instanceOf: LeaklabError },
+  );
+  t.regex(sampling!.message, /^could not read the kernel's counters: the sample command failed \(exit 2\)$/);
+  const unterminated = await t.throwsAsync(
+    new PhaseRunner(s, new DashGuest()).run([{ steps: [step('rules', "printf 'no newline' >&2; exit 3")], rawFile: join(dir, 'b.txt') }]),
+    {
+      instanceOf: LeaklabError,
+    },
+  );
+  t.regex(unterminated!.message, /failed at "rules" \(exit 3\)/);
+  t.regex(unterminated!.details ?? '', /no newline/);
 });
