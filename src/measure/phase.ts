@@ -147,7 +147,8 @@ export class PhaseRunner {
   }
 }
 
-const PHASE_TIMEOUT_MS = 120_000;
+/** What one phase's steps and sample may take unless it says (the setup phase adds its commands' own limits). */
+export const PHASE_TIMEOUT_MS = 120_000;
 const LIBRARY_END = 'LEAKLAB_PHASES_END';
 // What the command says when the library is not in the guest (exit 97, before any step).
 const NO_LIBRARY = '#leaklab-no-library#';

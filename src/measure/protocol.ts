@@ -31,7 +31,7 @@ import { burstScript, reachabilityScript, destination } from '../network/traffic
 import { burstSizes, sequentialSizes, warmupSize } from '../scenario/traffic-plan.ts';
 import type { Sample } from '../probe/slab.ts';
 import { cachesOf } from '../probe/probe.ts';
-import { PhaseRunner, flushAndSettle, type Step } from './phase.ts';
+import { PhaseRunner, flushAndSettle, PHASE_TIMEOUT_MS, type Step } from './phase.ts';
 import { LeaklabError } from '../util/errors.ts';
 import { writingTo, RUNS_DIR_WHERE } from '../util/output.ts';
 import type { Context } from '../util/context.ts';
@@ -196,9 +196,7 @@ export function keptSoFar(s: Scenario, baseline: Sample, now: Sample): string {
   return s.survey ? `most kept so far: ${cache} ${kept} objects${rate}` : `${cache} ${kept} objects kept so far${rate}`;
 }
 
-/** A phase's guest command may take 2 minutes; the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */
-const PHASE_TIMEOUT_MS = 120_000;
-
+/** A phase may take 2 minutes (PHASE_TIMEOUT_MS); the setup phase also each setup command's own limit (and the 5 s from its SIGTERM to its SIGKILL). */
 export function setupPhaseTimeoutMs(s: Scenario): number {
   return PHASE_TIMEOUT_MS + s.setup.length * (s.setupTimeout + 5) * 1000;
 }
